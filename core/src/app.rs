@@ -1,0 +1,34 @@
+//! The state every request shares.
+
+use crate::{
+    authz::Authz, cache::Cache, clock::Clock, config::Config, context::Directory, mail::Mailer,
+    module::Registry,
+};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Handles to everything a request may need. Cheap to share behind an `Arc`.
+pub struct App {
+    /// The configuration in effect.
+    pub config: Config,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The cache (Redis or in-process).
+    pub cache: Cache,
+    /// The permission enforcer.
+    pub authz: Authz,
+    /// Mail rendering and the outbox.
+    pub mail: Mailer,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// The modules compiled in.
+    pub registry: Arc<Registry>,
+    /// Credentials and tenants.
+    pub directory: Arc<dyn Directory>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("registry", &self.registry).field("cache", &self.cache).finish()
+    }
+}

@@ -1,0 +1,6 @@
+//! Tables owned by core. Generated-style entities, behaviour lives in the services.
+
+pub mod activity_log;
+pub mod authz_version;
+pub mod casbin_rule;
+pub mod mail_outbox;

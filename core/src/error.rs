@@ -1,0 +1,203 @@
+//! The one error type of the host and the one place it becomes an HTTP problem.
+
+use poem::http::StatusCode;
+use serde::Serialize;
+
+/// `Result` with the host's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a request. Each client variant maps to a stable
+/// snake_case problem `type`; server variants reveal nothing to the client and are logged.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the request cannot be parsed (malformed JSON, wrong parameter type).
+    #[error("{detail}")]
+    BadRequest { detail: String, field: Option<String> },
+    /// 401: no credentials, or credentials that do not identify anyone. Deliberately vague.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 403 with a stable `type`, e.g. `forbidden`, `tenant_suspended`, `module_disabled`.
+    #[error("{detail}")]
+    Forbidden { kind: &'static str, detail: String, extra: Option<serde_json::Value> },
+    /// 404: missing, or belonging to someone else: the two are indistinguishable on purpose.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409: the request conflicts with the current state (duplicate email, last admin...).
+    #[error("{detail}")]
+    Conflict { kind: &'static str, detail: String, field: Option<String> },
+    /// 412: `If-Match` did not match the current ETag.
+    #[error("the resource was changed since it was read")]
+    PreconditionFailed,
+    /// 413: body larger than the limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 422: the input parsed but is invalid; names the offending field.
+    #[error("{field}: {detail}")]
+    Validation { kind: &'static str, field: String, detail: String },
+    /// 429: too many attempts; `retry_after` in seconds.
+    #[error("too many attempts")]
+    TooManyRequests { retry_after: u64 },
+    /// 500: the database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// 500: anything else internal.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A 422 `validation_error` on one field.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Validation { kind: "validation_error", field: field.into(), detail: detail.into() }
+    }
+
+    /// A 403 `forbidden` saying which permission is missing.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Error::Forbidden { kind: "forbidden", detail: detail.into(), extra: None }
+    }
+
+    /// A 409 with a stable type.
+    pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
+        Error::Conflict { kind, detail: detail.into(), field: None }
+    }
+
+    /// Wraps any internal failure; the text is logged, never sent.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The RFC 9457 body for this error. Server errors say nothing about their cause.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, field, extra): (&str, &str, String, Option<String>, _) =
+            match self {
+                Error::BadRequest { detail, field } => {
+                    ("bad_request", "Bad request", detail.clone(), field.clone(), None)
+                }
+                Error::Unauthorized => (
+                    "unauthorized",
+                    "Unauthorized",
+                    "missing, invalid or expired credentials".into(),
+                    None,
+                    None,
+                ),
+                Error::Forbidden { kind, detail, extra } => {
+                    (kind, "Forbidden", detail.clone(), None, extra.clone())
+                }
+                Error::NotFound(what) => {
+                    ("not_found", "Not found", format!("{what} not found"), None, None)
+                }
+                Error::Conflict { kind, detail, field } => {
+                    (kind, "Conflict", detail.clone(), field.clone(), None)
+                }
+                Error::PreconditionFailed => (
+                    "precondition_failed",
+                    "Precondition failed",
+                    "the resource was changed since it was read; reload and retry".into(),
+                    None,
+                    None,
+                ),
+                Error::PayloadTooLarge => (
+                    "payload_too_large",
+                    "Payload too large",
+                    "the request body exceeds the size limit".into(),
+                    None,
+                    None,
+                ),
+                Error::Validation { kind, field, detail } => {
+                    (kind, "Invalid input", detail.clone(), Some(field.clone()), None)
+                }
+                Error::TooManyRequests { retry_after } => (
+                    "too_many_attempts",
+                    "Too many attempts",
+                    format!("too many attempts; retry in {retry_after} seconds"),
+                    None,
+                    None,
+                ),
+                Error::Db(_) | Error::Internal(_) => (
+                    "internal_error",
+                    "Internal server error",
+                    "the server failed to handle the request; quote the request id".into(),
+                    None,
+                    None,
+                ),
+            };
+        Problem {
+            kind: kind.to_string(),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            field,
+            extra,
+            request_id: None,
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Problem {
+    /// Stable snake_case identifier of the problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short human summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What exactly went wrong.
+    pub detail: String,
+    /// The offending input field, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Problem-specific members (e.g. `module`, `tiers`), flattened into the body.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+    /// The id of the request, to quote when reporting a 5xx.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl poem::error::ResponseError for Error {
+    fn status(&self) -> StatusCode {
+        Error::status(self)
+    }
+
+    fn as_response(&self) -> poem::Response {
+        crate::http::problem_response(self.problem(), self.retry_after())
+    }
+}
+
+impl Error {
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// Unique-constraint violations become 409 with the given type; everything else stays a 500.
+pub fn map_unique(err: sea_orm::DbErr, kind: &'static str, detail: &str, field: &str) -> Error {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            Error::Conflict { kind, detail: detail.to_string(), field: Some(field.to_string()) }
+        }
+        _ => Error::Db(err),
+    }
+}

@@ -1,0 +1,325 @@
+//! HTTP plumbing of the host: the problem+json conversion (the one place errors become
+//! responses), the request-id and logging middleware, authentication and licence gating, the
+//! security schemes operations use, and the list envelope.
+
+use crate::{
+    App, Error,
+    context::{Authenticated, Principal, TenantInfo, TenantUser},
+    error::Problem,
+};
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    http::{HeaderValue, Method, StatusCode, header},
+};
+use poem_openapi::{Object, SecurityScheme, auth::Bearer, types::{ParseFromJSON, ToJSON, Type}};
+use std::{sync::Arc, time::Instant};
+use uuid::Uuid;
+
+/// The request id, in request extensions and the `x-request-id` header.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Builds a problem+json response.
+pub fn problem_response(problem: Problem, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut resp = Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body);
+    if let Some(secs) = retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// Turns any error that reached the edge (ours, poem's routing errors, poem-openapi's parse
+/// errors) into problem+json. Server errors are logged with their cause and answered blandly.
+pub fn error_to_response(err: poem::Error, request_id: &str) -> Response {
+    let (mut problem, retry) = match err.downcast_ref::<Error>() {
+        Some(e) => {
+            if e.status().is_server_error() {
+                tracing::error!(request_id, error = %e, "request failed");
+            }
+            let retry = match e {
+                Error::TooManyRequests { retry_after } => Some(*retry_after),
+                _ => None,
+            };
+            (e.problem(), retry)
+        }
+        None => (foreign_problem(&err), None),
+    };
+    problem.request_id = Some(request_id.to_string());
+    problem_response(problem, retry)
+}
+
+/// Errors raised by poem and poem-openapi themselves.
+fn foreign_problem(err: &poem::Error) -> Problem {
+    let status = err.status();
+    let text = err.to_string();
+    let (kind, title, detail, field) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "Not found", "no such resource or route".to_string(), None),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "Method not allowed",
+            "this route does not accept this method".to_string(),
+            None,
+        ),
+        StatusCode::UNAUTHORIZED => (
+            "unauthorized",
+            "Unauthorized",
+            "missing, invalid or expired credentials".to_string(),
+            None,
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Payload too large",
+            "the request body exceeds the size limit".to_string(),
+            None,
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Unsupported media type",
+            text.clone(),
+            None,
+        ),
+        s if s.is_client_error() => {
+            let field = field_in(&text);
+            if is_body_error(&text) {
+                let kind = if text.contains("expected value") || text.contains("EOF while parsing") || text.contains("key must be a string") {
+                    "malformed_json"
+                } else {
+                    "validation_error"
+                };
+                (kind, "Invalid request body", clean(&text), field)
+            } else {
+                ("bad_request", "Bad request", clean(&text), field)
+            }
+        }
+        _ => {
+            tracing::error!(error = %text, "unhandled error");
+            (
+                "internal_error",
+                "Internal server error",
+                "the server failed to handle the request; quote the request id".to_string(),
+                None,
+            )
+        }
+    };
+    let status = if kind == "validation_error" { StatusCode::UNPROCESSABLE_ENTITY } else { status };
+    Problem {
+        kind: kind.into(),
+        title: title.into(),
+        status: status.as_u16(),
+        detail,
+        field,
+        extra: None,
+        request_id: None,
+    }
+}
+
+fn is_body_error(text: &str) -> bool {
+    text.contains("parse request payload") || text.contains("failed to parse")
+}
+
+fn clean(text: &str) -> String {
+    text.replace("parse request payload error: ", "").replace("failed to parse \"", "\"")
+}
+
+/// Pulls the offending field out of poem-openapi's messages: "unknown field `x`." or
+/// "(field `x`)" or "field `x`".
+fn field_in(text: &str) -> Option<String> {
+    for marker in ["unknown field `", "field `", "missing field `"] {
+        if let Some(start) = text.rfind(marker) {
+            let rest = &text[start + marker.len()..];
+            if let Some(end) = rest.find('`') {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
+    if let Some(start) = text.find("(field ") {
+        let rest = &text[start + 7..];
+        return rest.find(')').map(|e| rest[..e].trim_matches('`').to_string());
+    }
+    None
+}
+
+/// The outermost middleware: request id, tracing span, access log, and problem+json for every
+/// error including unknown routes and wrong methods.
+pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(rid.clone()));
+    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+    let _enter = span.enter();
+    let started = Instant::now();
+    let mut resp = match next.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => error_to_response(e, &rid),
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(status = resp.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+    Ok(resp)
+}
+
+/// Body limit, authentication, tenant status and licence gating, in that order, before any
+/// handler runs. Credentials that do not resolve leave the request anonymous; operations that
+/// need a principal then answer 401 through their security scheme.
+pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
+    let limit = app.config.max_body_bytes;
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+        if len > limit {
+            return Err(Error::PayloadTooLarge.into());
+        }
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let body = req.take_body();
+        let bytes = body.into_bytes_limit(limit).await.map_err(|_| Error::PayloadTooLarge)?;
+        req.set_body(bytes);
+    }
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|v| v.trim().to_string());
+    if let Some(token) = bearer {
+        if let Some(auth) = app.directory.authenticate(&app, &token).await? {
+            if let Principal::Tenant(user) = &auth.principal {
+                let info = app
+                    .directory
+                    .tenant_info(&app, user.tenant_id)
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                if info.suspended {
+                    return Err(tenant_suspended().into());
+                }
+                if let Some(module) = app.registry.module_for_path(req.uri().path()) {
+                    app.registry.check_available(module, info.tier, &info.disabled_modules)?;
+                }
+                req.extensions_mut().insert(info);
+            }
+            req.extensions_mut().insert(auth);
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// The 403 a suspended tenant's users get.
+pub fn tenant_suspended() -> Error {
+    Error::Forbidden {
+        kind: "tenant_suspended",
+        detail: "this tenant's subscription is suspended; contact your reseller".into(),
+        extra: None,
+    }
+}
+
+fn authenticated(req: &Request) -> poem::Result<Authenticated> {
+    req.extensions().get::<Authenticated>().cloned().ok_or_else(|| Error::Unauthorized.into())
+}
+
+/// Any authenticated caller: operator, reseller or tenant user.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearer", ty = "bearer", checker = "any_checker")]
+pub struct Auth(pub Authenticated);
+
+async fn any_checker(req: &Request, _b: Bearer) -> poem::Result<Authenticated> {
+    authenticated(req)
+}
+
+/// A user of a tenant (or an API key acting as one). Operators and resellers get 403: they
+/// manage tenants, never their data.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearer", ty = "bearer", checker = "tenant_checker")]
+pub struct TenantAuth(pub TenantUser);
+
+async fn tenant_checker(req: &Request, _b: Bearer) -> poem::Result<TenantUser> {
+    match authenticated(req)?.principal {
+        Principal::Tenant(u) => Ok(u),
+        _ => Err(Error::Forbidden {
+            kind: "tenant_user_required",
+            detail: "this operation is for users of a tenant".into(),
+            extra: None,
+        }
+        .into()),
+    }
+}
+
+impl TenantAuth {
+    /// The tenant of the caller.
+    pub fn tenant_id(&self) -> Uuid {
+        self.0.tenant_id
+    }
+}
+
+/// The tenant facts the host resolved for this request (licence, language, country).
+pub fn tenant_info(req: &Request) -> Option<&TenantInfo> {
+    req.extensions().get::<TenantInfo>()
+}
+
+/// The operator or a reseller.
+#[derive(SecurityScheme)]
+#[oai(rename = "bearer", ty = "bearer", checker = "platform_checker")]
+pub struct PlatformAuth(pub Principal);
+
+async fn platform_checker(req: &Request, _b: Bearer) -> poem::Result<Principal> {
+    match authenticated(req)?.principal {
+        p @ (Principal::Operator { .. } | Principal::Reseller { .. }) => Ok(p),
+        Principal::Tenant(_) => Err(Error::forbidden("this operation is for the operator and resellers").into()),
+    }
+}
+
+/// A page of a list, with the cursor of the next page (absent on the last one).
+#[derive(Object, Debug)]
+pub struct List<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
+    /// The records of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Default and maximum page sizes.
+pub const PAGE_DEFAULT: u64 = 50;
+/// Largest page a client may ask for.
+pub const PAGE_MAX: u64 = 200;
+
+/// Parses a `cursor` query parameter (the id of the last item of the previous page).
+pub fn parse_cursor(cursor: Option<&str>) -> crate::Result<Option<Uuid>> {
+    cursor
+        .map(|c| Uuid::parse_str(c).map_err(|_| Error::invalid("cursor", "not a cursor returned by this API")))
+        .transpose()
+}
+
+/// Clamps a `limit` query parameter.
+pub fn page_limit(limit: Option<u64>) -> u64 {
+    limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX)
+}
+
+impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> List<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only tells that there is more.
+    pub fn page(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+        let more = items.len() as u64 > limit;
+        items.truncate(limit as usize);
+        let next_cursor = if more { items.last().map(|i| id_of(i).to_string()) } else { None };
+        Self { items, next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fields_in_parse_errors() {
+        assert_eq!(field_in("failed to parse \"X\": unknown field `tenant_id`.").as_deref(), Some("tenant_id"));
+        assert_eq!(field_in("failed to parse \"String\" (field `name`)").as_deref(), Some("name"));
+        assert_eq!(field_in("nothing here"), None);
+    }
+}

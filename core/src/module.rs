@@ -1,0 +1,385 @@
+//! The module host: what a module declares, and the registry the binary assembles.
+//!
+//! poem-openapi combines APIs only as compile-time tuples, so a module's operations are mounted
+//! by the binary; what the registry knows at run time is which path prefixes each module owns.
+//! Licence gating is therefore one per-request middleware that maps the path to its module.
+
+use crate::{Result, app::App};
+use sea_orm::DatabaseTransaction;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A licence tier. Each module declares the tiers that include it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Tier {
+    /// The entry tier: CRM essentials.
+    Go,
+    /// Every module.
+    Expert,
+}
+
+impl Tier {
+    /// The tier's key as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Go => "go",
+            Tier::Expert => "expert",
+        }
+    }
+
+    /// Parses a stored key.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "go" => Some(Tier::Go),
+            "expert" => Some(Tier::Expert),
+            _ => None,
+        }
+    }
+}
+
+/// An action a grant allows. `admin` implies the others on the same object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Action {
+    /// See records.
+    Read,
+    /// Create and change records.
+    Write,
+    /// Delete records.
+    Delete,
+    /// Everything on the object, including settings.
+    Admin,
+}
+
+impl Action {
+    /// The action's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Delete => "delete",
+            Action::Admin => "admin",
+        }
+    }
+    /// Parses a key.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Action::Read),
+            "write" => Some(Action::Write),
+            "delete" => Some(Action::Delete),
+            "admin" => Some(Action::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// How far a grant reaches. Ordered: `Own < Establishment < Tenant`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, poem_openapi::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Scope {
+    /// Records the user owns (or the user themself).
+    Own,
+    /// Records of the user's establishment.
+    Establishment,
+    /// Every record of the tenant.
+    Tenant,
+}
+
+impl Scope {
+    /// The scope's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Own => "own",
+            Scope::Establishment => "establishment",
+            Scope::Tenant => "tenant",
+        }
+    }
+    /// Parses a key.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "own" => Some(Scope::Own),
+            "establishment" => Some(Scope::Establishment),
+            "tenant" => Some(Scope::Tenant),
+            _ => None,
+        }
+    }
+}
+
+/// The built-in roles every tenant starts with.
+pub const BUILTIN_ROLES: &[&str] = &["admin", "manager", "salesperson", "receptionist"];
+
+/// A grant given to a built-in role when a tenant is created.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultGrant {
+    /// Built-in role name.
+    pub role: &'static str,
+    /// Granted action.
+    pub action: Action,
+    /// Granted scope.
+    pub scope: Scope,
+}
+
+/// A permission object a module defines (e.g. `settings.sources`), with its default grants.
+/// The `admin` role always receives `admin` at tenant scope on every object.
+#[derive(Debug, Clone, Copy)]
+pub struct PermissionObject {
+    /// The object's name, used in grants.
+    pub name: &'static str,
+    /// What it protects, shown to the tenant admin.
+    pub description: &'static str,
+    /// Grants given to the non-admin built-in roles.
+    pub defaults: &'static [DefaultGrant],
+}
+
+/// Things that happen in core that modules may react to, inside the transaction that caused
+/// them (so a module's failure rolls the whole change back).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A tenant was onboarded; modules seed their defaults.
+    TenantCreated {
+        /// The new tenant.
+        tenant_id: Uuid,
+        /// Its licence tier.
+        tier: Tier,
+    },
+    /// Contacts were merged into `survivor`; modules move their records from `merged`.
+    ContactsMerged {
+        /// The tenant.
+        tenant_id: Uuid,
+        /// The contact that remains.
+        survivor: Uuid,
+        /// The contacts that were folded into it.
+        merged: Vec<Uuid>,
+    },
+}
+
+/// A feature module. Implemented once per crate under `modules/` (and by `tenants`), listed in
+/// the registry the binary builds.
+#[async_trait::async_trait]
+pub trait Module: Send + Sync + 'static {
+    /// Stable identifier, e.g. `sources`. Used in toggles, errors and permission docs.
+    fn id(&self) -> &'static str;
+    /// Human name for the settings screen.
+    fn name(&self) -> &'static str;
+    /// The licence tiers that include this module.
+    fn tiers(&self) -> &'static [Tier];
+    /// Modules that must be registered (and enabled) for this one to work.
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Whether a tenant admin may switch it off (the platform itself cannot be).
+    fn can_be_disabled(&self) -> bool {
+        true
+    }
+    /// Path prefixes of the API this module serves (e.g. `/api/v1/lead-sources`). Requests
+    /// under them are gated by licence and toggle before they reach the handler.
+    fn api_prefixes(&self) -> &'static [&'static str];
+    /// The permission objects the module defines.
+    fn permission_objects(&self) -> &'static [PermissionObject] {
+        &[]
+    }
+    /// Reacts to a core event inside the transaction that raised it.
+    async fn on_event(&self, _app: &App, _txn: &DatabaseTransaction, _event: &Event) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Why the registry could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    /// Two modules share an id.
+    #[error("module `{0}` is registered twice")]
+    Duplicate(&'static str),
+    /// A module depends on one that is not registered.
+    #[error("module `{module}` depends on `{missing}`, which is not registered")]
+    MissingDependency {
+        /// The module with the dependency.
+        module: &'static str,
+        /// The dependency that is missing.
+        missing: &'static str,
+    },
+    /// Two modules claim the same API prefix.
+    #[error("API prefix `{0}` is claimed by two modules")]
+    PrefixClash(&'static str),
+}
+
+/// The modules compiled into this binary, checked for consistency at startup.
+pub struct Registry {
+    modules: Vec<Box<dyn Module>>,
+    by_id: HashMap<&'static str, usize>,
+    /// Longest prefix first, so `/api/v1/reports/lead-sources` wins over `/api/v1/reports`.
+    prefixes: Vec<(&'static str, usize)>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.modules.iter().map(|m| m.id())).finish()
+    }
+}
+
+impl Registry {
+    /// Builds the registry; fails on a duplicate id, a missing dependency or a prefix clash.
+    pub fn new(modules: Vec<Box<dyn Module>>) -> Result<Self, RegistryError> {
+        let mut by_id = HashMap::new();
+        for (i, m) in modules.iter().enumerate() {
+            if by_id.insert(m.id(), i).is_some() {
+                return Err(RegistryError::Duplicate(m.id()));
+            }
+        }
+        for m in &modules {
+            for dep in m.depends_on() {
+                if !by_id.contains_key(dep) {
+                    return Err(RegistryError::MissingDependency { module: m.id(), missing: dep });
+                }
+            }
+        }
+        let mut prefixes = Vec::new();
+        for (i, m) in modules.iter().enumerate() {
+            for p in m.api_prefixes() {
+                if prefixes.iter().any(|(q, _)| q == p) {
+                    return Err(RegistryError::PrefixClash(p));
+                }
+                prefixes.push((*p, i));
+            }
+        }
+        prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        Ok(Self { modules, by_id, prefixes })
+    }
+
+    /// Every module, in registration order.
+    pub fn modules(&self) -> impl Iterator<Item = &dyn Module> {
+        self.modules.iter().map(|m| m.as_ref())
+    }
+
+    /// The module with this id.
+    pub fn get(&self, id: &str) -> Option<&dyn Module> {
+        self.by_id.get(id).map(|&i| self.modules[i].as_ref())
+    }
+
+    /// The module that serves `path`, if any.
+    pub fn module_for_path(&self, path: &str) -> Option<&dyn Module> {
+        self.prefixes
+            .iter()
+            .find(|(p, _)| {
+                path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|&(_, i)| self.modules[i].as_ref())
+    }
+
+    /// Every permission object of every module.
+    pub fn permission_objects(&self) -> impl Iterator<Item = &'static PermissionObject> + '_ {
+        self.modules.iter().flat_map(|m| m.permission_objects().iter())
+    }
+
+    /// The module that defines a permission object.
+    pub fn object_owner(&self, object: &str) -> Option<&dyn Module> {
+        self.modules().find(|m| m.permission_objects().iter().any(|o| o.name == object))
+    }
+
+    /// Whether `module` is available to a tenant of `tier` with the given switched-off modules:
+    /// `Ok` or the 403 the request gets. A dependency that is unavailable makes the module
+    /// unavailable too.
+    pub fn check_available(&self, module: &dyn Module, tier: Tier, disabled: &[String]) -> Result<()> {
+        if !module.tiers().contains(&tier) {
+            return Err(crate::Error::Forbidden {
+                kind: "module_not_licensed",
+                detail: format!(
+                    "the module `{}` is not included in the `{}` licence; it is included in: {}",
+                    module.id(),
+                    tier.as_str(),
+                    module.tiers().iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                extra: Some(serde_json::json!({
+                    "module": module.id(),
+                    "tiers": module.tiers().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                })),
+            });
+        }
+        if disabled.iter().any(|d| d == module.id()) {
+            return Err(crate::Error::Forbidden {
+                kind: "module_disabled",
+                detail: format!("the module `{}` is switched off for this tenant", module.id()),
+                extra: Some(serde_json::json!({ "module": module.id() })),
+            });
+        }
+        for dep in module.depends_on() {
+            if let Some(d) = self.get(dep) {
+                self.check_available(d, tier, disabled)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers an event to every module, in registration order, inside `txn`.
+    pub async fn dispatch(&self, app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
+        for m in &self.modules {
+            m.on_event(app, txn, event).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct M(&'static str, &'static [&'static str], &'static [&'static str]);
+    impl Module for M {
+        fn id(&self) -> &'static str {
+            self.0
+        }
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn tiers(&self) -> &'static [Tier] {
+            &[Tier::Expert]
+        }
+        fn depends_on(&self) -> &'static [&'static str] {
+            self.1
+        }
+        fn api_prefixes(&self) -> &'static [&'static str] {
+            self.2
+        }
+    }
+
+    #[test]
+    fn duplicate_and_missing_dependency_fail() {
+        let dup = Registry::new(vec![Box::new(M("a", &[], &[])), Box::new(M("a", &[], &[]))]);
+        assert_eq!(dup.err(), Some(RegistryError::Duplicate("a")));
+        let missing = Registry::new(vec![Box::new(M("a", &["b"], &[]))]);
+        assert_eq!(missing.err(), Some(RegistryError::MissingDependency { module: "a", missing: "b" }));
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_boundaries_hold() {
+        let r = Registry::new(vec![
+            Box::new(M("reports", &[], &["/api/v1/reports"])),
+            Box::new(M("sources", &[], &["/api/v1/reports/lead-sources", "/api/v1/lead-sources"])),
+        ])
+        .unwrap();
+        assert_eq!(r.module_for_path("/api/v1/reports/lead-sources").unwrap().id(), "sources");
+        assert_eq!(r.module_for_path("/api/v1/reports/other").unwrap().id(), "reports");
+        assert_eq!(r.module_for_path("/api/v1/lead-sources/x").unwrap().id(), "sources");
+        assert!(r.module_for_path("/api/v1/lead-sourcesx").is_none());
+    }
+
+    #[test]
+    fn gating_names_module_and_tiers() {
+        let r = Registry::new(vec![Box::new(M("sources", &[], &[]))]).unwrap();
+        let m = r.get("sources").unwrap();
+        let e = r.check_available(m, Tier::Go, &[]).unwrap_err().problem();
+        assert_eq!(e.kind, "module_not_licensed");
+        assert_eq!(e.extra.unwrap()["tiers"][0], "expert");
+        let e = r.check_available(m, Tier::Expert, &["sources".into()]).unwrap_err().problem();
+        assert_eq!(e.kind, "module_disabled");
+        assert!(r.check_available(m, Tier::Expert, &[]).is_ok());
+    }
+}

@@ -1,0 +1,22 @@
+//! The schema of Forecourt: one migration set that runs on SQLite and PostgreSQL.
+//!
+//! Every tenant table carries a NOT NULL `tenant_id` with a foreign key to `tenants`, leading
+//! its primary key and every unique and secondary index, so the schema can be distributed by
+//! tenant. References between tenant tables are composite `(tenant_id, x_id)` foreign keys:
+//! a row can never point at another tenant's row, whatever the application does.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+mod m0002_sources;
+mod util;
+
+/// The migration set.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_platform::Migration), Box::new(m0002_sources::Migration)]
+    }
+}

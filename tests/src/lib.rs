@@ -1,0 +1,493 @@
+//! End-to-end harness: the real Forecourt server on `127.0.0.1:0`, driven over HTTP.
+//!
+//! Runs on SQLite in a temporary folder by default; set `FORECOURT_TEST_DATABASE_URL`
+//! (a PostgreSQL server URL) and/or `FORECOURT_TEST_REDIS_URL` to run the same suite on them.
+
+// Test-only code: a failed setup step must abort the test with a loud panic, so `unwrap` and
+// `expect` are the right tools here (the workspace denies them in production code only).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use forecourt_core::{config::Config, secret::Secret};
+use reqwest::header::HeaderMap;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use reqwest::{Method, StatusCode};
+
+/// The operator created from the configuration on first start.
+pub const OPERATOR_EMAIL: &str = "operator@forecourt.test";
+/// Its password.
+pub const OPERATOR_PASSWORD: &str = "operator-password-1";
+/// The password given to every account the helpers create.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// One running node, its data folder and an HTTP client.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The node's own temporary folder (a sharing node keeps using the first node's folder).
+    pub data_dir: tempfile::TempDir,
+    /// The client every helper uses.
+    pub client: reqwest::Client,
+    /// The configuration the node was started with.
+    pub config: Config,
+    server: forecourt_web::Server,
+}
+
+/// Everything about one HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body parsed as JSON; `Null` when empty, a JSON string when it is not JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `content-type` header, or "".
+    pub fn content_type(&self) -> &str {
+        self.header("content-type")
+    }
+
+    /// A header as text, or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status and returns its body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
+        assert!(
+            self.content_type().starts_with("application/problem+json"),
+            "content-type {:?} is not problem+json (status {status}, body {})",
+            self.content_type(),
+            self.body
+        );
+        assert!(self.body["type"].is_string(), "problem without type: {}", self.body);
+        assert_eq!(self.body["status"], status, "problem status member: {}", self.body);
+        &self.body
+    }
+}
+
+/// A user account created by a helper.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The user id (for a reseller: the reseller id; its user is `user_id`).
+    pub id: String,
+    pub user_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// A tenant onboarded by a helper, with its logged-in first admin.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub tenant_id: String,
+    pub company_id: String,
+    pub establishment_id: String,
+    pub admin_user_id: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub admin_token: String,
+}
+
+/// Assertions on `(status, body)` pairs.
+pub trait Expect {
+    /// Asserts the status and returns the body.
+    fn ok(self, status: u16) -> Value;
+    /// Asserts the status and the problem `type` and returns the body.
+    fn problem(self, status: u16, kind: &str) -> Value;
+}
+
+impl Expect for (StatusCode, Value) {
+    #[track_caller]
+    fn ok(self, status: u16) -> Value {
+        assert_eq!(self.0.as_u16(), status, "unexpected status, body: {}", self.1);
+        self.1
+    }
+
+    #[track_caller]
+    fn problem(self, status: u16, kind: &str) -> Value {
+        assert_eq!(self.0.as_u16(), status, "unexpected status, body: {}", self.1);
+        assert_eq!(self.1["type"], kind, "unexpected problem type, body: {}", self.1);
+        self.1
+    }
+}
+
+/// Shortcuts on JSON bodies.
+pub trait Json {
+    /// The string member `key`; panics when it is missing.
+    fn str(&self, key: &str) -> String;
+    /// The `id` of every element of `items`.
+    fn ids(&self) -> Vec<String>;
+    /// The elements of `items`.
+    fn items(&self) -> Vec<Value>;
+}
+
+impl Json for Value {
+    #[track_caller]
+    fn str(&self, key: &str) -> String {
+        match self[key].as_str() {
+            Some(s) => s.to_string(),
+            None => panic!("no string member {key:?} in {self}"),
+        }
+    }
+
+    #[track_caller]
+    fn ids(&self) -> Vec<String> {
+        self.items().iter().map(|i| i.str("id")).collect()
+    }
+
+    #[track_caller]
+    fn items(&self) -> Vec<Value> {
+        match self["items"].as_array() {
+            Some(items) => items.clone(),
+            None => panic!("no items array in {self}"),
+        }
+    }
+}
+
+/// A name nobody else uses: `prefix` and 12 random hex digits.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A fresh e-mail address.
+pub fn unique_email(prefix: &str) -> String {
+    format!("{}@example.test", unique(prefix))
+}
+
+/// The onboarding body for a tenant with the given licence and first admin.
+pub fn onboarding(licence: &str, admin_email: &str, admin_password: Option<&str>) -> Value {
+    let mut admin = json!({"email": admin_email, "name": "First Admin"});
+    if let Some(p) = admin_password {
+        admin["password"] = json!(p);
+    }
+    json!({
+        "name": unique("Dealer"),
+        "licence": licence,
+        "company": {"name": unique("Company")},
+        "establishment": {"name": unique("Site")},
+        "admin": admin,
+    })
+}
+
+/// The invitation token (`token=...`) in a mail, undoing quoted-printable soft breaks.
+pub fn invitation_token(mail: &str) -> Option<String> {
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = text.find("token=")? + "token=".len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    (!token.is_empty()).then_some(token)
+}
+
+/// Polls `check` every 100 ms until it holds or `timeout` passes; true when it held.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let authority = head.find("://").map_or(0, |i| i + 3);
+    let server = match head[authority..].find('/') {
+        Some(i) => &head[..authority + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Creates an empty database on the PostgreSQL server of `url`; returns its URL.
+async fn fresh_database(url: &str) -> String {
+    let name = format!("fc_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(url).await.expect("connect to FORECOURT_TEST_DATABASE_URL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let _ = admin.close().await;
+    with_database(url, &name)
+}
+
+impl TestServer {
+    /// A node with the test configuration.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A node with the test configuration, adjusted by `adjust` before start.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temporary data dir");
+        let mut cfg = Config {
+            bind: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            operator_email: Some(OPERATOR_EMAIL.into()),
+            operator_password: Some(Secret::new(OPERATOR_PASSWORD)),
+            authz_refresh_ms: 200,
+            outbox_poll_ms: 100,
+            cache_prefix: format!("t{}", uuid::Uuid::new_v4().simple()),
+            ..Config::default()
+        };
+        if let Ok(url) = std::env::var("FORECOURT_TEST_DATABASE_URL") {
+            cfg.database_url = Some(Secret::new(fresh_database(&url).await));
+        }
+        if let Ok(url) = std::env::var("FORECOURT_TEST_REDIS_URL") {
+            cfg.redis_url = Some(Secret::new(url));
+        }
+        adjust(&mut cfg);
+        Self::launch(cfg, data_dir).await
+    }
+
+    /// A second node on the same database, data folder, cache prefix and Redis as `other`.
+    pub async fn start_sharing(other: &TestServer, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut cfg = other.config.clone();
+        cfg.bind = "127.0.0.1:0".into();
+        cfg.database_url = Some(Secret::new(other.config.database_url()));
+        adjust(&mut cfg);
+        Self::launch(cfg, tempfile::tempdir().expect("temporary data dir")).await
+    }
+
+    async fn launch(cfg: Config, data_dir: tempfile::TempDir) -> Self {
+        let server = forecourt_web::spawn(cfg.clone()).await.expect("server starts");
+        Self {
+            base: format!("http://{}", server.addr),
+            data_dir,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            config: cfg,
+            server,
+        }
+    }
+
+    /// Stops the node gracefully.
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+    }
+
+    /// Sends a request; `token` "" sends none, a `Null` body sends none.
+    pub async fn send(&self, method: Method, path: &str, token: &str, body: &Value) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if !body.is_null() {
+            req = req.json(body);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(bytes);
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    async fn read(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, headers, body }
+    }
+
+    /// Any method, `(status, body)`.
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let r = self.send(method, path, token, &body).await;
+        (r.status, r.body)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, Value::Null).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, token, body).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, token, body).await
+    }
+
+    /// DELETE; a `Null` body sends none.
+    pub async fn delete(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, token, body).await
+    }
+
+    /// Repeats a request (its body rebuilt each time by `body`) every 100 ms until it answers
+    /// `want` or `timeout` passes; returns the last answer.
+    pub async fn poll_until(
+        &self,
+        timeout: Duration,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: impl Fn() -> Value,
+        want: u16,
+    ) -> (StatusCode, Value) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let reply = self.call(method.clone(), path, token, body()).await;
+            if reply.0.as_u16() == want || Instant::now() >= deadline {
+                return reply;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Logs in and returns the token; panics unless the login succeeds.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        self.post("/api/v1/auth/login", "", json!({"email": email, "password": password}))
+            .await
+            .ok(200)
+            .str("token")
+    }
+
+    /// A token of the operator.
+    pub async fn operator(&self) -> String {
+        self.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await
+    }
+
+    /// Creates a reseller with its first user (operator token) and logs that user in.
+    pub async fn create_reseller(&self, op_token: &str) -> Account {
+        let email = unique_email("reseller");
+        let body = json!({"name": unique("Reseller"), "user": {"email": email, "name": "Reseller User", "password": PASSWORD}});
+        let created = self.post("/api/v1/platform/resellers", op_token, body).await.ok(201);
+        let token = self.login(&email, PASSWORD).await;
+        Account { id: created.str("id"), user_id: created.str("user_id"), email, password: PASSWORD.into(), token }
+    }
+
+    /// Onboards a tenant (`licence` "go" or "expert") and logs its first admin in.
+    pub async fn onboard(&self, token: &str, licence: &str) -> Tenant {
+        let admin_email = unique_email("admin");
+        let body = onboarding(licence, &admin_email, Some(PASSWORD));
+        let ids = self.post("/api/v1/platform/tenants", token, body).await.ok(201);
+        let admin_token = self.login(&admin_email, PASSWORD).await;
+        Tenant {
+            tenant_id: ids.str("tenant_id"),
+            company_id: ids.str("company_id"),
+            establishment_id: ids.str("establishment_id"),
+            admin_user_id: ids.str("admin_user_id"),
+            admin_email,
+            admin_password: PASSWORD.into(),
+            admin_token,
+        }
+    }
+
+    /// Onboards a tenant as the operator.
+    pub async fn tenant(&self, licence: &str) -> Tenant {
+        let op = self.operator().await;
+        self.onboard(&op, licence).await
+    }
+
+    /// Creates a user with `roles` (admin token) and logs them in.
+    pub async fn create_user(&self, admin_token: &str, roles: &[&str], establishment_id: Option<&str>) -> Account {
+        let email = unique_email("user");
+        let mut body = json!({"email": email, "name": unique("User"), "password": PASSWORD, "roles": roles});
+        if let Some(e) = establishment_id {
+            body["establishment_id"] = json!(e);
+        }
+        let id = self.post("/api/v1/users", admin_token, body).await.ok(201).str("id");
+        let token = self.login(&email, PASSWORD).await;
+        Account { user_id: id.clone(), id, email, password: PASSWORD.into(), token }
+    }
+
+    /// Creates a lead source (Expert tenant) and returns it.
+    pub async fn create_source(&self, token: &str) -> Value {
+        self.post("/api/v1/lead-sources", token, json!({"name": unique("Source")})).await.ok(201)
+    }
+
+    /// The folder where this node writes mail.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.config.outbox_dir()
+    }
+
+    /// The contents of every `.eml` file in the outbox.
+    pub fn outbox_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.outbox_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    /// Waits up to 10 s for a mail mentioning `to` and returns it.
+    pub async fn wait_for_mail(&self, to: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(mail) = self.outbox_files().into_iter().find(|m| m.contains(to)) {
+                return mail;
+            }
+            assert!(Instant::now() < deadline, "no mail to {to} in {}", self.outbox_dir().display());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(with_database("postgres://root@127.0.0.1:5432/test", "x"), "postgres://root@127.0.0.1:5432/x");
+        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+
+    #[test]
+    fn token_found_in_quoted_printable() {
+        let tok = format!("fci_{}", "ab".repeat(32));
+        let mail = format!("link: https://x/accept?token=3D{}=\n{}\n", &tok[..20], &tok[20..]);
+        assert_eq!(invitation_token(&mail), Some(tok));
+    }
+}

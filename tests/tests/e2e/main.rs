@@ -1,0 +1,14 @@
+//! The end-to-end suite: every test starts its own node(s) and drives them over HTTP.
+
+// Test-only code: panicking on an unexpected value is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod auth;
+mod errors;
+mod gating;
+mod isolation;
+mod multinode;
+mod onboarding;
+mod permissions;
+mod service;
