@@ -3,7 +3,10 @@
 
 use crate::{Result, context::TenantUser, entities::activity_log};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, prelude::*};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    prelude::*,
+};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -81,7 +84,10 @@ pub async fn list(
     if let Some(b) = before {
         q = q.filter(activity_log::Column::Id.lt(b));
     }
-    Ok(q.order_by_desc(activity_log::Column::Id).limit(limit).all(conn).await?)
+    Ok(q.order_by_desc(activity_log::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("registry", &self.registry).field("cache", &self.cache).finish()
+        f.debug_struct("App")
+            .field("registry", &self.registry)
+            .field("cache", &self.cache)
+            .finish()
     }
 }

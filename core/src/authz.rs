@@ -18,8 +18,8 @@ use crate::{
 };
 use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, Model};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ExprTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, prelude::Expr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, prelude::Expr, sea_query::OnConflict,
 };
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::RwLock;
@@ -103,7 +103,11 @@ fn rule_model(tenant_id: Uuid, ptype: &str, rule: &[String]) -> casbin_rule::Act
 }
 
 /// Rows matching a rule exactly, within a tenant.
-fn rule_filter(tenant_id: Uuid, ptype: &str, rule: &[String]) -> sea_orm::Select<casbin_rule::Entity> {
+fn rule_filter(
+    tenant_id: Uuid,
+    ptype: &str,
+    rule: &[String],
+) -> sea_orm::Select<casbin_rule::Entity> {
     let [v0, v1, v2, v3, v4, v5] = rule_values(rule);
     casbin_rule::Entity::find()
         .filter(casbin_rule::Column::TenantId.eq(tenant_id))
@@ -136,7 +140,11 @@ impl Adapter for TenantAdapter {
         Ok(())
     }
 
-    async fn load_filtered_policy<'a>(&mut self, m: &mut dyn Model, _f: Filter<'a>) -> casbin::Result<()> {
+    async fn load_filtered_policy<'a>(
+        &mut self,
+        m: &mut dyn Model,
+        _f: Filter<'a>,
+    ) -> casbin::Result<()> {
         // The adapter is already filtered to its tenant; finer filters are not needed.
         self.load_policy(m).await
     }
@@ -144,7 +152,9 @@ impl Adapter for TenantAdapter {
     async fn save_policy(&mut self, _m: &mut dyn Model) -> casbin::Result<()> {
         // Policies are written rule by rule through [`Authz`]; bulk saves would bypass the
         // version bump and the invalidation, so they are refused.
-        Err(adapter_err(std::io::Error::other("save_policy is not supported; use Authz")))
+        Err(adapter_err(std::io::Error::other(
+            "save_policy is not supported; use Authz",
+        )))
     }
 
     async fn clear_policy(&mut self) -> casbin::Result<()> {
@@ -157,30 +167,61 @@ impl Adapter for TenantAdapter {
     }
 
     fn is_filtered(&self) -> bool {
-        true
+        // The adapter holds its tenant's whole policy: for casbin that is the full policy, and
+        // a "filtered" adapter would make `Enforcer::new` skip loading it.
+        false
     }
 
-    async fn add_policy(&mut self, _sec: &str, ptype: &str, rule: Vec<String>) -> casbin::Result<bool> {
-        rule_model(self.tenant_id, ptype, &rule).insert(&self.db).await.map_err(adapter_err)?;
+    async fn add_policy(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rule: Vec<String>,
+    ) -> casbin::Result<bool> {
+        rule_model(self.tenant_id, ptype, &rule)
+            .insert(&self.db)
+            .await
+            .map_err(adapter_err)?;
         Ok(true)
     }
 
-    async fn add_policies(&mut self, sec: &str, ptype: &str, rules: Vec<Vec<String>>) -> casbin::Result<bool> {
+    async fn add_policies(
+        &mut self,
+        sec: &str,
+        ptype: &str,
+        rules: Vec<Vec<String>>,
+    ) -> casbin::Result<bool> {
         for rule in rules {
             self.add_policy(sec, ptype, rule).await?;
         }
         Ok(true)
     }
 
-    async fn remove_policy(&mut self, _sec: &str, ptype: &str, rule: Vec<String>) -> casbin::Result<bool> {
-        let found = rule_filter(self.tenant_id, ptype, &rule).all(&self.db).await.map_err(adapter_err)?;
+    async fn remove_policy(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rule: Vec<String>,
+    ) -> casbin::Result<bool> {
+        let found = rule_filter(self.tenant_id, ptype, &rule)
+            .all(&self.db)
+            .await
+            .map_err(adapter_err)?;
         for r in &found {
-            casbin_rule::Entity::delete_by_id((r.tenant_id, r.id)).exec(&self.db).await.map_err(adapter_err)?;
+            casbin_rule::Entity::delete_by_id((r.tenant_id, r.id))
+                .exec(&self.db)
+                .await
+                .map_err(adapter_err)?;
         }
         Ok(!found.is_empty())
     }
 
-    async fn remove_policies(&mut self, sec: &str, ptype: &str, rules: Vec<Vec<String>>) -> casbin::Result<bool> {
+    async fn remove_policies(
+        &mut self,
+        sec: &str,
+        ptype: &str,
+        rules: Vec<Vec<String>>,
+    ) -> casbin::Result<bool> {
         let mut any = false;
         for rule in rules {
             any |= self.remove_policy(sec, ptype, rule).await?;
@@ -238,7 +279,11 @@ impl std::fmt::Debug for Authz {
 impl Authz {
     /// A permission service over the database, listening for invalidations on `cache`.
     pub fn new(db: DatabaseConnection, cache: Cache) -> Self {
-        Self { db, cache, loaded: Arc::default() }
+        Self {
+            db,
+            cache,
+            loaded: Arc::default(),
+        }
     }
 
     /// Starts the two background tasks: applying invalidations, and the periodic version check.
@@ -251,7 +296,8 @@ impl Authz {
                     Ok(Invalidation::Authz { tenant_id }) => {
                         this.loaded.write().await.remove(&tenant_id);
                     }
-                    Ok(Invalidation::All) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(Invalidation::All)
+                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         this.loaded.write().await.clear();
                     }
                     Ok(Invalidation::Tenant { .. }) => {}
@@ -299,23 +345,42 @@ impl Authz {
         // Read the version before the rules: a change racing with the load leaves us with an
         // older version number, so the next check reloads rather than keeping stale rules.
         let version = current_version(&self.db, tenant_id).await?;
-        let model = DefaultModel::from_str(MODEL).await.map_err(Error::internal)?;
+        let model = DefaultModel::from_str(MODEL)
+            .await
+            .map_err(Error::internal)?;
         let enforcer = Enforcer::new(model, TenantAdapter::new(self.db.clone(), tenant_id))
             .await
             .map_err(Error::internal)?;
         let enforcer = Arc::new(enforcer);
-        self.loaded.write().await.insert(tenant_id, Loaded { version, enforcer: enforcer.clone() });
+        self.loaded.write().await.insert(
+            tenant_id,
+            Loaded {
+                version,
+                enforcer: enforcer.clone(),
+            },
+        );
         Ok(enforcer)
     }
 
     /// The widest scope at which `user` may do `action` on `object`, if any.
-    pub async fn scope(&self, user: &TenantUser, object: &str, action: Action) -> Result<Option<Scope>> {
+    pub async fn scope(
+        &self,
+        user: &TenantUser,
+        object: &str,
+        action: Action,
+    ) -> Result<Option<Scope>> {
         let e = self.enforcer(user.tenant_id).await?;
         let sub = user_subject(user.user_id);
         let dom = user.tenant_id.to_string();
         for scope in [Scope::Tenant, Scope::Establishment, Scope::Own] {
             let ok = e
-                .enforce((sub.as_str(), dom.as_str(), object, action.as_str(), scope.as_str()))
+                .enforce((
+                    sub.as_str(),
+                    dom.as_str(),
+                    object,
+                    action.as_str(),
+                    scope.as_str(),
+                ))
                 .map_err(Error::internal)?;
             if ok {
                 return Ok(Some(scope));
@@ -327,7 +392,10 @@ impl Authz {
     /// Like [`Authz::scope`], but a missing permission is a 403 naming it.
     pub async fn require(&self, user: &TenantUser, object: &str, action: Action) -> Result<Scope> {
         self.scope(user, object, action).await?.ok_or_else(|| {
-            Error::forbidden(format!("you lack the permission `{object}` / `{}`", action.as_str()))
+            Error::forbidden(format!(
+                "you lack the permission `{object}` / `{}`",
+                action.as_str()
+            ))
         })
     }
 
@@ -344,24 +412,38 @@ impl Authz {
 }
 
 async fn current_version(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64> {
-    Ok(authz_version::Entity::find_by_id(tenant_id).one(conn).await?.map(|v| v.version).unwrap_or(0))
+    Ok(authz_version::Entity::find_by_id(tenant_id)
+        .one(conn)
+        .await?
+        .map(|v| v.version)
+        .unwrap_or(0))
 }
 
 /// Bumps a tenant's permission version (inside the transaction of the change).
 pub async fn bump_version(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
-    authz_version::Entity::insert(authz_version::ActiveModel { tenant_id: Set(tenant_id), version: Set(1) })
-        .on_conflict(
-            OnConflict::column(authz_version::Column::TenantId)
-                .value(authz_version::Column::Version, Expr::col(authz_version::Column::Version).add(1))
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    authz_version::Entity::insert(authz_version::ActiveModel {
+        tenant_id: Set(tenant_id),
+        version: Set(1),
+    })
+    .on_conflict(
+        OnConflict::column(authz_version::Column::TenantId)
+            .value(
+                authz_version::Column::Version,
+                Expr::col(authz_version::Column::Version).add(1),
+            )
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
     Ok(())
 }
 
 /// The roles of a user, read from the rules.
-pub async fn user_roles(conn: &impl ConnectionTrait, tenant_id: Uuid, user_id: Uuid) -> Result<Vec<String>> {
+pub async fn user_roles(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Vec<String>> {
     let rows = casbin_rule::Entity::find()
         .filter(casbin_rule::Column::TenantId.eq(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("g"))
@@ -369,11 +451,19 @@ pub async fn user_roles(conn: &impl ConnectionTrait, tenant_id: Uuid, user_id: U
         .order_by_asc(casbin_rule::Column::V1)
         .all(conn)
         .await?;
-    Ok(rows.into_iter().filter_map(|r| r.v1.strip_prefix("role:").map(str::to_string)).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.v1.strip_prefix("role:").map(str::to_string))
+        .collect())
 }
 
 /// Replaces a user's roles (inside the caller's transaction; bumps the version).
-pub async fn set_user_roles(conn: &impl ConnectionTrait, tenant_id: Uuid, user_id: Uuid, roles: &[String]) -> Result<()> {
+pub async fn set_user_roles(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    roles: &[String],
+) -> Result<()> {
     casbin_rule::Entity::delete_many()
         .filter(casbin_rule::Column::TenantId.eq(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("g"))
@@ -381,7 +471,11 @@ pub async fn set_user_roles(conn: &impl ConnectionTrait, tenant_id: Uuid, user_i
         .exec(conn)
         .await?;
     for role in roles {
-        let rule = [user_subject(user_id), role_subject(role), tenant_id.to_string()];
+        let rule = [
+            user_subject(user_id),
+            role_subject(role),
+            tenant_id.to_string(),
+        ];
         rule_model(tenant_id, "g", &rule).insert(conn).await?;
     }
     bump_version(conn, tenant_id).await
@@ -390,7 +484,11 @@ pub async fn set_user_roles(conn: &impl ConnectionTrait, tenant_id: Uuid, user_i
 /// Adds a grant; `false` when it already existed.
 pub async fn add_grant(conn: &impl ConnectionTrait, tenant_id: Uuid, g: &Grant) -> Result<bool> {
     let rule = grant_rule(tenant_id, g);
-    if rule_filter(tenant_id, "p", &rule).one(conn).await?.is_some() {
+    if rule_filter(tenant_id, "p", &rule)
+        .one(conn)
+        .await?
+        .is_some()
+    {
         return Ok(false);
     }
     rule_model(tenant_id, "p", &rule).insert(conn).await?;
@@ -403,7 +501,9 @@ pub async fn remove_grant(conn: &impl ConnectionTrait, tenant_id: Uuid, g: &Gran
     let rule = grant_rule(tenant_id, g);
     let found = rule_filter(tenant_id, "p", &rule).all(conn).await?;
     for r in &found {
-        casbin_rule::Entity::delete_by_id((r.tenant_id, r.id)).exec(conn).await?;
+        casbin_rule::Entity::delete_by_id((r.tenant_id, r.id))
+            .exec(conn)
+            .await?;
     }
     if !found.is_empty() {
         bump_version(conn, tenant_id).await?;
@@ -422,7 +522,11 @@ fn grant_rule(tenant_id: Uuid, g: &Grant) -> [String; 5] {
 }
 
 /// The grants of a tenant, optionally for one subject (direct grants only).
-pub async fn grants(conn: &impl ConnectionTrait, tenant_id: Uuid, subject: Option<&str>) -> Result<Vec<Grant>> {
+pub async fn grants(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    subject: Option<&str>,
+) -> Result<Vec<Grant>> {
     let mut q = casbin_rule::Entity::find()
         .filter(casbin_rule::Column::TenantId.eq(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("p"));

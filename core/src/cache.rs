@@ -85,7 +85,14 @@ struct RedisBackend {
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("backend", &if self.inner.redis.is_some() { "redis" } else { "memory" })
+            .field(
+                "backend",
+                &if self.inner.redis.is_some() {
+                    "redis"
+                } else {
+                    "memory"
+                },
+            )
             .finish()
     }
 }
@@ -177,7 +184,8 @@ impl Cache {
 
     fn trip(&self, r: &RedisBackend, why: &str) {
         let until = r.started.elapsed() + CIRCUIT_OPEN;
-        r.down_until.store(until.as_millis() as i64, Ordering::Relaxed);
+        r.down_until
+            .store(until.as_millis() as i64, Ordering::Relaxed);
         tracing::warn!(reason = why, "redis unavailable; serving from the database");
     }
 
@@ -206,7 +214,8 @@ impl Cache {
     pub async fn get<T: DeserializeOwned>(&self, key: &CacheKey) -> Option<T> {
         let full = self.full(key);
         let bytes: Vec<u8> = if self.inner.redis.is_some() {
-            self.run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(full).await }).await??
+            self.run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(full).await })
+                .await??
         } else {
             let (exp, v) = self.inner.local.get(&full).await?;
             if Instant::now() >= exp {
@@ -220,13 +229,19 @@ impl Cache {
 
     /// Stores a value for `ttl`. Failures are logged and ignored: the cache is optional.
     pub async fn set<T: Serialize>(&self, key: &CacheKey, value: &T, ttl: Duration) {
-        let Ok(bytes) = serde_json::to_vec(value) else { return };
+        let Ok(bytes) = serde_json::to_vec(value) else {
+            return;
+        };
         let full = self.full(key);
         if self.inner.redis.is_some() {
             let secs = ttl.as_secs().max(1);
-            self.run(|mut c| async move { c.set_ex::<_, _, ()>(full, bytes, secs).await }).await;
+            self.run(|mut c| async move { c.set_ex::<_, _, ()>(full, bytes, secs).await })
+                .await;
         } else {
-            self.inner.local.insert(full, (Instant::now() + ttl, Arc::new(bytes))).await;
+            self.inner
+                .local
+                .insert(full, (Instant::now() + ttl, Arc::new(bytes)))
+                .await;
         }
     }
 
@@ -234,7 +249,8 @@ impl Cache {
     pub async fn delete(&self, key: &CacheKey) {
         let full = self.full(key);
         if self.inner.redis.is_some() {
-            self.run(|mut c| async move { c.del::<_, ()>(full).await }).await;
+            self.run(|mut c| async move { c.del::<_, ()>(full).await })
+                .await;
         } else {
             self.inner.local.invalidate(&full).await;
         }
@@ -285,8 +301,9 @@ impl Cache {
         let full = self.full(key);
         if self.inner.redis.is_some() {
             let k = full.clone();
-            if let Some(v) =
-                self.run(|mut c| async move { c.get::<_, Option<u64>>(k).await }).await
+            if let Some(v) = self
+                .run(|mut c| async move { c.get::<_, Option<u64>>(k).await })
+                .await
             {
                 return v.unwrap_or(0);
             }
@@ -301,11 +318,15 @@ impl Cache {
     pub async fn publish(&self, inv: Invalidation) {
         let _ = self.inner.events.send(inv.clone());
         if self.inner.redis.is_some() {
-            let Ok(payload) = serde_json::to_string(&Envelope { node: self.inner.node, inv }) else {
+            let Ok(payload) = serde_json::to_string(&Envelope {
+                node: self.inner.node,
+                inv,
+            }) else {
                 return;
             };
             let channel = self.channel();
-            self.run(|mut c| async move { c.publish::<_, _, ()>(channel, payload).await }).await;
+            self.run(|mut c| async move { c.publish::<_, _, ()>(channel, payload).await })
+                .await;
         }
     }
 
@@ -328,7 +349,9 @@ impl Cache {
     /// long as the process runs. After every (re)connection it announces [`Invalidation::All`],
     /// because messages sent while disconnected are lost.
     pub fn spawn_listener(&self) {
-        let Some(r) = self.inner.redis.as_ref() else { return };
+        let Some(r) = self.inner.redis.as_ref() else {
+            return;
+        };
         let client = r.client.clone();
         let channel = self.channel();
         let events = self.inner.events.clone();
@@ -346,13 +369,17 @@ impl Cache {
                             }
                             let mut stream = ps.on_message();
                             while let Some(msg) = stream.next().await {
-                                let Ok(text) = msg.get_payload::<String>() else { continue };
+                                let Ok(text) = msg.get_payload::<String>() else {
+                                    continue;
+                                };
                                 match serde_json::from_str::<Envelope>(&text) {
                                     Ok(env) if env.node != node => {
                                         let _ = events.send(env.inv);
                                     }
                                     Ok(_) => {}
-                                    Err(e) => tracing::warn!(error = %e, "bad invalidation message"),
+                                    Err(e) => {
+                                        tracing::warn!(error = %e, "bad invalidation message")
+                                    }
                                 }
                             }
                             tracing::warn!("invalidation channel closed; reconnecting");
@@ -381,10 +408,12 @@ mod tests {
     async fn memory_roundtrip_expiry_and_tenant_keys() {
         let c = Cache::memory("t");
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        c.set(&CacheKey::tenant(a, "x"), &1u32, Duration::from_secs(60)).await;
+        c.set(&CacheKey::tenant(a, "x"), &1u32, Duration::from_secs(60))
+            .await;
         assert_eq!(c.get::<u32>(&CacheKey::tenant(a, "x")).await, Some(1));
         assert_eq!(c.get::<u32>(&CacheKey::tenant(b, "x")).await, None);
-        c.set(&CacheKey::tenant(a, "y"), &2u32, Duration::from_millis(1)).await;
+        c.set(&CacheKey::tenant(a, "y"), &2u32, Duration::from_millis(1))
+            .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
         assert_eq!(c.get::<u32>(&CacheKey::tenant(a, "y")).await, None);
         c.delete(&CacheKey::tenant(a, "x")).await;
@@ -409,7 +438,11 @@ mod tests {
         let k = CacheKey::platform("x");
         c.set(&k, &1u32, Duration::from_secs(5)).await;
         assert_eq!(c.get::<u32>(&k).await, None);
-        assert_eq!(c.incr(&k, Duration::from_secs(5)).await, 1, "falls back to local counts");
+        assert_eq!(
+            c.incr(&k, Duration::from_secs(5)).await,
+            1,
+            "falls back to local counts"
+        );
         assert_eq!(c.redis_healthy().await, Some(false));
     }
 }

@@ -147,24 +147,30 @@ impl Config {
             if let Some(raw) = env(&env_name(key)).filter(|v| !v.is_empty()) {
                 // Numbers stay numbers so that serde sees the type the field expects.
                 let value = match defaults.get(*key) {
-                    Some(toml::Value::Integer(_)) => raw
-                        .parse::<i64>()
-                        .map(toml::Value::Integer)
-                        .map_err(|_| ConfigError(format!("{}: not a number", env_name(key))))?,
+                    Some(toml::Value::Integer(_)) => {
+                        raw.parse::<i64>()
+                            .map(toml::Value::Integer)
+                            .map_err(|_| ConfigError(format!("{}: not a number", env_name(key))))?
+                    }
                     _ => toml::Value::String(raw),
                 };
                 table.insert((*key).to_string(), value);
             }
         }
         table.retain(|k, _| KNOWN_KEYS.iter().any(|known| *known == k));
-        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(e.to_string()))
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.to_string()))
     }
 
     /// The database URL in effect: the configured one, or the SQLite file in the data dir.
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.expose().to_string(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("forecourt.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("forecourt.db").display()
+            ),
         }
     }
 
@@ -212,7 +218,11 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("forecourt.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9\"\nlogin_window_secs = 60\nbogus = 1\n").unwrap();
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9\"\nlogin_window_secs = 60\nbogus = 1\n",
+        )
+        .unwrap();
         let cfg = Config::load_from(&file, |k| match k {
             "FORECOURT_LOGIN_WINDOW_SECS" => Some("30".into()),
             "DATABASE_URL" => Some("postgres://u:p@h/db".into()),
@@ -222,7 +232,10 @@ mod tests {
         assert_eq!(cfg.bind, "0.0.0.0:9");
         assert_eq!(cfg.login_window_secs, 30);
         assert_eq!(cfg.database_url(), "postgres://u:p@h/db");
-        assert!(!format!("{cfg:?}").contains(":p@"), "secrets must not appear in Debug");
+        assert!(
+            !format!("{cfg:?}").contains(":p@"),
+            "secrets must not appear in Debug"
+        );
     }
 
     #[test]

@@ -76,7 +76,15 @@ pub struct TenantInfo {
 pub trait Directory: Send + Sync + 'static {
     /// The principal behind a bearer credential, or `None` when it is unknown, expired or
     /// revoked.
-    async fn authenticate(&self, app: &crate::App, bearer: &str) -> crate::Result<Option<Authenticated>>;
+    async fn authenticate(
+        &self,
+        app: &crate::App,
+        bearer: &str,
+    ) -> crate::Result<Option<Authenticated>>;
     /// A tenant's licence, status and toggles.
-    async fn tenant_info(&self, app: &crate::App, tenant_id: Uuid) -> crate::Result<Option<TenantInfo>>;
+    async fn tenant_info(
+        &self,
+        app: &crate::App,
+        tenant_id: Uuid,
+    ) -> crate::Result<Option<TenantInfo>>;
 }

@@ -12,19 +12,30 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// 400: the request cannot be parsed (malformed JSON, wrong parameter type).
     #[error("{detail}")]
-    BadRequest { detail: String, field: Option<String> },
+    BadRequest {
+        detail: String,
+        field: Option<String>,
+    },
     /// 401: no credentials, or credentials that do not identify anyone. Deliberately vague.
     #[error("authentication required")]
     Unauthorized,
     /// 403 with a stable `type`, e.g. `forbidden`, `tenant_suspended`, `module_disabled`.
     #[error("{detail}")]
-    Forbidden { kind: &'static str, detail: String, extra: Option<serde_json::Value> },
+    Forbidden {
+        kind: &'static str,
+        detail: String,
+        extra: Option<serde_json::Value>,
+    },
     /// 404: missing, or belonging to someone else: the two are indistinguishable on purpose.
     #[error("{0} not found")]
     NotFound(&'static str),
     /// 409: the request conflicts with the current state (duplicate email, last admin...).
     #[error("{detail}")]
-    Conflict { kind: &'static str, detail: String, field: Option<String> },
+    Conflict {
+        kind: &'static str,
+        detail: String,
+        field: Option<String>,
+    },
     /// 412: `If-Match` did not match the current ETag.
     #[error("the resource was changed since it was read")]
     PreconditionFailed,
@@ -33,7 +44,11 @@ pub enum Error {
     PayloadTooLarge,
     /// 422: the input parsed but is invalid; names the offending field.
     #[error("{field}: {detail}")]
-    Validation { kind: &'static str, field: String, detail: String },
+    Validation {
+        kind: &'static str,
+        field: String,
+        detail: String,
+    },
     /// 429: too many attempts; `retry_after` in seconds.
     #[error("too many attempts")]
     TooManyRequests { retry_after: u64 },
@@ -48,17 +63,29 @@ pub enum Error {
 impl Error {
     /// A 422 `validation_error` on one field.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Error::Validation { kind: "validation_error", field: field.into(), detail: detail.into() }
+        Error::Validation {
+            kind: "validation_error",
+            field: field.into(),
+            detail: detail.into(),
+        }
     }
 
     /// A 403 `forbidden` saying which permission is missing.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Error::Forbidden { kind: "forbidden", detail: detail.into(), extra: None }
+        Error::Forbidden {
+            kind: "forbidden",
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     /// A 409 with a stable type.
     pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
-        Error::Conflict { kind, detail: detail.into(), field: None }
+        Error::Conflict {
+            kind,
+            detail: detail.into(),
+            field: None,
+        }
     }
 
     /// Wraps any internal failure; the text is logged, never sent.
@@ -87,9 +114,13 @@ impl Error {
         let status = self.status();
         let (kind, title, detail, field, extra): (&str, &str, String, Option<String>, _) =
             match self {
-                Error::BadRequest { detail, field } => {
-                    ("bad_request", "Bad request", detail.clone(), field.clone(), None)
-                }
+                Error::BadRequest { detail, field } => (
+                    "bad_request",
+                    "Bad request",
+                    detail.clone(),
+                    field.clone(),
+                    None,
+                ),
                 Error::Unauthorized => (
                     "unauthorized",
                     "Unauthorized",
@@ -97,15 +128,23 @@ impl Error {
                     None,
                     None,
                 ),
-                Error::Forbidden { kind, detail, extra } => {
-                    (kind, "Forbidden", detail.clone(), None, extra.clone())
-                }
-                Error::NotFound(what) => {
-                    ("not_found", "Not found", format!("{what} not found"), None, None)
-                }
-                Error::Conflict { kind, detail, field } => {
-                    (kind, "Conflict", detail.clone(), field.clone(), None)
-                }
+                Error::Forbidden {
+                    kind,
+                    detail,
+                    extra,
+                } => (kind, "Forbidden", detail.clone(), None, extra.clone()),
+                Error::NotFound(what) => (
+                    "not_found",
+                    "Not found",
+                    format!("{what} not found"),
+                    None,
+                    None,
+                ),
+                Error::Conflict {
+                    kind,
+                    detail,
+                    field,
+                } => (kind, "Conflict", detail.clone(), field.clone(), None),
                 Error::PreconditionFailed => (
                     "precondition_failed",
                     "Precondition failed",
@@ -120,9 +159,17 @@ impl Error {
                     None,
                     None,
                 ),
-                Error::Validation { kind, field, detail } => {
-                    (kind, "Invalid input", detail.clone(), Some(field.clone()), None)
-                }
+                Error::Validation {
+                    kind,
+                    field,
+                    detail,
+                } => (
+                    kind,
+                    "Invalid input",
+                    detail.clone(),
+                    Some(field.clone()),
+                    None,
+                ),
                 Error::TooManyRequests { retry_after } => (
                     "too_many_attempts",
                     "Too many attempts",
@@ -195,9 +242,11 @@ impl Error {
 /// Unique-constraint violations become 409 with the given type; everything else stays a 500.
 pub fn map_unique(err: sea_orm::DbErr, kind: &'static str, detail: &str, field: &str) -> Error {
     match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Error::Conflict { kind, detail: detail.to_string(), field: Some(field.to_string()) }
-        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+            kind,
+            detail: detail.to_string(),
+            field: Some(field.to_string()),
+        },
         _ => Error::Db(err),
     }
 }

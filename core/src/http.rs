@@ -11,7 +11,11 @@ use poem::{
     Endpoint, IntoResponse, Request, Response,
     http::{HeaderValue, Method, StatusCode, header},
 };
-use poem_openapi::{Object, SecurityScheme, auth::Bearer, types::{ParseFromJSON, ToJSON, Type}};
+use poem_openapi::{
+    Object, SecurityScheme,
+    auth::Bearer,
+    types::{ParseFromJSON, ToJSON, Type},
+};
 use std::{sync::Arc, time::Instant};
 use uuid::Uuid;
 
@@ -28,7 +32,8 @@ pub fn problem_response(problem: Problem, retry_after: Option<u64>) -> Response 
         .content_type("application/problem+json")
         .body(body);
     if let Some(secs) = retry_after {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
 }
@@ -58,7 +63,12 @@ fn foreign_problem(err: &poem::Error) -> Problem {
     let status = err.status();
     let text = err.to_string();
     let (kind, title, detail, field) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "Not found", "no such resource or route".to_string(), None),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "Not found",
+            "no such resource or route".to_string(),
+            None,
+        ),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
             "Method not allowed",
@@ -86,7 +96,10 @@ fn foreign_problem(err: &poem::Error) -> Problem {
         s if s.is_client_error() => {
             let field = field_in(&text);
             if is_body_error(&text) {
-                let kind = if text.contains("expected value") || text.contains("EOF while parsing") || text.contains("key must be a string") {
+                let kind = if text.contains("expected value")
+                    || text.contains("EOF while parsing")
+                    || text.contains("key must be a string")
+                {
                     "malformed_json"
                 } else {
                     "validation_error"
@@ -106,7 +119,11 @@ fn foreign_problem(err: &poem::Error) -> Problem {
             )
         }
     };
-    let status = if kind == "validation_error" { StatusCode::UNPROCESSABLE_ENTITY } else { status };
+    let status = if kind == "validation_error" {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        status
+    };
     Problem {
         kind: kind.into(),
         title: title.into(),
@@ -123,7 +140,8 @@ fn is_body_error(text: &str) -> bool {
 }
 
 fn clean(text: &str) -> String {
-    text.replace("parse request payload error: ", "").replace("failed to parse \"", "\"")
+    text.replace("parse request payload error: ", "")
+        .replace("failed to parse \"", "\"")
 }
 
 /// Pulls the offending field out of poem-openapi's messages: "unknown field `x`." or
@@ -139,7 +157,9 @@ fn field_in(text: &str) -> Option<String> {
     }
     if let Some(start) = text.find("(field ") {
         let rest = &text[start + 7..];
-        return rest.find(')').map(|e| rest[..e].trim_matches('`').to_string());
+        return rest
+            .find(')')
+            .map(|e| rest[..e].trim_matches('`').to_string());
     }
     None
 }
@@ -151,7 +171,11 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(rid.clone()));
@@ -165,7 +189,11 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    tracing::info!(status = resp.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+    tracing::info!(
+        status = resp.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "handled"
+    );
     Ok(resp)
 }
 
@@ -174,21 +202,32 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
 /// need a principal then answer 401 through their security scheme.
 pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
     let limit = app.config.max_body_bytes;
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > limit {
             return Err(Error::PayloadTooLarge.into());
         }
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let body = req.take_body();
-        let bytes = body.into_bytes_limit(limit).await.map_err(|_| Error::PayloadTooLarge)?;
+        let bytes = body
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|_| Error::PayloadTooLarge)?;
         req.set_body(bytes);
     }
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|v| v.trim().to_string());
     if let Some(token) = bearer {
         if let Some(auth) = app.directory.authenticate(&app, &token).await? {
@@ -202,7 +241,8 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
                     return Err(tenant_suspended().into());
                 }
                 if let Some(module) = app.registry.module_for_path(req.uri().path()) {
-                    app.registry.check_available(module, info.tier, &info.disabled_modules)?;
+                    app.registry
+                        .check_available(module, info.tier, &info.disabled_modules)?;
                 }
                 req.extensions_mut().insert(info);
             }
@@ -222,7 +262,10 @@ pub fn tenant_suspended() -> Error {
 }
 
 fn authenticated(req: &Request) -> poem::Result<Authenticated> {
-    req.extensions().get::<Authenticated>().cloned().ok_or_else(|| Error::Unauthorized.into())
+    req.extensions()
+        .get::<Authenticated>()
+        .cloned()
+        .ok_or_else(|| Error::Unauthorized.into())
 }
 
 /// Any authenticated caller: operator, reseller or tenant user.
@@ -272,7 +315,9 @@ pub struct PlatformAuth(pub Principal);
 async fn platform_checker(req: &Request, _b: Bearer) -> poem::Result<Principal> {
     match authenticated(req)?.principal {
         p @ (Principal::Operator { .. } | Principal::Reseller { .. }) => Ok(p),
-        Principal::Tenant(_) => Err(Error::forbidden("this operation is for the operator and resellers").into()),
+        Principal::Tenant(_) => {
+            Err(Error::forbidden("this operation is for the operator and resellers").into())
+        }
     }
 }
 
@@ -293,7 +338,10 @@ pub const PAGE_MAX: u64 = 200;
 /// Parses a `cursor` query parameter (the id of the last item of the previous page).
 pub fn parse_cursor(cursor: Option<&str>) -> crate::Result<Option<Uuid>> {
     cursor
-        .map(|c| Uuid::parse_str(c).map_err(|_| Error::invalid("cursor", "not a cursor returned by this API")))
+        .map(|c| {
+            Uuid::parse_str(c)
+                .map_err(|_| Error::invalid("cursor", "not a cursor returned by this API"))
+        })
         .transpose()
 }
 
@@ -307,7 +355,11 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> List<T> {
     pub fn page(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
         let more = items.len() as u64 > limit;
         items.truncate(limit as usize);
-        let next_cursor = if more { items.last().map(|i| id_of(i).to_string()) } else { None };
+        let next_cursor = if more {
+            items.last().map(|i| id_of(i).to_string())
+        } else {
+            None
+        };
         Self { items, next_cursor }
     }
 }
@@ -318,8 +370,30 @@ mod tests {
 
     #[test]
     fn finds_fields_in_parse_errors() {
-        assert_eq!(field_in("failed to parse \"X\": unknown field `tenant_id`.").as_deref(), Some("tenant_id"));
-        assert_eq!(field_in("failed to parse \"String\" (field `name`)").as_deref(), Some("name"));
+        assert_eq!(
+            field_in("failed to parse \"X\": unknown field `tenant_id`.").as_deref(),
+            Some("tenant_id")
+        );
+        assert_eq!(
+            field_in("failed to parse \"String\" (field `name`)").as_deref(),
+            Some("name")
+        );
         assert_eq!(field_in("nothing here"), None);
     }
+}
+
+/// A 201 answer with the created resource.
+#[derive(poem_openapi::ApiResponse)]
+pub enum Created<T: ToJSON + Send + Sync> {
+    /// Created.
+    #[oai(status = 201)]
+    Created(poem_openapi::payload::Json<T>),
+}
+
+/// A 204 answer.
+#[derive(poem_openapi::ApiResponse)]
+pub enum NoContent {
+    /// Done; nothing to return.
+    #[oai(status = 204)]
+    NoContent,
 }

@@ -83,7 +83,8 @@ impl Mailer {
     /// Builds the mailer from the configuration: SMTP when `smtp_url` is set, else a folder.
     pub fn new(config: &Config) -> Result<Self> {
         let mut tera = tera::Tera::default();
-        tera.add_raw_templates(BUILTIN.iter().copied()).map_err(Error::internal)?;
+        tera.add_raw_templates(BUILTIN.iter().copied())
+            .map_err(Error::internal)?;
         tera.autoescape_on(vec![".html"]);
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
@@ -102,15 +103,31 @@ impl Mailer {
             .mail_from
             .parse()
             .map_err(|e| Error::internal(format!("mail_from: {e}")))?;
-        Ok(Self { tera: Arc::new(tera), transport: Arc::new(transport), from, wake: Arc::default() })
+        Ok(Self {
+            tera: Arc::new(tera),
+            transport: Arc::new(transport),
+            from,
+            wake: Arc::default(),
+        })
     }
 
     /// Renders `template` in `language` (falling back to English) with `ctx`.
-    pub fn render(&self, template: &str, language: &str, ctx: &serde_json::Value) -> Result<Rendered> {
-        let lang = if LANGUAGES.contains(&language) { language } else { "en" };
+    pub fn render(
+        &self,
+        template: &str,
+        language: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<Rendered> {
+        let lang = if LANGUAGES.contains(&language) {
+            language
+        } else {
+            "en"
+        };
         let ctx = tera::Context::from_serialize(ctx).map_err(Error::internal)?;
         let part = |ext: &str| {
-            self.tera.render(&format!("{template}.{lang}.{ext}"), &ctx).map_err(Error::internal)
+            self.tera
+                .render(&format!("{template}.{lang}.{ext}"), &ctx)
+                .map_err(Error::internal)
         };
         Ok(Rendered {
             subject: part("subject")?.trim().to_string(),
@@ -133,7 +150,9 @@ impl Mailer {
         ctx: &serde_json::Value,
     ) -> Result<Uuid> {
         let r = self.render(template, language, ctx)?;
-        let _: Mailbox = to.parse().map_err(|_| Error::invalid("email", "not a valid email address"))?;
+        let _: Mailbox = to
+            .parse()
+            .map_err(|_| Error::invalid("email", "not a valid email address"))?;
         let id = Uuid::now_v7();
         mail_outbox::Entity::insert(mail_outbox::ActiveModel {
             id: Set(id),
@@ -174,7 +193,10 @@ impl Mailer {
         for mail in due {
             // Claim: only one node's conditional update can succeed.
             let claimed = mail_outbox::Entity::update_many()
-                .col_expr(mail_outbox::Column::ClaimedUntil, Expr::value(now + ChronoDuration::seconds(120)))
+                .col_expr(
+                    mail_outbox::Column::ClaimedUntil,
+                    Expr::value(now + ChronoDuration::seconds(120)),
+                )
                 .filter(mail_outbox::Column::Id.eq(mail.id))
                 .filter(mail_outbox::Column::Status.eq("pending"))
                 .filter(unclaimed(now))
@@ -185,7 +207,10 @@ impl Mailer {
             }
             let outcome = self.send(&mail).await;
             let mut update = mail_outbox::Entity::update_many()
-                .col_expr(mail_outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    mail_outbox::Column::ClaimedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(mail_outbox::Column::Id.eq(mail.id));
             match outcome {
                 Ok(()) => {
@@ -197,11 +222,18 @@ impl Mailer {
                 Err(e) => {
                     let attempts = mail.attempts + 1;
                     tracing::warn!(mail_id = %mail.id, attempts, error = %e, "mail delivery failed");
-                    let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+                    let status = if attempts >= MAX_ATTEMPTS {
+                        "failed"
+                    } else {
+                        "pending"
+                    };
                     update = update
                         .col_expr(mail_outbox::Column::Status, Expr::value(status))
                         .col_expr(mail_outbox::Column::Attempts, Expr::value(attempts))
-                        .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(now + backoff(attempts)))
+                        .col_expr(
+                            mail_outbox::Column::NextAttemptAt,
+                            Expr::value(now + backoff(attempts)),
+                        )
                         .col_expr(mail_outbox::Column::LastError, Expr::value(e));
                 }
             }
@@ -211,12 +243,18 @@ impl Mailer {
     }
 
     async fn send(&self, mail: &mail_outbox::Model) -> std::result::Result<(), String> {
-        let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("recipient: {e}"))?;
+        let to: Mailbox = mail
+            .to_addr
+            .parse()
+            .map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(mail.text_body.clone(), mail.html_body.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                mail.text_body.clone(),
+                mail.html_body.clone(),
+            ))
             .map_err(|e| e.to_string())?;
         match self.transport.as_ref() {
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
@@ -260,7 +298,10 @@ mod tests {
     #[test]
     fn renders_every_language_and_escapes_html() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Config { data_dir: dir.path().into(), ..Config::default() };
+        let cfg = Config {
+            data_dir: dir.path().into(),
+            ..Config::default()
+        };
         let m = Mailer::new(&cfg).unwrap();
         let ctx = serde_json::json!({"name": "<b>Ann</b>", "tenant_name": "Garage", "link": "x", "expires_at": "d"});
         for lang in LANGUAGES {
@@ -269,7 +310,12 @@ mod tests {
             assert!(r.html.contains("&lt;b&gt;Ann"), "html is escaped");
             assert!(r.text.contains("<b>Ann</b>"), "text is not");
         }
-        assert!(m.render("invitation", "de", &ctx).unwrap().subject.starts_with("You are invited"));
+        assert!(
+            m.render("invitation", "de", &ctx)
+                .unwrap()
+                .subject
+                .starts_with("You are invited")
+        );
     }
 
     #[test]
@@ -277,5 +323,37 @@ mod tests {
         assert_eq!(backoff(1).num_seconds(), 60);
         assert_eq!(backoff(2).num_seconds(), 120);
         assert_eq!(backoff(9).num_seconds(), 3600);
+    }
+}
+
+/// Parses and normalises an email address (trimmed, lower-cased), or a 422 on `field`.
+pub fn parse_email(field: &str, raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > 254 {
+        return Err(Error::invalid(
+            field,
+            "an email address has at most 254 characters",
+        ));
+    }
+    let addr: lettre::Address = email
+        .parse()
+        .map_err(|_| Error::invalid(field, "not a valid email address"))?;
+    if !addr.domain().contains('.') {
+        return Err(Error::invalid(field, "the email domain must contain a dot"));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod email_tests {
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            super::parse_email("e", " Ann@Garage.BE ").unwrap(),
+            "ann@garage.be"
+        );
+        assert!(super::parse_email("e", "ann@").is_err());
+        assert!(super::parse_email("e", "ann@localhost").is_err());
+        assert!(super::parse_email("e", "no at sign").is_err());
     }
 }

@@ -79,7 +79,17 @@ impl Action {
 
 /// How far a grant reaches. Ordered: `Own < Establishment < Tenant`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, poem_openapi::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
@@ -221,7 +231,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.modules.iter().map(|m| m.id())).finish()
+        f.debug_list()
+            .entries(self.modules.iter().map(|m| m.id()))
+            .finish()
     }
 }
 
@@ -237,7 +249,10 @@ impl Registry {
         for m in &modules {
             for dep in m.depends_on() {
                 if !by_id.contains_key(dep) {
-                    return Err(RegistryError::MissingDependency { module: m.id(), missing: dep });
+                    return Err(RegistryError::MissingDependency {
+                        module: m.id(),
+                        missing: dep,
+                    });
                 }
             }
         }
@@ -251,7 +266,11 @@ impl Registry {
             }
         }
         prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        Ok(Self { modules, by_id, prefixes })
+        Ok(Self {
+            modules,
+            by_id,
+            prefixes,
+        })
     }
 
     /// Every module, in registration order.
@@ -269,25 +288,34 @@ impl Registry {
         self.prefixes
             .iter()
             .find(|(p, _)| {
-                path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                path.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
             })
             .map(|&(_, i)| self.modules[i].as_ref())
     }
 
     /// Every permission object of every module.
     pub fn permission_objects(&self) -> impl Iterator<Item = &'static PermissionObject> + '_ {
-        self.modules.iter().flat_map(|m| m.permission_objects().iter())
+        self.modules
+            .iter()
+            .flat_map(|m| m.permission_objects().iter())
     }
 
     /// The module that defines a permission object.
     pub fn object_owner(&self, object: &str) -> Option<&dyn Module> {
-        self.modules().find(|m| m.permission_objects().iter().any(|o| o.name == object))
+        self.modules()
+            .find(|m| m.permission_objects().iter().any(|o| o.name == object))
     }
 
     /// Whether `module` is available to a tenant of `tier` with the given switched-off modules:
     /// `Ok` or the 403 the request gets. A dependency that is unavailable makes the module
     /// unavailable too.
-    pub fn check_available(&self, module: &dyn Module, tier: Tier, disabled: &[String]) -> Result<()> {
+    pub fn check_available(
+        &self,
+        module: &dyn Module,
+        tier: Tier,
+        disabled: &[String],
+    ) -> Result<()> {
         if !module.tiers().contains(&tier) {
             return Err(crate::Error::Forbidden {
                 kind: "module_not_licensed",
@@ -295,7 +323,12 @@ impl Registry {
                     "the module `{}` is not included in the `{}` licence; it is included in: {}",
                     module.id(),
                     tier.as_str(),
-                    module.tiers().iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                    module
+                        .tiers()
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 extra: Some(serde_json::json!({
                     "module": module.id(),
@@ -306,7 +339,10 @@ impl Registry {
         if disabled.iter().any(|d| d == module.id()) {
             return Err(crate::Error::Forbidden {
                 kind: "module_disabled",
-                detail: format!("the module `{}` is switched off for this tenant", module.id()),
+                detail: format!(
+                    "the module `{}` is switched off for this tenant",
+                    module.id()
+                ),
                 extra: Some(serde_json::json!({ "module": module.id() })),
             });
         }
@@ -319,7 +355,12 @@ impl Registry {
     }
 
     /// Delivers an event to every module, in registration order, inside `txn`.
-    pub async fn dispatch(&self, app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
+    pub async fn dispatch(
+        &self,
+        app: &App,
+        txn: &DatabaseTransaction,
+        event: &Event,
+    ) -> Result<()> {
         for m in &self.modules {
             m.on_event(app, txn, event).await?;
         }
@@ -331,7 +372,11 @@ impl Registry {
 mod tests {
     use super::*;
 
-    struct M(&'static str, &'static [&'static str], &'static [&'static str]);
+    struct M(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
     impl Module for M {
         fn id(&self) -> &'static str {
             self.0
@@ -355,19 +400,40 @@ mod tests {
         let dup = Registry::new(vec![Box::new(M("a", &[], &[])), Box::new(M("a", &[], &[]))]);
         assert_eq!(dup.err(), Some(RegistryError::Duplicate("a")));
         let missing = Registry::new(vec![Box::new(M("a", &["b"], &[]))]);
-        assert_eq!(missing.err(), Some(RegistryError::MissingDependency { module: "a", missing: "b" }));
+        assert_eq!(
+            missing.err(),
+            Some(RegistryError::MissingDependency {
+                module: "a",
+                missing: "b"
+            })
+        );
     }
 
     #[test]
     fn longest_prefix_wins_and_boundaries_hold() {
         let r = Registry::new(vec![
             Box::new(M("reports", &[], &["/api/v1/reports"])),
-            Box::new(M("sources", &[], &["/api/v1/reports/lead-sources", "/api/v1/lead-sources"])),
+            Box::new(M(
+                "sources",
+                &[],
+                &["/api/v1/reports/lead-sources", "/api/v1/lead-sources"],
+            )),
         ])
         .unwrap();
-        assert_eq!(r.module_for_path("/api/v1/reports/lead-sources").unwrap().id(), "sources");
-        assert_eq!(r.module_for_path("/api/v1/reports/other").unwrap().id(), "reports");
-        assert_eq!(r.module_for_path("/api/v1/lead-sources/x").unwrap().id(), "sources");
+        assert_eq!(
+            r.module_for_path("/api/v1/reports/lead-sources")
+                .unwrap()
+                .id(),
+            "sources"
+        );
+        assert_eq!(
+            r.module_for_path("/api/v1/reports/other").unwrap().id(),
+            "reports"
+        );
+        assert_eq!(
+            r.module_for_path("/api/v1/lead-sources/x").unwrap().id(),
+            "sources"
+        );
         assert!(r.module_for_path("/api/v1/lead-sourcesx").is_none());
     }
 
@@ -378,7 +444,10 @@ mod tests {
         let e = r.check_available(m, Tier::Go, &[]).unwrap_err().problem();
         assert_eq!(e.kind, "module_not_licensed");
         assert_eq!(e.extra.unwrap()["tiers"][0], "expert");
-        let e = r.check_available(m, Tier::Expert, &["sources".into()]).unwrap_err().problem();
+        let e = r
+            .check_available(m, Tier::Expert, &["sources".into()])
+            .unwrap_err()
+            .problem();
         assert_eq!(e.kind, "module_disabled");
         assert!(r.check_available(m, Tier::Expert, &[]).is_ok());
     }

@@ -17,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_platform::Migration), Box::new(m0002_sources::Migration)]
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_sources::Migration),
+        ]
     }
 }

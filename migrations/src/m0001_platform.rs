@@ -36,12 +36,23 @@ impl MigrationTrait for Migration {
                 .col(text("language"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
-                .foreign_key(ForeignKey::create().from("tenants", "reseller_id").to("resellers", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("tenants", "reseller_id")
+                        .to("resellers", "id"),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("tenants_reseller").table("tenants").col("reseller_id").col("id").to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("tenants_reseller")
+                .table("tenants")
+                .col("reseller_id")
+                .col("id")
+                .to_owned(),
+        )
+        .await?;
         // Operator (reseller_id NULL) and reseller accounts: platform users, not tenant users.
         m.create_table(
             Table::create()
@@ -52,7 +63,11 @@ impl MigrationTrait for Migration {
                 .col(text("name"))
                 .col(text_null("password_hash"))
                 .col(ts("created_at"))
-                .foreign_key(ForeignKey::create().from("platform_users", "reseller_id").to("resellers", "id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("platform_users", "reseller_id")
+                        .to("resellers", "id"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -76,7 +91,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(tenant_index("establishments", "establishments_company", &["company_id"], false)).await?;
+        m.create_index(tenant_index(
+            "establishments",
+            "establishments_company",
+            &["company_id"],
+            false,
+        ))
+        .await?;
         m.create_table(
             tenant_table("users")
                 .col(text("email"))
@@ -86,12 +107,23 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("active").boolean().not_null())
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
-                .foreign_key(&mut tenant_fk("users", "establishment_id", "establishments"))
+                .foreign_key(&mut tenant_fk(
+                    "users",
+                    "establishment_id",
+                    "establishments",
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(tenant_index("users", "users_email", &["email"], true)).await?;
-        m.create_index(tenant_index("users", "users_establishment", &["establishment_id"], false)).await?;
+        m.create_index(tenant_index("users", "users_email", &["email"], true))
+            .await?;
+        m.create_index(tenant_index(
+            "users",
+            "users_establishment",
+            &["establishment_id"],
+            false,
+        ))
+        .await?;
         // A login email is unique across the whole platform, so `{email, password}` names one
         // account. The primary key enforces it under concurrency.
         m.create_table(
@@ -101,8 +133,22 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("platform_user_id"))
                 .col(uuid_null("tenant_id"))
                 .col(uuid_null("user_id"))
-                .foreign_key(ForeignKey::create().from("login_emails", "platform_user_id").to("platform_users", "id").on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().from_tbl("login_emails").from_col("tenant_id").from_col("user_id").to_tbl("users").to_col("tenant_id").to_col("id").on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("login_emails", "platform_user_id")
+                        .to("platform_users", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from_tbl("login_emails")
+                        .from_col("tenant_id")
+                        .from_col("user_id")
+                        .to_tbl("users")
+                        .to_col("tenant_id")
+                        .to_col("id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
@@ -119,12 +165,34 @@ impl MigrationTrait for Migration {
                 .col(ts("created_at"))
                 .col(ts_null("expires_at"))
                 .col(ts_null("revoked_at"))
-                .foreign_key(ForeignKey::create().from("credentials", "platform_user_id").to("platform_users", "id").on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().from_tbl("credentials").from_col("tenant_id").from_col("user_id").to_tbl("users").to_col("tenant_id").to_col("id").on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("credentials", "platform_user_id")
+                        .to("platform_users", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from_tbl("credentials")
+                        .from_col("tenant_id")
+                        .from_col("user_id")
+                        .to_tbl("users")
+                        .to_col("tenant_id")
+                        .to_col("id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("credentials_tenant_user").table("credentials").col("tenant_id").col("user_id").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("credentials_tenant_user")
+                .table("credentials")
+                .col("tenant_id")
+                .col("user_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             tenant_table("api_keys")
                 .col(uuid("user_id"))
@@ -145,7 +213,12 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("enabled").boolean().not_null())
                 .col(ts("updated_at"))
                 .primary_key(Index::create().col("tenant_id").col("module"))
-                .foreign_key(ForeignKey::create().from("tenant_modules", "tenant_id").to("tenants", "id").on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("tenant_modules", "tenant_id")
+                        .to("tenants", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
@@ -162,13 +235,24 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(tenant_index("casbin_rules", "casbin_rules_rule", &["ptype", "v0", "v1", "v2", "v3", "v4", "v5"], true)).await?;
+        m.create_index(tenant_index(
+            "casbin_rules",
+            "casbin_rules_rule",
+            &["ptype", "v0", "v1", "v2", "v3", "v4", "v5"],
+            true,
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table("authz_versions")
                 .col(uuid("tenant_id").primary_key())
                 .col(ColumnDef::new("version").big_integer().not_null())
-                .foreign_key(ForeignKey::create().from("authz_versions", "tenant_id").to("tenants", "id").on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("authz_versions", "tenant_id")
+                        .to("tenants", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
@@ -184,7 +268,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(tenant_index("activity_log", "activity_log_entity", &["entity_type", "entity_id", "at"], false)).await?;
+        m.create_index(tenant_index(
+            "activity_log",
+            "activity_log_entity",
+            &["entity_type", "entity_id", "at"],
+            false,
+        ))
+        .await?;
         // The outbox is platform-wide (reseller mail has no tenant); tenant_id is kept when known.
         m.create_table(
             Table::create()
@@ -202,20 +292,52 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("last_error").text().null())
                 .col(ts("created_at"))
                 .col(ts_null("sent_at"))
-                .foreign_key(ForeignKey::create().from("mail_outbox", "tenant_id").to("tenants", "id").on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("mail_outbox", "tenant_id")
+                        .to("tenants", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("mail_outbox_due").table("mail_outbox").col("status").col("next_attempt_at").to_owned()).await?;
-        m.create_index(Index::create().name("mail_outbox_tenant").table("mail_outbox").col("tenant_id").col("created_at").to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("mail_outbox_due")
+                .table("mail_outbox")
+                .col("status")
+                .col("next_attempt_at")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("mail_outbox_tenant")
+                .table("mail_outbox")
+                .col("tenant_id")
+                .col("created_at")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
-            "mail_outbox", "activity_log", "authz_versions", "casbin_rules", "tenant_modules", "api_keys",
-            "credentials", "login_emails", "users", "establishments", "companies", "platform_users",
-            "tenants", "resellers",
+            "mail_outbox",
+            "activity_log",
+            "authz_versions",
+            "casbin_rules",
+            "tenant_modules",
+            "api_keys",
+            "credentials",
+            "login_emails",
+            "users",
+            "establishments",
+            "companies",
+            "platform_users",
+            "tenants",
+            "resellers",
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }

@@ -26,10 +26,17 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // `name_key` is the trimmed, lower-cased name: "Website" and "website " are one source.
-        m.create_index(tenant_index("lead_sources", "lead_sources_name", &["name_key"], true)).await
+        m.create_index(tenant_index(
+            "lead_sources",
+            "lead_sources_name",
+            &["name_key"],
+            true,
+        ))
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("lead_sources").to_owned()).await
+        m.drop_table(Table::drop().table("lead_sources").to_owned())
+            .await
     }
 }

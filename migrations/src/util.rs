@@ -24,12 +24,18 @@ pub fn text_null(name: &'static str) -> ColumnDef {
 
 /// A NOT NULL timestamp with time zone.
 pub fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 /// A nullable timestamp with time zone.
 pub fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 /// A table whose primary key is `(tenant_id, id)`, with the tenant foreign key.
@@ -49,7 +55,11 @@ pub fn tenant_table(name: &'static str) -> TableCreateStatement {
 }
 
 /// A composite foreign key `(tenant_id, col)` → `table(tenant_id, id)`: same-tenant only.
-pub fn tenant_fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+pub fn tenant_fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from_tbl(from)
         .from_col("tenant_id")
@@ -61,7 +71,12 @@ pub fn tenant_fk(from: &'static str, col: &'static str, to: &'static str) -> For
 }
 
 /// An index whose first column is `tenant_id`.
-pub fn tenant_index(table: &'static str, name: &str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+pub fn tenant_index(
+    table: &'static str,
+    name: &str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut idx = Index::create();
     idx.name(name).table(table).col("tenant_id");
     for c in cols {

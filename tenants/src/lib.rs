@@ -1,1 +1,132 @@
+//! Tenancy: the operator, resellers, tenants, companies, establishments and users; licences
+//! and module toggles; authentication; and the tenant admin's management of roles and grants.
 
+use forecourt_core::module::{Action, DefaultGrant, Module, PermissionObject, Scope, Tier};
+
+pub mod admin;
+pub mod auth;
+pub mod directory;
+pub mod entities;
+pub mod password;
+pub mod permissions;
+pub mod platform;
+pub mod users;
+
+pub use directory::TenantDirectory;
+
+/// The API tags of this crate, for the OpenAPI document.
+#[derive(poem_openapi::Tags)]
+pub enum Tags {
+    /// Login, logout, invitations and the current user.
+    Auth,
+    /// The operator's and resellers' management of tenants.
+    Platform,
+    /// A tenant admin's settings: modules, companies, establishments.
+    Settings,
+    /// Users, their roles and API keys.
+    Users,
+    /// Grants and roles.
+    Permissions,
+}
+
+const READ_ALL: &[DefaultGrant] = &[
+    DefaultGrant {
+        role: "manager",
+        action: Action::Read,
+        scope: Scope::Tenant,
+    },
+    DefaultGrant {
+        role: "salesperson",
+        action: Action::Read,
+        scope: Scope::Tenant,
+    },
+    DefaultGrant {
+        role: "receptionist",
+        action: Action::Read,
+        scope: Scope::Tenant,
+    },
+];
+
+/// The platform module: always present, in every tier, cannot be switched off.
+pub struct PlatformModule;
+
+impl Module for PlatformModule {
+    fn id(&self) -> &'static str {
+        "platform"
+    }
+    fn name(&self) -> &'static str {
+        "Platform"
+    }
+    fn tiers(&self) -> &'static [Tier] {
+        &[Tier::Go, Tier::Expert]
+    }
+    fn can_be_disabled(&self) -> bool {
+        false
+    }
+    fn api_prefixes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn permission_objects(&self) -> &'static [PermissionObject] {
+        &[
+            PermissionObject {
+                name: "users",
+                description: "Users of the tenant (own = oneself, establishment = colleagues of the site)",
+                defaults: &[
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Read,
+                        scope: Scope::Establishment,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Read,
+                        scope: Scope::Own,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Read,
+                        scope: Scope::Own,
+                    },
+                ],
+            },
+            PermissionObject {
+                name: "permissions",
+                description: "Roles and grants",
+                defaults: &[],
+            },
+            PermissionObject {
+                name: "companies",
+                description: "The tenant's legal entities",
+                defaults: READ_ALL,
+            },
+            PermissionObject {
+                name: "establishments",
+                description: "The tenant's sites",
+                defaults: READ_ALL,
+            },
+            PermissionObject {
+                name: "settings.modules",
+                description: "Switching the tenant's modules on and off",
+                defaults: &[DefaultGrant {
+                    role: "manager",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                }],
+            },
+            PermissionObject {
+                name: "settings.api_keys",
+                description: "API keys for integrations",
+                defaults: &[],
+            },
+            PermissionObject {
+                name: "activity",
+                description: "The activity log",
+                defaults: &[DefaultGrant {
+                    role: "manager",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                }],
+            },
+        ]
+    }
+}

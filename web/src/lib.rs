@@ -1,1 +1,254 @@
+//! The `forecourt` server: assembles the module registry, the shared state and the HTTP
+//! routes, and runs them. The command line lives in `main.rs`.
 
+use forecourt_core::{
+    App,
+    authz::Authz,
+    cache::Cache,
+    clock::{Clock, SystemClock},
+    config::Config,
+    http::{edge, host},
+    mail::Mailer,
+    module::{Module, Registry},
+};
+use poem::{
+    Endpoint, EndpointExt, Route,
+    listener::{Acceptor, Listener, TcpListener},
+};
+use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, payload::Json};
+use sea_orm_migration::MigratorTrait;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::sync::oneshot;
+
+pub mod demo;
+
+/// The modules compiled into this binary. Adding a module means adding it here and its API
+/// to [`api`]; startup fails on a duplicate id or a missing dependency.
+pub fn modules() -> Vec<Box<dyn Module>> {
+    vec![
+        Box::new(forecourt_tenants::PlatformModule),
+        Box::new(forecourt_sources::SourcesModule),
+    ]
+}
+
+/// Every API of every module, as one poem-openapi service (APIs combine only as tuples).
+fn api() -> OpenApiService<impl OpenApi, ()> {
+    OpenApiService::new(
+        (
+            ServiceApi,
+            forecourt_tenants::auth::AuthApi,
+            forecourt_tenants::platform::PlatformApi,
+            forecourt_tenants::admin::AdminApi,
+            forecourt_tenants::users::UsersApi,
+            forecourt_tenants::permissions::PermissionsApi,
+            forecourt_sources::SourcesApi,
+        ),
+        "Forecourt",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Multi-tenant backend for car-dealer CRMs. Every error is application/problem+json \
+         (RFC 9457) with a stable `type`. Authenticate with `Authorization: Bearer <token>` \
+         (from /api/v1/auth/login) or an API key.",
+    )
+}
+
+/// The OpenAPI document, as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    api().spec()
+}
+
+/// Connects, migrates, builds the registry and the shared state, and creates the configured
+/// first operator. Starts no background task.
+pub async fn build_app(config: Config) -> anyhow::Result<Arc<App>> {
+    build_app_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`build_app`] with an explicit clock (jobs evaluated at a given date, tests).
+pub async fn build_app_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<App>> {
+    let registry = Arc::new(Registry::new(modules())?);
+    let db = forecourt_core::db::connect(&config.database_url()).await?;
+    forecourt_migrations::Migrator::up(&db, None).await?;
+    let cache = match &config.redis_url {
+        Some(url) => Cache::redis(
+            &config.cache_prefix,
+            url.expose(),
+            Duration::from_millis(config.redis_timeout_ms),
+        )?,
+        None => Cache::memory(&config.cache_prefix),
+    };
+    let authz = Authz::new(db.clone(), cache.clone());
+    let mail = Mailer::new(&config)?;
+    let app = Arc::new(App {
+        config,
+        db,
+        cache,
+        authz,
+        mail,
+        clock,
+        registry,
+        directory: Arc::new(forecourt_tenants::TenantDirectory),
+    });
+    forecourt_tenants::platform::ensure_operator(&app).await?;
+    Ok(app)
+}
+
+/// Starts the node's background work: invalidation listener, permission version checks and
+/// the mail outbox worker.
+pub fn start_background(app: &Arc<App>) {
+    app.cache.spawn_listener();
+    app.authz
+        .spawn_background(Duration::from_millis(app.config.authz_refresh_ms));
+    app.mail.spawn_worker(
+        app.db.clone(),
+        app.clock.clone(),
+        Duration::from_millis(app.config.outbox_poll_ms),
+    );
+}
+
+/// The HTTP application: routes, OpenAPI document, Swagger UI, and the host middleware.
+pub fn routes(app: Arc<App>) -> impl Endpoint {
+    let api = api();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let gate = app.clone();
+    Route::new()
+        .at("/api/v1/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .around(move |ep, req| host(ep, req, gate.clone()))
+        .around(edge)
+        .data(app)
+}
+
+/// A running server.
+pub struct Server {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting connections and waits for requests in flight.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Builds the app, binds `config.bind` and serves in the background.
+pub async fn spawn(config: Config) -> anyhow::Result<Server> {
+    let app = build_app(config).await?;
+    spawn_app(app).await
+}
+
+/// Serves an already built app in the background.
+pub async fn spawn_app(app: Arc<App>) -> anyhow::Result<Server> {
+    start_background(&app);
+    let acceptor = TcpListener::bind(app.config.bind.clone())
+        .into_acceptor()
+        .await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| anyhow::anyhow!("listener has no address"))?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let ep = routes(app.clone());
+    let task = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                ep,
+                async {
+                    let _ = stopped.await;
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Server {
+        addr,
+        app,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Readiness of the node.
+#[derive(Object)]
+struct Readiness {
+    /// `ok`, or `degraded` when the cache is down (requests still succeed).
+    status: String,
+    /// `ok` or `down`.
+    database: String,
+    /// `memory` (in-process), `ok` (Redis answers) or `down`.
+    cache: String,
+}
+
+#[derive(ApiResponse)]
+enum ReadyResponse {
+    /// The node can serve.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// The database does not answer.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+struct ServiceApi;
+
+#[derive(poem_openapi::Tags)]
+enum ServiceTags {
+    /// Health and readiness probes.
+    Service,
+}
+
+#[OpenApi(tag = "ServiceTags::Service")]
+impl ServiceApi {
+    /// Liveness
+    ///
+    /// 200 whenever the process is up.
+    #[oai(path = "/healthz", method = "get")]
+    async fn healthz(&self) -> poem_openapi::payload::PlainText<&'static str> {
+        poem_openapi::payload::PlainText("ok")
+    }
+
+    /// Readiness
+    ///
+    /// 200 when the database answers (Redis down is `degraded`, still 200); 503 otherwise.
+    #[oai(path = "/readyz", method = "get")]
+    async fn readyz(&self, app: poem::web::Data<&Arc<App>>) -> ReadyResponse {
+        let db_ok = app.db.ping().await.is_ok();
+        let cache = match app.cache.redis_healthy().await {
+            None => "memory",
+            Some(true) => "ok",
+            Some(false) => "down",
+        };
+        let status = if !db_ok {
+            "down"
+        } else if cache == "down" {
+            "degraded"
+        } else {
+            "ok"
+        };
+        let body = Readiness {
+            status: status.into(),
+            database: if db_ok { "ok" } else { "down" }.into(),
+            cache: cache.into(),
+        };
+        if db_ok {
+            ReadyResponse::Ready(Json(body))
+        } else {
+            ReadyResponse::NotReady(Json(body))
+        }
+    }
+}

@@ -1,1 +1,139 @@
-fn main() {}
+//! The `forecourt` command line.
+
+use clap::{Parser, Subcommand};
+use forecourt_core::config::Config;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "forecourt",
+    version,
+    about = "Multi-tenant backend for car-dealer CRMs"
+)]
+struct Cli {
+    /// Configuration file (read if it exists).
+    #[arg(long, default_value = "forecourt.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Demo data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator account.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password (at least 10 characters).
+        #[arg(long)]
+        password: String,
+        /// Display name.
+        #[arg(long, default_value = "Operator")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create a demo reseller, a Go and an Expert dealership, users and lead sources.
+    Seed,
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config)?;
+    init_logs(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let app = forecourt_web::build_app(config).await?;
+            let server = forecourt_web::spawn_app(app).await?;
+            println!("forecourt listening on http://{}", server.addr);
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.shutdown().await;
+        }
+        Command::Migrate => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            forecourt_web::build_app(config).await?;
+            println!("migrations applied");
+        }
+        Command::Operator {
+            command:
+                OperatorCommand::Create {
+                    email,
+                    password,
+                    name,
+                },
+        } => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let app = forecourt_web::build_app(config).await?;
+            let id = forecourt_tenants::platform::create_operator(&app, &email, &name, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("operator {id} created");
+        }
+        Command::Demo {
+            command: DemoCommand::Seed,
+        } => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let app = forecourt_web::build_app(config).await?;
+            let summary = forecourt_web::demo::seed(&app).await?;
+            println!("{summary}");
+        }
+        Command::Openapi => println!("{}", forecourt_web::openapi_json()),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,1 +1,68 @@
+//! Lead sources: where a tenant's leads come from (showroom, website, media platforms...).
+//! Expert tier. Proves licence gating, module toggles and permissions end to end.
 
+use forecourt_core::{
+    App, Result,
+    module::{Action, DefaultGrant, Event, Module, PermissionObject, Scope, Tier},
+};
+use sea_orm::DatabaseTransaction;
+
+pub mod api;
+pub mod entities;
+pub mod service;
+
+pub use api::SourcesApi;
+
+/// The `sources` module.
+pub struct SourcesModule;
+
+/// Sources every new tenant starts with.
+pub const DEFAULT_SOURCES: &[&str] = &["Showroom", "Website", "Phone"];
+
+#[async_trait::async_trait]
+impl Module for SourcesModule {
+    fn id(&self) -> &'static str {
+        "sources"
+    }
+    fn name(&self) -> &'static str {
+        "Lead sources"
+    }
+    fn tiers(&self) -> &'static [Tier] {
+        &[Tier::Expert]
+    }
+    fn api_prefixes(&self) -> &'static [&'static str] {
+        &["/api/v1/lead-sources", "/api/v1/reports/lead-sources"]
+    }
+    fn permission_objects(&self) -> &'static [PermissionObject] {
+        &[PermissionObject {
+            name: "settings.sources",
+            description: "The tenant's lead sources and the lead-source reports",
+            defaults: &[
+                DefaultGrant {
+                    role: "manager",
+                    action: Action::Write,
+                    scope: Scope::Tenant,
+                },
+                DefaultGrant {
+                    role: "salesperson",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                },
+                DefaultGrant {
+                    role: "receptionist",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                },
+            ],
+        }]
+    }
+    async fn on_event(&self, app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
+        // Seeded whatever the tier, so a tenant that moves up to Expert finds them ready.
+        if let Event::TenantCreated { tenant_id, .. } = event {
+            for name in DEFAULT_SOURCES {
+                service::create(txn, *tenant_id, None, name, app.clock.now()).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! Login, logout, invitations and `/me`.
+
+use crate::{
+    Tags,
+    directory::{API_KEY, INVITATION, SESSION},
+    entities::{credential, login_email, platform_user, reseller, tenant, user},
+    password,
+};
+use chrono::Duration as ChronoDuration;
+use forecourt_core::{
+    App, Error, Result, authz,
+    cache::CacheKey,
+    context::Principal,
+    http::{Auth, NoContent, tenant_suspended},
+    mail::parse_email,
+    module::Tier,
+    secret::{new_token, token_hash},
+};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, payload::Json};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, prelude::Expr,
+};
+use std::{sync::Arc, time::Duration};
+use uuid::Uuid;
+
+/// Whose login an email is.
+#[derive(Debug, Clone, Copy)]
+pub enum Account {
+    /// An operator or reseller account.
+    Platform(Uuid),
+    /// A tenant user.
+    Tenant {
+        /// The tenant.
+        tenant_id: Uuid,
+        /// The user.
+        user_id: Uuid,
+    },
+}
+
+/// Reserves an email for one account across the platform; 409 when it is taken.
+pub async fn claim_email(conn: &impl ConnectionTrait, email: &str, account: Account) -> Result<()> {
+    let (p, t, u) = match account {
+        Account::Platform(id) => (Some(id), None, None),
+        Account::Tenant { tenant_id, user_id } => (None, Some(tenant_id), Some(user_id)),
+    };
+    if login_email::Entity::find_by_id(email.to_string())
+        .one(conn)
+        .await?
+        .is_some()
+    {
+        return Err(email_taken());
+    }
+    login_email::Entity::insert(login_email::ActiveModel {
+        email: Set(email.to_string()),
+        platform_user_id: Set(p),
+        tenant_id: Set(t),
+        user_id: Set(u),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map_err(|e| {
+        forecourt_core::error::map_unique(
+            e,
+            "email_taken",
+            "this email is already used by an account",
+            "email",
+        )
+    })?;
+    Ok(())
+}
+
+fn email_taken() -> Error {
+    Error::Conflict {
+        kind: "email_taken",
+        detail: "this email is already used by an account".into(),
+        field: Some("email".into()),
+    }
+}
+
+/// Stores a credential for an account and returns the secret to hand out.
+pub async fn issue_credential(
+    conn: &impl ConnectionTrait,
+    app: &App,
+    kind: &str,
+    account: Account,
+    ttl: Option<ChronoDuration>,
+    api_key_id: Option<Uuid>,
+) -> Result<String> {
+    let prefix = match kind {
+        SESSION => "fct_",
+        API_KEY => "fck_",
+        _ => "fci_",
+    };
+    let token = new_token(prefix);
+    let now = app.clock.now();
+    let (p, t, u) = match account {
+        Account::Platform(id) => (Some(id), None, None),
+        Account::Tenant { tenant_id, user_id } => (None, Some(tenant_id), Some(user_id)),
+    };
+    credential::Entity::insert(credential::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        kind: Set(kind.to_string()),
+        platform_user_id: Set(p),
+        tenant_id: Set(t),
+        user_id: Set(u),
+        api_key_id: Set(api_key_id),
+        created_at: Set(now),
+        expires_at: Set(ttl.map(|d| now + d)),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Queues an invitation mail with a single-use link to set a password.
+#[allow(clippy::too_many_arguments)]
+pub async fn invite(
+    conn: &impl ConnectionTrait,
+    app: &App,
+    account: Account,
+    tenant_id: Option<Uuid>,
+    email: &str,
+    name: &str,
+    org_name: &str,
+    language: &str,
+) -> Result<()> {
+    let ttl = ChronoDuration::hours(app.config.invitation_ttl_hours);
+    let token = issue_credential(conn, app, INVITATION, account, Some(ttl), None).await?;
+    let link = format!(
+        "{}/accept-invitation?token={token}",
+        app.config.public_url.trim_end_matches('/')
+    );
+    let expires = (app.clock.now() + ttl)
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let ctx = serde_json::json!({ "name": name, "tenant_name": org_name, "link": link, "expires_at": expires });
+    app.mail
+        .enqueue(
+            conn,
+            app.clock.now(),
+            tenant_id,
+            email,
+            "invitation",
+            language,
+            &ctx,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Revokes every session and API key of a tenant user (deactivation).
+pub async fn revoke_all(
+    conn: &impl ConnectionTrait,
+    app: &App,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<()> {
+    credential::Entity::update_many()
+        .col_expr(credential::Column::RevokedAt, Expr::value(app.clock.now()))
+        .filter(credential::Column::TenantId.eq(tenant_id))
+        .filter(credential::Column::UserId.eq(user_id))
+        .filter(credential::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Credentials to log in with.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's email.
+    pub email: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// A user as shown to themself.
+#[derive(Object, Clone)]
+pub struct UserBrief {
+    /// The user's id.
+    pub id: Uuid,
+    /// Login email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// What a successful login returns.
+#[derive(Object)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer <token>`; expires after `token_ttl_hours`.
+    pub token: String,
+    /// When the token expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Who logged in.
+    pub user: UserBrief,
+    /// `operator`, `reseller` or `tenant`.
+    pub kind: String,
+}
+
+/// Setting a password from an invitation link.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    /// The `token` of the invitation link.
+    pub token: String,
+    /// The new password (at least 10 characters).
+    pub password: String,
+}
+
+/// The caller's tenant.
+#[derive(Object)]
+pub struct MeTenant {
+    /// Tenant id.
+    pub id: Uuid,
+    /// Tenant name.
+    pub name: String,
+    /// Licence tier.
+    pub licence: Tier,
+    /// Default country.
+    pub country: String,
+    /// Default language.
+    pub language: String,
+}
+
+/// The caller's reseller.
+#[derive(Object)]
+pub struct MeReseller {
+    /// Reseller id.
+    pub id: Uuid,
+    /// Reseller name.
+    pub name: String,
+}
+
+/// The current caller.
+#[derive(Object)]
+pub struct Me {
+    /// `operator`, `reseller` or `tenant`.
+    pub kind: String,
+    /// The user.
+    pub user: UserBrief,
+    /// The tenant, for tenant users.
+    pub tenant: Option<MeTenant>,
+    /// The reseller, for reseller users.
+    pub reseller: Option<MeReseller>,
+    /// The user's roles (tenant users).
+    pub roles: Vec<String>,
+    /// The modules enabled for the tenant (licensed and not switched off).
+    pub modules: Vec<String>,
+}
+
+/// Login, logout, invitations, the current user.
+pub struct AuthApi;
+
+fn throttle_keys(email: &str, ip: &str) -> (CacheKey, CacheKey) {
+    (
+        CacheKey::platform(&format!("login:acct:{}", token_hash(email))),
+        CacheKey::platform(&format!("login:addr:{ip}")),
+    )
+}
+
+async fn find_account(
+    app: &App,
+    email: &str,
+) -> Result<Option<(Account, Option<String>, UserBrief)>> {
+    let Some(l) = login_email::Entity::find_by_id(email.to_string())
+        .one(&app.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(pid) = l.platform_user_id {
+        return Ok(platform_user::Entity::find_by_id(pid)
+            .one(&app.db)
+            .await?
+            .map(|p| {
+                (
+                    Account::Platform(p.id),
+                    p.password_hash,
+                    UserBrief {
+                        id: p.id,
+                        email: p.email,
+                        name: p.name,
+                    },
+                )
+            }));
+    }
+    if let (Some(tid), Some(uid)) = (l.tenant_id, l.user_id) {
+        return Ok(user::Entity::find_by_id((tid, uid))
+            .one(&app.db)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| {
+                (
+                    Account::Tenant {
+                        tenant_id: tid,
+                        user_id: uid,
+                    },
+                    u.password_hash,
+                    UserBrief {
+                        id: u.id,
+                        email: u.email,
+                        name: u.name,
+                    },
+                )
+            }));
+    }
+    Ok(None)
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "Tags::Auth")]
+impl AuthApi {
+    /// Log in
+    ///
+    /// Exchanges an email and password for a bearer token. A wrong password and an unknown
+    /// email get the same 401. After repeated failures for one account or from one address,
+    /// attempts are refused with 429 and `Retry-After` for the rest of the window.
+    #[oai(path = "/auth/login", method = "post")]
+    async fn login(
+        &self,
+        app: Data<&Arc<App>>,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> poem::Result<Json<LoginResponse>> {
+        let email = body.email.trim().to_lowercase();
+        let ip = req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let (acct_key, ip_key) = throttle_keys(&email, &ip);
+        let window = Duration::from_secs(app.config.login_window_secs);
+        if app.cache.count(&acct_key).await >= app.config.login_max_failures_per_account
+            || app.cache.count(&ip_key).await >= app.config.login_max_failures_per_address
+        {
+            return Err(Error::TooManyRequests {
+                retry_after: app.config.login_window_secs,
+            }
+            .into());
+        }
+        let found = find_account(&app, &email).await?;
+        let ok =
+            password::verify(&body.password, found.as_ref().and_then(|f| f.1.as_deref())).await;
+        let Some((account, _, user)) = found.filter(|_| ok) else {
+            app.cache.incr(&acct_key, window).await;
+            app.cache.incr(&ip_key, window).await;
+            return Err(Error::Unauthorized.into());
+        };
+        app.cache.delete(&acct_key).await;
+        let kind = match account {
+            Account::Tenant { tenant_id, .. } => {
+                let t = tenant::Entity::find_by_id(tenant_id)
+                    .one(&app.db)
+                    .await
+                    .map_err(Error::from)?;
+                if t.is_some_and(|t| t.status == "suspended") {
+                    return Err(tenant_suspended().into());
+                }
+                "tenant"
+            }
+            Account::Platform(pid) => {
+                let p = platform_user::Entity::find_by_id(pid)
+                    .one(&app.db)
+                    .await
+                    .map_err(Error::from)?;
+                if p.and_then(|p| p.reseller_id).is_some() {
+                    "reseller"
+                } else {
+                    "operator"
+                }
+            }
+        };
+        let ttl = ChronoDuration::hours(app.config.token_ttl_hours);
+        let token = issue_credential(&app.db, &app, SESSION, account, Some(ttl), None).await?;
+        Ok(Json(LoginResponse {
+            token,
+            expires_at: app.clock.now() + ttl,
+            user,
+            kind: kind.into(),
+        }))
+    }
+
+    /// Log out
+    ///
+    /// Revokes the token used for this call. API keys are revoked through `/api-keys` instead.
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, app: Data<&Arc<App>>, auth: Auth) -> poem::Result<NoContent> {
+        if auth.0.via_api_key {
+            return Err(Error::forbidden("API keys are revoked through /api/v1/api-keys").into());
+        }
+        credential::Entity::update_many()
+            .col_expr(credential::Column::RevokedAt, Expr::value(app.clock.now()))
+            .filter(credential::Column::TokenHash.eq(auth.0.token_hash.clone()))
+            .exec(&app.db)
+            .await
+            .map_err(Error::from)?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Accept an invitation
+    ///
+    /// Sets the password of an invited account with the single-use token of the invitation
+    /// mail. An unknown, used or expired token answers 404.
+    #[oai(path = "/auth/accept-invitation", method = "post")]
+    async fn accept(
+        &self,
+        app: Data<&Arc<App>>,
+        body: Json<AcceptInvitation>,
+    ) -> poem::Result<NoContent> {
+        password::check_new("password", &body.password)?;
+        let now = app.clock.now();
+        let c = credential::Entity::find_by_id(token_hash(body.token.trim()))
+            .one(&app.db)
+            .await
+            .map_err(Error::from)?
+            .filter(|c| {
+                c.kind == INVITATION
+                    && c.revoked_at.is_none()
+                    && c.expires_at.is_none_or(|e| e > now)
+            })
+            .ok_or(Error::NotFound("invitation"))?;
+        let hash = password::hash(&body.password).await?;
+        // Consume first, conditionally: of two concurrent uses, one wins.
+        let used = credential::Entity::update_many()
+            .col_expr(credential::Column::RevokedAt, Expr::value(now))
+            .filter(credential::Column::TokenHash.eq(c.token_hash.clone()))
+            .filter(credential::Column::RevokedAt.is_null())
+            .exec(&app.db)
+            .await
+            .map_err(Error::from)?;
+        if used.rows_affected != 1 {
+            return Err(Error::NotFound("invitation").into());
+        }
+        match (c.platform_user_id, c.tenant_id, c.user_id) {
+            (Some(pid), _, _) => {
+                platform_user::Entity::update_many()
+                    .col_expr(platform_user::Column::PasswordHash, Expr::value(hash))
+                    .filter(platform_user::Column::Id.eq(pid))
+                    .exec(&app.db)
+                    .await
+                    .map_err(Error::from)?;
+            }
+            (None, Some(tid), Some(uid)) => {
+                user::Entity::update_many()
+                    .col_expr(user::Column::PasswordHash, Expr::value(hash))
+                    .col_expr(user::Column::UpdatedAt, Expr::value(now))
+                    .filter(user::Column::TenantId.eq(tid))
+                    .filter(user::Column::Id.eq(uid))
+                    .exec(&app.db)
+                    .await
+                    .map_err(Error::from)?;
+            }
+            _ => return Err(Error::NotFound("invitation").into()),
+        }
+        Ok(NoContent::NoContent)
+    }
+
+    /// The current user
+    ///
+    /// Who the token belongs to: the user, their tenant or reseller, their roles and the
+    /// modules enabled for them.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, app: Data<&Arc<App>>, auth: Auth) -> poem::Result<Json<Me>> {
+        Ok(Json(me(&app, &auth.0.principal).await?))
+    }
+}
+
+async fn me(app: &App, principal: &Principal) -> Result<Me> {
+    match principal {
+        Principal::Operator { user_id } | Principal::Reseller { user_id, .. } => {
+            let p = platform_user::Entity::find_by_id(*user_id)
+                .one(&app.db)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let reseller = match p.reseller_id {
+                Some(rid) => reseller::Entity::find_by_id(rid)
+                    .one(&app.db)
+                    .await?
+                    .map(|r| MeReseller {
+                        id: r.id,
+                        name: r.name,
+                    }),
+                None => None,
+            };
+            Ok(Me {
+                kind: if reseller.is_some() {
+                    "reseller"
+                } else {
+                    "operator"
+                }
+                .into(),
+                user: UserBrief {
+                    id: p.id,
+                    email: p.email,
+                    name: p.name,
+                },
+                tenant: None,
+                reseller,
+                roles: vec![],
+                modules: vec![],
+            })
+        }
+        Principal::Tenant(tu) => {
+            let u = user::Entity::find_by_id((tu.tenant_id, tu.user_id))
+                .one(&app.db)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let t = tenant::Entity::find_by_id(tu.tenant_id)
+                .one(&app.db)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let info = app
+                .directory
+                .tenant_info(app, tu.tenant_id)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let modules = app
+                .registry
+                .modules()
+                .filter(|m| {
+                    app.registry
+                        .check_available(*m, info.tier, &info.disabled_modules)
+                        .is_ok()
+                })
+                .map(|m| m.id().to_string())
+                .collect();
+            Ok(Me {
+                kind: "tenant".into(),
+                user: UserBrief {
+                    id: u.id,
+                    email: u.email,
+                    name: u.name,
+                },
+                tenant: Some(MeTenant {
+                    id: t.id,
+                    name: t.name,
+                    licence: info.tier,
+                    country: t.country,
+                    language: t.language,
+                }),
+                reseller: None,
+                roles: authz::user_roles(&app.db, tu.tenant_id, tu.user_id).await?,
+                modules,
+            })
+        }
+    }
+}
+
+/// Normalises a login email for storage.
+pub fn login_email(field: &str, raw: &str) -> Result<String> {
+    parse_email(field, raw)
+}
+
+/// The credential kind of API keys, for the users API.
+pub const API_KEY_KIND: &str = API_KEY;

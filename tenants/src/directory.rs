@@ -1,0 +1,126 @@
+//! Resolving bearer credentials to principals, and tenants to their licence facts (cached).
+
+use crate::entities::{credential, platform_user, tenant, tenant_module, user};
+use forecourt_core::{
+    App, Result,
+    cache::{CacheKey, Invalidation},
+    context::{Authenticated, Directory, Principal, TenantInfo, TenantUser},
+    module::Tier,
+    secret::token_hash,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Credential kinds that authenticate API calls.
+pub const SESSION: &str = "session";
+/// An integration API key.
+pub const API_KEY: &str = "api_key";
+/// A single-use invitation to set a password (never authenticates calls).
+pub const INVITATION: &str = "invitation";
+
+const TENANT_INFO_TTL: Duration = Duration::from_secs(30);
+
+/// The `Directory` of the host, over the tenancy tables.
+pub struct TenantDirectory;
+
+fn info_key(tenant_id: Uuid) -> CacheKey {
+    CacheKey::tenant(tenant_id, "info")
+}
+
+/// Drops a tenant's cached facts everywhere, after a change to its licence, status or toggles.
+pub async fn invalidate_tenant(app: &App, tenant_id: Uuid) {
+    app.cache.delete(&info_key(tenant_id)).await;
+    app.cache.publish(Invalidation::Tenant { tenant_id }).await;
+}
+
+/// Reads a tenant's facts from the database.
+pub async fn load_tenant_info(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<Option<TenantInfo>> {
+    let Some(t) = tenant::Entity::find_by_id(tenant_id).one(db).await? else {
+        return Ok(None);
+    };
+    let disabled = tenant_module::Entity::find()
+        .filter(tenant_module::Column::TenantId.eq(tenant_id))
+        .filter(tenant_module::Column::Enabled.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.module)
+        .collect();
+    Ok(Some(TenantInfo {
+        id: t.id,
+        tier: Tier::parse(&t.licence).unwrap_or(Tier::Go),
+        suspended: t.status == "suspended",
+        disabled_modules: disabled,
+        country: t.country,
+        language: t.language,
+    }))
+}
+
+#[async_trait::async_trait]
+impl Directory for TenantDirectory {
+    async fn authenticate(&self, app: &App, bearer: &str) -> Result<Option<Authenticated>> {
+        let hash = token_hash(bearer);
+        let Some(c) = credential::Entity::find_by_id(hash.clone())
+            .one(&app.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = app.clock.now();
+        if c.revoked_at.is_some()
+            || c.expires_at.is_some_and(|e| e <= now)
+            || !(c.kind == SESSION || c.kind == API_KEY)
+        {
+            return Ok(None);
+        }
+        let principal = match (c.platform_user_id, c.tenant_id, c.user_id) {
+            (Some(pid), _, _) => {
+                let Some(p) = platform_user::Entity::find_by_id(pid).one(&app.db).await? else {
+                    return Ok(None);
+                };
+                match p.reseller_id {
+                    Some(reseller_id) => Principal::Reseller {
+                        reseller_id,
+                        user_id: p.id,
+                    },
+                    None => Principal::Operator { user_id: p.id },
+                }
+            }
+            (None, Some(tid), Some(uid)) => {
+                let Some(u) = user::Entity::find_by_id((tid, uid)).one(&app.db).await? else {
+                    return Ok(None);
+                };
+                if !u.active {
+                    return Ok(None);
+                }
+                Principal::Tenant(TenantUser {
+                    tenant_id: tid,
+                    user_id: uid,
+                    establishment_id: u.establishment_id,
+                })
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Authenticated {
+            principal,
+            token_hash: hash,
+            via_api_key: c.kind == API_KEY,
+        }))
+    }
+
+    async fn tenant_info(&self, app: &App, tenant_id: Uuid) -> Result<Option<TenantInfo>> {
+        let key = info_key(tenant_id);
+        if let Some(info) = app.cache.get::<TenantInfo>(&key).await {
+            return Ok(Some(info));
+        }
+        let info = load_tenant_info(&app.db, tenant_id).await?;
+        if let Some(i) = &info {
+            app.cache.set(&key, i, TENANT_INFO_TTL).await;
+        }
+        Ok(info)
+    }
+}

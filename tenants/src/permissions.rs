@@ -1,0 +1,358 @@
+//! Grants and roles as the tenant admin manages them, and the rule that nobody grants beyond
+//! their own tenant or above their own rights.
+
+use crate::{Tags, entities::user};
+use forecourt_core::{
+    App, Error, Result,
+    authz::{self, Grant, role_subject, user_subject},
+    context::TenantUser,
+    http::{Created, NoContent, TenantAuth},
+    module::{Action, BUILTIN_ROLES, Registry, Scope},
+};
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Seeds a new tenant's rules: `admin` gets `admin` on every object at tenant scope, the other
+/// built-in roles get the objects' defaults, and the first user becomes an admin.
+pub async fn seed_defaults(
+    conn: &impl ConnectionTrait,
+    registry: &Registry,
+    tenant_id: Uuid,
+    admin: Uuid,
+) -> Result<()> {
+    for obj in registry.permission_objects() {
+        let admin_grant = Grant {
+            subject: role_subject("admin"),
+            object: obj.name.into(),
+            action: Action::Admin,
+            scope: Scope::Tenant,
+        };
+        authz::add_grant(conn, tenant_id, &admin_grant).await?;
+        for d in obj.defaults {
+            let g = Grant {
+                subject: role_subject(d.role),
+                object: obj.name.into(),
+                action: d.action,
+                scope: d.scope,
+            };
+            authz::add_grant(conn, tenant_id, &g).await?;
+        }
+    }
+    authz::set_user_roles(conn, tenant_id, admin, &["admin".to_string()]).await
+}
+
+/// Checks a role name: built-in, or lower-case letters, digits, `-` and `_`.
+pub fn check_role_name(field: &str, name: &str) -> Result<()> {
+    let ok = (2..=40).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("`{name}` is not a valid role name"),
+        ))
+    }
+}
+
+/// Every grant a user holds, directly or through roles.
+async fn effective_grants(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Vec<Grant>> {
+    let mut all = authz::grants(conn, tenant_id, Some(&user_subject(user_id))).await?;
+    for role in authz::user_roles(conn, tenant_id, user_id).await? {
+        all.extend(authz::grants(conn, tenant_id, Some(&role_subject(&role))).await?);
+    }
+    Ok(all)
+}
+
+/// Fails with 403 unless `caller` holds `grant`'s action on its object at least at its scope.
+pub async fn ensure_covers(
+    app: &App,
+    caller: &TenantUser,
+    grant_object: &str,
+    action: Action,
+    scope: Scope,
+) -> Result<()> {
+    match app.authz.scope(caller, grant_object, action).await? {
+        Some(have) if have >= scope => Ok(()),
+        _ => Err(Error::forbidden(format!(
+            "you cannot give `{grant_object}` / `{}` at `{}` scope: it exceeds your own rights",
+            action.as_str(),
+            scope.as_str()
+        ))),
+    }
+}
+
+/// Fails unless `caller` covers every grant of `role`.
+pub async fn ensure_covers_role(app: &App, caller: &TenantUser, role: &str) -> Result<()> {
+    for g in authz::grants(&app.db, caller.tenant_id, Some(&role_subject(role))).await? {
+        ensure_covers(app, caller, &g.object, g.action, g.scope).await?;
+    }
+    Ok(())
+}
+
+/// Fails unless `caller` covers everything user `user_id` may do.
+pub async fn ensure_covers_user(app: &App, caller: &TenantUser, user_id: Uuid) -> Result<()> {
+    for g in effective_grants(&app.db, caller.tenant_id, user_id).await? {
+        ensure_covers(app, caller, &g.object, g.action, g.scope).await?;
+    }
+    Ok(())
+}
+
+/// The roles of a tenant: the built-in ones and any custom role that has grants or members.
+pub async fn known_roles(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<String>> {
+    let mut roles: Vec<String> = BUILTIN_ROLES.iter().map(|r| r.to_string()).collect();
+    for r in authz::role_names(conn, tenant_id).await? {
+        if !roles.contains(&r) {
+            roles.push(r);
+        }
+    }
+    Ok(roles)
+}
+
+/// A grant: what a subject may do on an object, and how far.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+pub struct GrantBody {
+    /// `user:<id>` or `role:<name>`.
+    pub subject: String,
+    /// The permission object, e.g. `contacts`, `settings.sources` (see `/permissions/objects`).
+    pub object: String,
+    /// `read`, `write`, `delete` or `admin` (admin implies the others).
+    pub action: Action,
+    /// `own`, `establishment` or `tenant`.
+    pub scope: Scope,
+}
+
+impl From<Grant> for GrantBody {
+    fn from(g: Grant) -> Self {
+        Self {
+            subject: g.subject,
+            object: g.object,
+            action: g.action,
+            scope: g.scope,
+        }
+    }
+}
+
+/// A page of grants.
+#[derive(Object)]
+pub struct GrantList {
+    /// The grants.
+    pub items: Vec<GrantBody>,
+}
+
+/// A role of the tenant.
+#[derive(Object)]
+pub struct RoleView {
+    /// The role's name.
+    pub name: String,
+    /// Whether it is one of the built-in roles every tenant has.
+    pub builtin: bool,
+}
+
+/// The tenant's roles.
+#[derive(Object)]
+pub struct RoleList {
+    /// The roles.
+    pub items: Vec<RoleView>,
+}
+
+/// A permission object a module defines.
+#[derive(Object)]
+pub struct ObjectView {
+    /// Its name, used in grants.
+    pub object: String,
+    /// The module that defines it.
+    pub module: String,
+    /// What it protects.
+    pub description: String,
+}
+
+/// The permission objects.
+#[derive(Object)]
+pub struct ObjectList {
+    /// The objects.
+    pub items: Vec<ObjectView>,
+}
+
+/// Grants and roles.
+pub struct PermissionsApi;
+
+impl PermissionsApi {
+    /// Validates a grant's object and subject within the caller's tenant.
+    async fn checked(app: &App, caller: &TenantUser, body: &GrantBody) -> Result<Grant> {
+        if app.registry.object_owner(&body.object).is_none() {
+            return Err(Error::invalid(
+                "object",
+                format!("unknown permission object `{}`", body.object),
+            ));
+        }
+        if let Some(id) = body.subject.strip_prefix("user:") {
+            let id = Uuid::parse_str(id)
+                .map_err(|_| Error::invalid("subject", "`user:` must be followed by a user id"))?;
+            user::Entity::find_by_id((caller.tenant_id, id))
+                .one(&app.db)
+                .await?
+                .ok_or(Error::NotFound("user"))?;
+        } else if let Some(role) = body.subject.strip_prefix("role:") {
+            check_role_name("subject", role)?;
+        } else {
+            return Err(Error::invalid(
+                "subject",
+                "a subject is `user:<id>` or `role:<name>`",
+            ));
+        }
+        Ok(Grant {
+            subject: body.subject.clone(),
+            object: body.object.clone(),
+            action: body.action,
+            scope: body.scope,
+        })
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "Tags::Permissions")]
+impl PermissionsApi {
+    /// List grants
+    ///
+    /// The tenant's direct grants, optionally for one subject (`user:<id>` or `role:<name>`).
+    /// A user's effective rights are their own grants plus those of their roles.
+    #[oai(path = "/permissions", method = "get")]
+    async fn list(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        subject: Query<Option<String>>,
+    ) -> poem::Result<Json<GrantList>> {
+        app.authz
+            .require(&auth.0, "permissions", Action::Read)
+            .await?;
+        let items = authz::grants(&app.db, auth.tenant_id(), subject.0.as_deref()).await?;
+        Ok(Json(GrantList {
+            items: items.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// Grant a permission
+    ///
+    /// Gives a user or a role an action on an object at a scope. The caller must hold
+    /// `permissions`/`write` and must themself hold what they grant, at least as widely.
+    /// Applies at once on every node.
+    #[oai(path = "/permissions", method = "post")]
+    async fn grant(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        body: Json<GrantBody>,
+    ) -> poem::Result<Created<GrantBody>> {
+        app.authz
+            .require(&auth.0, "permissions", Action::Write)
+            .await?;
+        let g = Self::checked(&app, &auth.0, &body.0).await?;
+        ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        authz::add_grant(&txn, auth.tenant_id(), &g).await?;
+        forecourt_core::activity::record(
+            &txn,
+            auth.tenant_id(),
+            forecourt_core::activity::Actor::User(&auth.0),
+            app.clock.now(),
+            "permission",
+            auth.tenant_id(),
+            "granted",
+            serde_json::to_value(&g).map_err(Error::internal)?,
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        app.authz.changed(auth.tenant_id()).await;
+        Ok(Created::Created(Json(g.into())))
+    }
+
+    /// Revoke a permission
+    ///
+    /// Removes exactly the grant given in the body; 404 when there is no such grant.
+    #[oai(path = "/permissions", method = "delete")]
+    async fn revoke(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        body: Json<GrantBody>,
+    ) -> poem::Result<NoContent> {
+        app.authz
+            .require(&auth.0, "permissions", Action::Write)
+            .await?;
+        let g = Self::checked(&app, &auth.0, &body.0).await?;
+        ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        if !authz::remove_grant(&txn, auth.tenant_id(), &g).await? {
+            return Err(Error::NotFound("grant").into());
+        }
+        forecourt_core::activity::record(
+            &txn,
+            auth.tenant_id(),
+            forecourt_core::activity::Actor::User(&auth.0),
+            app.clock.now(),
+            "permission",
+            auth.tenant_id(),
+            "revoked",
+            serde_json::to_value(&g).map_err(Error::internal)?,
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        app.authz.changed(auth.tenant_id()).await;
+        Ok(NoContent::NoContent)
+    }
+
+    /// List roles
+    ///
+    /// The built-in roles (admin, manager, salesperson, receptionist) and the tenant's own.
+    /// A custom role comes into being when it is first granted something.
+    #[oai(path = "/roles", method = "get")]
+    async fn roles(&self, app: Data<&Arc<App>>, auth: TenantAuth) -> poem::Result<Json<RoleList>> {
+        app.authz
+            .require(&auth.0, "permissions", Action::Read)
+            .await?;
+        let items = known_roles(&app.db, auth.tenant_id())
+            .await?
+            .into_iter()
+            .map(|name| RoleView {
+                builtin: BUILTIN_ROLES.contains(&name.as_str()),
+                name,
+            })
+            .collect();
+        Ok(Json(RoleList { items }))
+    }
+
+    /// List permission objects
+    ///
+    /// Every object that grants can name, with the module that defines it.
+    #[oai(path = "/permissions/objects", method = "get")]
+    async fn objects(
+        &self,
+        app: Data<&Arc<App>>,
+        _auth: TenantAuth,
+    ) -> poem::Result<Json<ObjectList>> {
+        let items = app
+            .registry
+            .modules()
+            .flat_map(|m| {
+                m.permission_objects().iter().map(move |o| ObjectView {
+                    object: o.name.into(),
+                    module: m.id().into(),
+                    description: o.description.into(),
+                })
+            })
+            .collect();
+        Ok(Json(ObjectList { items }))
+    }
+}

@@ -1,0 +1,664 @@
+//! Users of a tenant, their roles, and integration API keys.
+
+use crate::{
+    Tags,
+    auth::{API_KEY_KIND, Account, claim_email, invite, issue_credential, login_email, revoke_all},
+    entities::{api_key, credential, establishment, tenant, user},
+    password, permissions,
+    platform::required,
+};
+use forecourt_core::{
+    App, Error, Result,
+    activity::{self, Actor},
+    authz,
+    context::TenantUser,
+    http::{Created, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    module::{Action, Scope},
+};
+use poem::web::Data;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, prelude::Expr,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A user of the tenant.
+#[derive(Object, serde::Serialize)]
+pub struct UserView {
+    /// User id.
+    pub id: Uuid,
+    /// Login email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The user's establishment.
+    pub establishment_id: Option<Uuid>,
+    /// The user's roles.
+    pub roles: Vec<String>,
+    /// Inactive users cannot log in; their tokens are revoked.
+    pub active: bool,
+    /// Whether the user has set a password (false while an invitation is pending).
+    pub has_password: bool,
+    /// Creation time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A user to create.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login email, unique across the platform.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Password; without it an invitation mail is sent.
+    pub password: Option<String>,
+    /// Roles to give (default: none).
+    #[oai(default)]
+    pub roles: Vec<String>,
+    /// The user's establishment.
+    pub establishment_id: Option<Uuid>,
+}
+
+/// Changes to a user.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New establishment, or `null` for none.
+    pub establishment_id: MaybeUndefined<Uuid>,
+    /// Deactivate (revokes the user's tokens and keys) or reactivate.
+    pub active: Option<bool>,
+}
+
+/// A user's roles.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct Roles {
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+/// An API key to create.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What the key is for.
+    pub name: String,
+    /// The user the key acts as; it has exactly that user's rights.
+    pub user_id: Uuid,
+}
+
+/// An API key (its secret is shown only when created).
+#[derive(Object)]
+pub struct ApiKeyView {
+    /// Key id.
+    pub id: Uuid,
+    /// What the key is for.
+    pub name: String,
+    /// The user the key acts as.
+    pub user_id: Uuid,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    /// The key itself: only in the answer to its creation.
+    pub key: Option<String>,
+    /// Creation time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn view(app: &App, u: user::Model) -> Result<UserView> {
+    Ok(UserView {
+        roles: authz::user_roles(&app.db, u.tenant_id, u.id).await?,
+        has_password: u.password_hash.is_some(),
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        establishment_id: u.establishment_id,
+        active: u.active,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    })
+}
+
+/// The users a scope lets the caller reach.
+fn scope_condition(scope: Scope, caller: &TenantUser) -> Condition {
+    match scope {
+        Scope::Tenant => Condition::all(),
+        Scope::Establishment => match caller.establishment_id {
+            Some(e) => Condition::any()
+                .add(user::Column::EstablishmentId.eq(e))
+                .add(user::Column::Id.eq(caller.user_id)),
+            None => Condition::all().add(user::Column::Id.eq(caller.user_id)),
+        },
+        Scope::Own => Condition::all().add(user::Column::Id.eq(caller.user_id)),
+    }
+}
+
+/// A user of the caller's tenant within the caller's scope for `action`, else 404 (or 403
+/// when the caller has no right at all).
+async fn reachable(
+    app: &App,
+    caller: &TenantUser,
+    id: Uuid,
+    action: Action,
+) -> Result<user::Model> {
+    let scope = app.authz.require(caller, "users", action).await?;
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(caller.tenant_id))
+        .filter(user::Column::Id.eq(id))
+        .filter(scope_condition(scope, caller))
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("user"))
+}
+
+/// An establishment of the caller's tenant, else 404 naming the field.
+async fn check_establishment(app: &App, caller: &TenantUser, id: Uuid, scope: Scope) -> Result<()> {
+    establishment::Entity::find_by_id((caller.tenant_id, id))
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("establishment"))?;
+    if scope < Scope::Tenant && caller.establishment_id != Some(id) {
+        return Err(Error::forbidden(
+            "you can only manage users of your own establishment",
+        ));
+    }
+    Ok(())
+}
+
+async fn check_roles(app: &App, caller: &TenantUser, roles: &[String]) -> Result<Vec<String>> {
+    let known = permissions::known_roles(&app.db, caller.tenant_id).await?;
+    let mut out = Vec::new();
+    for r in roles {
+        let r = r.trim().to_string();
+        if !known.contains(&r) {
+            return Err(Error::invalid("roles", format!("unknown role `{r}`")));
+        }
+        permissions::ensure_covers_role(app, caller, &r).await?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts a validated user with their roles in one transaction, inviting them by mail when
+/// no password is given. `by` is the acting user, for the activity log.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_user(
+    app: &App,
+    by: Option<&TenantUser>,
+    tid: Uuid,
+    email: &str,
+    name: &str,
+    password: Option<&str>,
+    est: Option<Uuid>,
+    roles: &[String],
+) -> Result<user::Model> {
+    let hash = match password {
+        Some(pw) => {
+            password::check_new("password", pw)?;
+            Some(password::hash(pw).await?)
+        }
+        None => None,
+    };
+    let now = app.clock.now();
+    let id = Uuid::now_v7();
+    let txn = app.db.begin().await?;
+    let u = user::ActiveModel {
+        tenant_id: Set(tid),
+        id: Set(id),
+        email: Set(email.to_string()),
+        name: Set(name.to_string()),
+        password_hash: Set(hash.clone()),
+        establishment_id: Set(est),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    claim_email(
+        &txn,
+        email,
+        Account::Tenant {
+            tenant_id: tid,
+            user_id: id,
+        },
+    )
+    .await?;
+    authz::set_user_roles(&txn, tid, id, roles).await?;
+    if hash.is_none() {
+        let t = tenant::Entity::find_by_id(tid)
+            .one(&txn)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        invite(
+            &txn,
+            app,
+            Account::Tenant {
+                tenant_id: tid,
+                user_id: id,
+            },
+            Some(tid),
+            email,
+            name,
+            &t.name,
+            &t.language,
+        )
+        .await?;
+    }
+    let actor = by.map(Actor::User).unwrap_or(Actor::System("demo-seed"));
+    activity::record(
+        &txn,
+        tid,
+        actor,
+        now,
+        "user",
+        id,
+        "created",
+        serde_json::json!({"email": email, "name": name, "roles": roles}),
+    )
+    .await?;
+    txn.commit().await?;
+    app.authz.changed(tid).await;
+    app.mail.wake();
+    Ok(u)
+}
+
+/// Users, roles and API keys.
+pub struct UsersApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "Tags::Users")]
+impl UsersApi {
+    /// List users
+    ///
+    /// The users within the caller's `users`/`read` scope: themself (own), their
+    /// establishment's users, or every user of the tenant.
+    #[oai(path = "/users", method = "get")]
+    async fn list(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<u64>>,
+    ) -> poem::Result<Json<List<UserView>>> {
+        let scope = app.authz.require(&auth.0, "users", Action::Read).await?;
+        let limit = page_limit(limit.0);
+        let mut q = user::Entity::find()
+            .filter(user::Column::TenantId.eq(auth.tenant_id()))
+            .filter(scope_condition(scope, &auth.0));
+        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
+            q = q.filter(user::Column::Id.gt(c));
+        }
+        let rows = q
+            .order_by_asc(user::Column::Id)
+            .limit(limit + 1)
+            .all(&app.db)
+            .await
+            .map_err(Error::from)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for u in rows {
+            items.push(view(&app, u).await?);
+        }
+        Ok(Json(List::page(items, limit, |u| u.id)))
+    }
+
+    /// Create a user
+    ///
+    /// Needs `users`/`write`; with establishment scope, only in the caller's establishment.
+    /// Roles given must not exceed the caller's own rights. Without a password the user is
+    /// invited by mail.
+    #[oai(path = "/users", method = "post")]
+    async fn create(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        body: Json<NewUser>,
+    ) -> poem::Result<Created<UserView>> {
+        let scope = app.authz.require(&auth.0, "users", Action::Write).await?;
+        let email = login_email("email", &body.email)?;
+        let name = required("name", &body.name, 200)?;
+        let est = body.establishment_id.or(if scope < Scope::Tenant {
+            auth.0.establishment_id
+        } else {
+            None
+        });
+        if let Some(e) = est {
+            check_establishment(&app, &auth.0, e, scope).await?;
+        } else if scope < Scope::Tenant {
+            return Err(Error::invalid(
+                "establishment_id",
+                "required: you manage the users of your establishment",
+            )
+            .into());
+        }
+        let roles = check_roles(&app, &auth.0, &body.roles).await?;
+        let u = insert_user(
+            &app,
+            Some(&auth.0),
+            auth.tenant_id(),
+            &email,
+            &name,
+            body.password.as_deref(),
+            est,
+            &roles,
+        )
+        .await?;
+        Ok(Created::Created(Json(view(&app, u).await?)))
+    }
+
+    /// Get a user
+    #[oai(path = "/users/:id", method = "get")]
+    async fn get(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> poem::Result<Json<UserView>> {
+        let u = reachable(&app, &auth.0, id.0, Action::Read).await?;
+        Ok(Json(view(&app, u).await?))
+    }
+
+    /// Change a user
+    ///
+    /// Rename, move to another establishment, deactivate or reactivate. Deactivating revokes
+    /// the user's tokens and API keys at once.
+    #[oai(path = "/users/:id", method = "patch")]
+    async fn patch(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<UserPatch>,
+    ) -> poem::Result<Json<UserView>> {
+        let u = reachable(&app, &auth.0, id.0, Action::Write).await?;
+        let scope = app.authz.require(&auth.0, "users", Action::Write).await?;
+        permissions::ensure_covers_user(&app, &auth.0, u.id).await?;
+        let before = serde_json::json!({"name": u.name, "establishment_id": u.establishment_id, "active": u.active});
+        let mut am: user::ActiveModel = u.into();
+        if let Some(n) = &body.name {
+            am.name = Set(required("name", n, 200)?);
+        }
+        match &body.establishment_id {
+            MaybeUndefined::Value(e) => {
+                check_establishment(&app, &auth.0, *e, scope).await?;
+                am.establishment_id = Set(Some(*e));
+            }
+            MaybeUndefined::Null => am.establishment_id = Set(None),
+            MaybeUndefined::Undefined => {}
+        }
+        let deactivate = body.active == Some(false);
+        if let Some(a) = body.active {
+            if !a && id.0 == auth.0.user_id {
+                return Err(Error::conflict(
+                    "cannot_deactivate_self",
+                    "you cannot deactivate yourself",
+                )
+                .into());
+            }
+            am.active = Set(a);
+        }
+        am.updated_at = Set(app.clock.now());
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        let u = am.update(&txn).await.map_err(Error::from)?;
+        if deactivate {
+            revoke_all(&txn, &app, u.tenant_id, u.id).await?;
+        }
+        let after = serde_json::json!({"name": u.name, "establishment_id": u.establishment_id, "active": u.active});
+        activity::record(
+            &txn,
+            u.tenant_id,
+            Actor::User(&auth.0),
+            app.clock.now(),
+            "user",
+            u.id,
+            "updated",
+            activity::diff(&before, &after),
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        Ok(Json(view(&app, u).await?))
+    }
+
+    /// A user's roles
+    #[oai(path = "/users/:id/roles", method = "get")]
+    async fn roles(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> poem::Result<Json<Roles>> {
+        let u = reachable(&app, &auth.0, id.0, Action::Read).await?;
+        Ok(Json(Roles {
+            roles: authz::user_roles(&app.db, u.tenant_id, u.id).await?,
+        }))
+    }
+
+    /// Replace a user's roles
+    ///
+    /// Needs `permissions`/`write`. The caller must hold every right of each role given or
+    /// taken away. The tenant's last active admin keeps the admin role. Applies at once on
+    /// every node.
+    #[oai(path = "/users/:id/roles", method = "put")]
+    async fn set_roles(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<Roles>,
+    ) -> poem::Result<Json<Roles>> {
+        app.authz
+            .require(&auth.0, "permissions", Action::Write)
+            .await?;
+        let u = reachable(&app, &auth.0, id.0, Action::Read).await?;
+        let tid = auth.tenant_id();
+        let new = check_roles(&app, &auth.0, &body.roles).await?;
+        let old = authz::user_roles(&app.db, tid, u.id).await?;
+        for removed in old.iter().filter(|r| !new.contains(r)) {
+            permissions::ensure_covers_role(&app, &auth.0, removed).await?;
+        }
+        if old.iter().any(|r| r == "admin")
+            && !new.iter().any(|r| r == "admin")
+            && !other_admin_exists(&app, tid, u.id).await?
+        {
+            return Err(Error::conflict(
+                "last_admin",
+                "the tenant must keep at least one active admin",
+            )
+            .into());
+        }
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        authz::set_user_roles(&txn, tid, u.id, &new).await?;
+        activity::record(
+            &txn,
+            tid,
+            Actor::User(&auth.0),
+            app.clock.now(),
+            "user",
+            u.id,
+            "roles_changed",
+            serde_json::json!({"roles": {"from": old, "to": new}}),
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        app.authz.changed(tid).await;
+        Ok(Json(Roles { roles: new }))
+    }
+
+    /// List API keys
+    ///
+    /// Needs `settings.api_keys`/`read`. Keys are never shown again after creation.
+    #[oai(path = "/api-keys", method = "get")]
+    async fn list_keys(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+    ) -> poem::Result<Json<List<ApiKeyView>>> {
+        app.authz
+            .require(&auth.0, "settings.api_keys", Action::Read)
+            .await?;
+        let rows = api_key::Entity::find()
+            .filter(api_key::Column::TenantId.eq(auth.tenant_id()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .order_by_asc(api_key::Column::Id)
+            .all(&app.db)
+            .await
+            .map_err(Error::from)?;
+        let items = rows.into_iter().map(|k| key_view(k, None)).collect();
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
+    }
+
+    /// Create an API key
+    ///
+    /// Needs `settings.api_keys`/`write`. The key acts as the given user, with that user's
+    /// rights, which must not exceed the caller's. Use it as `Authorization: Bearer <key>`.
+    /// The key is in this answer only.
+    #[oai(path = "/api-keys", method = "post")]
+    async fn create_key(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        body: Json<NewApiKey>,
+    ) -> poem::Result<Created<ApiKeyView>> {
+        app.authz
+            .require(&auth.0, "settings.api_keys", Action::Write)
+            .await?;
+        let name = required("name", &body.name, 200)?;
+        let tid = auth.tenant_id();
+        user::Entity::find_by_id((tid, body.user_id))
+            .one(&app.db)
+            .await
+            .map_err(Error::from)?
+            .ok_or(Error::NotFound("user"))?;
+        permissions::ensure_covers_user(&app, &auth.0, body.user_id).await?;
+        let id = Uuid::now_v7();
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        let account = Account::Tenant {
+            tenant_id: tid,
+            user_id: body.user_id,
+        };
+        let key = issue_credential(&txn, &app, API_KEY_KIND, account, None, Some(id)).await?;
+        let k = api_key::ActiveModel {
+            tenant_id: Set(tid),
+            id: Set(id),
+            user_id: Set(body.user_id),
+            name: Set(name),
+            prefix: Set(key.chars().take(12).collect()),
+            created_by: Set(Some(auth.0.user_id)),
+            created_at: Set(app.clock.now()),
+            revoked_at: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .map_err(Error::from)?;
+        activity::record(
+            &txn,
+            tid,
+            Actor::User(&auth.0),
+            app.clock.now(),
+            "api_key",
+            id,
+            "created",
+            serde_json::json!({"name": k.name, "user_id": k.user_id}),
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        Ok(Created::Created(Json(key_view(k, Some(key)))))
+    }
+
+    /// Revoke an API key
+    #[oai(path = "/api-keys/:id", method = "delete")]
+    async fn revoke_key(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> poem::Result<NoContent> {
+        app.authz
+            .require(&auth.0, "settings.api_keys", Action::Write)
+            .await?;
+        let tid = auth.tenant_id();
+        let k = api_key::Entity::find_by_id((tid, id.0))
+            .one(&app.db)
+            .await
+            .map_err(Error::from)?
+            .filter(|k| k.revoked_at.is_none())
+            .ok_or(Error::NotFound("api key"))?;
+        let now = app.clock.now();
+        let txn = app.db.begin().await.map_err(Error::from)?;
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+            .filter(api_key::Column::TenantId.eq(tid))
+            .filter(api_key::Column::Id.eq(k.id))
+            .exec(&txn)
+            .await
+            .map_err(Error::from)?;
+        credential::Entity::update_many()
+            .col_expr(credential::Column::RevokedAt, Expr::value(now))
+            .filter(credential::Column::TenantId.eq(tid))
+            .filter(credential::Column::ApiKeyId.eq(k.id))
+            .exec(&txn)
+            .await
+            .map_err(Error::from)?;
+        activity::record(
+            &txn,
+            tid,
+            Actor::User(&auth.0),
+            now,
+            "api_key",
+            k.id,
+            "revoked",
+            serde_json::json!({}),
+        )
+        .await?;
+        txn.commit().await.map_err(Error::from)?;
+        Ok(NoContent::NoContent)
+    }
+}
+
+fn key_view(k: api_key::Model, key: Option<String>) -> ApiKeyView {
+    ApiKeyView {
+        id: k.id,
+        name: k.name,
+        user_id: k.user_id,
+        prefix: k.prefix,
+        key,
+        created_at: k.created_at,
+    }
+}
+
+async fn other_admin_exists(app: &App, tenant_id: Uuid, except: Uuid) -> Result<bool> {
+    use forecourt_core::entities::casbin_rule;
+    let members = casbin_rule::Entity::find()
+        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+        .filter(casbin_rule::Column::Ptype.eq("g"))
+        .filter(casbin_rule::Column::V1.eq(authz::role_subject("admin")))
+        .filter(casbin_rule::Column::V0.ne(authz::user_subject(except)))
+        .all(&app.db)
+        .await?;
+    let ids: Vec<Uuid> = members
+        .iter()
+        .filter_map(|m| m.v0.strip_prefix("user:")?.parse().ok())
+        .collect();
+    let active = user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Active.eq(true))
+        .count(&app.db)
+        .await?;
+    Ok(active > 0)
+}
