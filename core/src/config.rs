@@ -80,28 +80,33 @@ impl Default for Config {
     }
 }
 
-const KNOWN_KEYS: &[&str] = &[
-    "bind",
-    "data_dir",
-    "database_url",
-    "redis_url",
-    "smtp_url",
-    "mail_from",
-    "public_url",
-    "token_ttl_hours",
-    "invitation_ttl_hours",
-    "max_body_bytes",
-    "cache_prefix",
-    "redis_timeout_ms",
-    "authz_refresh_ms",
-    "outbox_poll_ms",
-    "login_max_failures_per_account",
-    "login_max_failures_per_address",
-    "login_window_secs",
-    "log_format",
-    "operator_email",
-    "operator_password",
+/// Every key, and whether its value is a number (environment values are parsed accordingly).
+const KEYS: &[(&str, bool)] = &[
+    ("bind", false),
+    ("data_dir", false),
+    ("database_url", false),
+    ("redis_url", false),
+    ("smtp_url", false),
+    ("mail_from", false),
+    ("public_url", false),
+    ("token_ttl_hours", true),
+    ("invitation_ttl_hours", true),
+    ("max_body_bytes", true),
+    ("cache_prefix", false),
+    ("redis_timeout_ms", true),
+    ("authz_refresh_ms", true),
+    ("outbox_poll_ms", true),
+    ("login_max_failures_per_account", true),
+    ("login_max_failures_per_address", true),
+    ("login_window_secs", true),
+    ("log_format", false),
+    ("operator_email", false),
+    ("operator_password", false),
 ];
+
+fn known(key: &str) -> bool {
+    KEYS.iter().any(|(k, _)| *k == key)
+}
 
 /// The environment variable that overrides a key: the well-known names of API.md for the
 /// connection URLs, `FORECOURT_<KEY>` for everything else.
@@ -137,27 +142,23 @@ impl Config {
             toml::Table::new()
         };
         for key in table.keys() {
-            if !KNOWN_KEYS.iter().any(|k| k == key) {
+            if !known(key) {
                 tracing::warn!(key = %key, file = %path.display(), "unknown configuration key ignored");
             }
         }
-        let defaults = toml::Table::try_from(DefaultsView::default())
-            .map_err(|e| ConfigError(e.to_string()))?;
-        for key in KNOWN_KEYS {
+        for (key, numeric) in KEYS {
             if let Some(raw) = env(&env_name(key)).filter(|v| !v.is_empty()) {
-                // Numbers stay numbers so that serde sees the type the field expects.
-                let value = match defaults.get(*key) {
-                    Some(toml::Value::Integer(_)) => {
-                        raw.parse::<i64>()
-                            .map(toml::Value::Integer)
-                            .map_err(|_| ConfigError(format!("{}: not a number", env_name(key))))?
-                    }
-                    _ => toml::Value::String(raw),
+                let value = if *numeric {
+                    raw.parse::<i64>()
+                        .map(toml::Value::Integer)
+                        .map_err(|_| ConfigError(format!("{}: not a number", env_name(key))))?
+                } else {
+                    toml::Value::String(raw)
                 };
                 table.insert((*key).to_string(), value);
             }
         }
-        table.retain(|k, _| KNOWN_KEYS.iter().any(|known| *known == k));
+        table.retain(|k, _| known(k));
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError(e.to_string()))
@@ -177,36 +178,6 @@ impl Config {
     /// The folder where mail is written when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
-    }
-}
-
-/// The numeric defaults, used to know which environment values to parse as numbers.
-#[derive(serde::Serialize)]
-struct DefaultsView {
-    token_ttl_hours: i64,
-    invitation_ttl_hours: i64,
-    max_body_bytes: i64,
-    redis_timeout_ms: i64,
-    authz_refresh_ms: i64,
-    outbox_poll_ms: i64,
-    login_max_failures_per_account: i64,
-    login_max_failures_per_address: i64,
-    login_window_secs: i64,
-}
-
-impl Default for DefaultsView {
-    fn default() -> Self {
-        Self {
-            token_ttl_hours: 0,
-            invitation_ttl_hours: 0,
-            max_body_bytes: 0,
-            redis_timeout_ms: 0,
-            authz_refresh_ms: 0,
-            outbox_poll_ms: 0,
-            login_max_failures_per_account: 0,
-            login_max_failures_per_address: 0,
-            login_window_secs: 0,
-        }
     }
 }
 

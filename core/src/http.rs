@@ -202,15 +202,13 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
 /// need a principal then answer 401 through their security scheme.
 pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
     let limit = app.config.max_body_bytes;
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(Error::PayloadTooLarge.into());
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(Error::PayloadTooLarge.into());
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let body = req.take_body();
@@ -229,25 +227,27 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(|v| v.trim().to_string());
-    if let Some(token) = bearer {
-        if let Some(auth) = app.directory.authenticate(&app, &token).await? {
-            if let Principal::Tenant(user) = &auth.principal {
-                let info = app
-                    .directory
-                    .tenant_info(&app, user.tenant_id)
-                    .await?
-                    .ok_or(Error::Unauthorized)?;
-                if info.suspended {
-                    return Err(tenant_suspended().into());
-                }
-                if let Some(module) = app.registry.module_for_path(req.uri().path()) {
-                    app.registry
-                        .check_available(module, info.tier, &info.disabled_modules)?;
-                }
-                req.extensions_mut().insert(info);
+    let auth = match bearer {
+        Some(token) => app.directory.authenticate(&app, &token).await?,
+        None => None,
+    };
+    if let Some(auth) = auth {
+        if let Principal::Tenant(user) = &auth.principal {
+            let info = app
+                .directory
+                .tenant_info(&app, user.tenant_id)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            if info.suspended {
+                return Err(tenant_suspended().into());
             }
-            req.extensions_mut().insert(auth);
+            if let Some(module) = app.registry.module_for_path(req.uri().path()) {
+                app.registry
+                    .check_available(module, info.tier, &info.disabled_modules)?;
+            }
+            req.extensions_mut().insert(info);
         }
+        req.extensions_mut().insert(auth);
     }
     next.call(req).await.map(IntoResponse::into_response)
 }
