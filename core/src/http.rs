@@ -17,6 +17,7 @@ use poem_openapi::{
     types::{ParseFromJSON, ToJSON, Type},
 };
 use std::{sync::Arc, time::Instant};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// The request id, in request extensions and the `x-request-id` header.
@@ -180,21 +181,24 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(rid.clone()));
     let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
-    let _enter = span.enter();
-    let started = Instant::now();
-    let mut resp = match next.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => error_to_response(e, &rid),
-    };
-    if let Ok(v) = HeaderValue::from_str(&rid) {
-        resp.headers_mut().insert("x-request-id", v);
+    async move {
+        let started = Instant::now();
+        let mut resp = match next.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => error_to_response(e, &rid),
+        };
+        if let Ok(v) = HeaderValue::from_str(&rid) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        tracing::info!(
+            status = resp.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
+        Ok(resp)
     }
-    tracing::info!(
-        status = resp.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "handled"
-    );
-    Ok(resp)
+    .instrument(span)
+    .await
 }
 
 /// Body limit, authentication, tenant status and licence gating, in that order, before any
