@@ -401,3 +401,191 @@ pub enum NoContent {
     #[oai(status = 204)]
     NoContent,
 }
+
+/// A JSON request body parsed by serde, so that a problem names the exact offending field
+/// (`company.name`, `licence`, `tenant_id`), which poem-openapi's own `Json` cannot do. The
+/// type's `Object` derive documents it; its `Deserialize` derive (with
+/// `deny_unknown_fields`) parses it.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T> std::ops::Deref for JsonBody<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses a JSON document into `T`, turning serde's error into a 4xx problem with the path.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadRequest {
+            detail: "a JSON body is required".into(),
+            field: None,
+        });
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let text = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::BadRequest {
+                detail: format!("malformed JSON: {text}"),
+                field: None,
+            };
+        }
+        // For a missing or unknown field serde reports the parent's path; name the field itself.
+        let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
+            let rest = &text[text.find(m)? + m.len()..];
+            Some(rest[..rest.find('`')?].to_string())
+        });
+        let field = match (named, path.as_str()) {
+            (Some(f), "." | "") => f,
+            (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+            (Some(f), parent) => format!("{parent}.{f}"),
+            (None, p) => p.to_string(),
+        };
+        let detail = match text.find(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        Error::Validation {
+            kind: "validation_error",
+            field,
+            detail,
+        }
+    })?;
+    de.end().map_err(|e| Error::BadRequest {
+        detail: format!("malformed JSON: {e}"),
+        field: None,
+    })?;
+    Ok(value)
+}
+
+impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::Payload for JsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type.split(';').next().is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
+        })
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::ParsePayload for JsonBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        use poem::FromRequest;
+        let data = Vec::<u8>::from_request(request, body).await?;
+        Ok(Self(parse_json(&data)?))
+    }
+}
+
+impl<'a, T: Type + serde::de::DeserializeOwned> poem_openapi::ApiExtractor<'a> for JsonBody<T> {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <Self as poem_openapi::payload::Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        use poem_openapi::payload::Payload;
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: Self::CONTENT_TYPE,
+                schema: Self::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut poem::RequestBody,
+        _opts: poem_openapi::ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        use poem_openapi::payload::{ParsePayload, Payload};
+        match request.content_type() {
+            Some(ct) if Self::check_content_type(ct) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            _ => Err(Error::Validation {
+                kind: "unsupported_media_type",
+                field: "content-type".into(),
+                detail: "send the body as application/json".into(),
+            }
+            .into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        tier: crate::module::Tier,
+        inner: Inner,
+    }
+
+    fn field(json: &str) -> Option<String> {
+        match parse_json::<Outer>(json.as_bytes()).unwrap_err() {
+            Error::Validation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn problems_name_the_exact_field() {
+        assert_eq!(
+            field(r#"{"tier":"gold","inner":{"name":"x"}}"#).as_deref(),
+            Some("tier")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{}}"#).as_deref(),
+            Some("inner.name")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{"name":1}}"#).as_deref(),
+            Some("inner.name")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{"name":"x"},"tenant_id":1}"#).as_deref(),
+            Some("tenant_id")
+        );
+        assert_eq!(field(r#"{"inner":{"name":"x"}}"#).as_deref(), Some("tier"));
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"tier\":"),
+            Err(Error::BadRequest { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(b""),
+            Err(Error::BadRequest { .. })
+        ));
+    }
+}

@@ -10,7 +10,7 @@ use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
     context::TenantUser,
-    http::{Created, List, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, TenantAuth, page_limit, parse_cursor},
     module::{Action, Module, Tier},
 };
 use poem::web::Data;
@@ -53,8 +53,9 @@ pub struct ModuleList {
 }
 
 /// A module switch.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct ModuleToggle {
     /// Module id.
     pub module: String,
@@ -80,8 +81,9 @@ pub struct CompanyView {
 }
 
 /// A company to create.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewCompanyBody {
     /// Legal name.
     pub name: String,
@@ -92,14 +94,17 @@ pub struct NewCompanyBody {
 }
 
 /// Changes to a company (`null` clears an optional field).
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
     /// Legal name.
     pub name: Option<String>,
     /// VAT number.
+    #[serde(default)]
     pub vat_number: MaybeUndefined<String>,
     /// National register number.
+    #[serde(default)]
     pub national_number: MaybeUndefined<String>,
 }
 
@@ -119,8 +124,9 @@ pub struct EstablishmentView {
 }
 
 /// An establishment to create.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewEstablishmentBody {
     /// Name of the site.
     pub name: String,
@@ -129,8 +135,9 @@ pub struct NewEstablishmentBody {
 }
 
 /// Changes to an establishment.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct EstablishmentPatch {
     /// Name of the site.
     pub name: Option<String>,
@@ -260,7 +267,7 @@ impl AdminApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<ModuleToggle>,
+        body: JsonBody<ModuleToggle>,
     ) -> poem::Result<Json<ModuleView>> {
         app.authz
             .require(&auth.0, "settings.modules", Action::Write)
@@ -359,7 +366,7 @@ impl AdminApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<NewCompanyBody>,
+        body: JsonBody<NewCompanyBody>,
     ) -> poem::Result<Created<CompanyView>> {
         app.authz
             .require(&auth.0, "companies", Action::Write)
@@ -416,7 +423,7 @@ impl AdminApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-        body: Json<CompanyPatch>,
+        body: JsonBody<CompanyPatch>,
     ) -> poem::Result<Json<CompanyView>> {
         app.authz
             .require(&auth.0, "companies", Action::Write)
@@ -498,7 +505,7 @@ impl AdminApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<NewEstablishmentBody>,
+        body: JsonBody<NewEstablishmentBody>,
     ) -> poem::Result<Created<EstablishmentView>> {
         app.authz
             .require(&auth.0, "establishments", Action::Write)
@@ -551,7 +558,7 @@ impl AdminApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-        body: Json<EstablishmentPatch>,
+        body: JsonBody<EstablishmentPatch>,
     ) -> poem::Result<Json<EstablishmentView>> {
         app.authz
             .require(&auth.0, "establishments", Action::Write)

@@ -11,7 +11,7 @@ use forecourt_core::{
     App, Error, Result, authz,
     cache::CacheKey,
     context::Principal,
-    http::{Auth, NoContent, tenant_suspended},
+    http::{Auth, JsonBody, NoContent, tenant_suspended},
     mail::parse_email,
     module::Tier,
     secret::{new_token, token_hash},
@@ -168,8 +168,9 @@ pub async fn revoke_all(
 }
 
 /// Credentials to log in with.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email.
     pub email: String,
@@ -202,8 +203,9 @@ pub struct LoginResponse {
 }
 
 /// Setting a password from an invitation link.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
     /// The `token` of the invitation link.
     pub token: String,
@@ -323,7 +325,7 @@ impl AuthApi {
         &self,
         app: Data<&Arc<App>>,
         req: &Request,
-        body: Json<LoginRequest>,
+        body: JsonBody<LoginRequest>,
     ) -> poem::Result<Json<LoginResponse>> {
         let email = body.email.trim().to_lowercase();
         let ip = req
@@ -408,7 +410,7 @@ impl AuthApi {
     async fn accept(
         &self,
         app: Data<&Arc<App>>,
-        body: Json<AcceptInvitation>,
+        body: JsonBody<AcceptInvitation>,
     ) -> poem::Result<NoContent> {
         password::check_new("password", &body.password)?;
         let now = app.clock.now();

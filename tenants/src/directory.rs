@@ -19,7 +19,16 @@ pub const API_KEY: &str = "api_key";
 /// A single-use invitation to set a password (never authenticates calls).
 pub const INVITATION: &str = "invitation";
 
-const TENANT_INFO_TTL: Duration = Duration::from_secs(30);
+/// How long a node trusts cached tenant facts. With Redis every node shares the cache and a
+/// change deletes the key, so the TTL is only a safety net; with the in-process cache, other
+/// nodes on the same database (no shared cache) see a change within this bound.
+fn tenant_info_ttl(app: &App) -> Duration {
+    if app.cache.is_redis() {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(2)
+    }
+}
 
 /// The `Directory` of the host, over the tenancy tables.
 pub struct TenantDirectory;
@@ -119,7 +128,7 @@ impl Directory for TenantDirectory {
         }
         let info = load_tenant_info(&app.db, tenant_id).await?;
         if let Some(i) = &info {
-            app.cache.set(&key, i, TENANT_INFO_TTL).await;
+            app.cache.set(&key, i, tenant_info_ttl(app)).await;
         }
         Ok(info)
     }

@@ -6,7 +6,7 @@ use forecourt_core::{
     App, Error, Result,
     authz::{self, Grant, role_subject, user_subject},
     context::TenantUser,
-    http::{Created, NoContent, TenantAuth},
+    http::{Created, JsonBody, NoContent, TenantAuth},
     module::{Action, BUILTIN_ROLES, Registry, Scope},
 };
 use poem::web::Data;
@@ -120,8 +120,9 @@ pub async fn known_roles(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result
 }
 
 /// A grant: what a subject may do on an object, and how far.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct GrantBody {
     /// `user:<id>` or `role:<name>`.
     pub subject: String,
@@ -253,7 +254,7 @@ impl PermissionsApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<GrantBody>,
+        body: JsonBody<GrantBody>,
     ) -> poem::Result<Created<GrantBody>> {
         app.authz
             .require(&auth.0, "permissions", Action::Write)
@@ -286,7 +287,7 @@ impl PermissionsApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<GrantBody>,
+        body: JsonBody<GrantBody>,
     ) -> poem::Result<NoContent> {
         app.authz
             .require(&auth.0, "permissions", Action::Write)

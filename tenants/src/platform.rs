@@ -10,7 +10,7 @@ use crate::{
 use forecourt_core::{
     App, Error, Result,
     context::Principal,
-    http::{Created, List, PlatformAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, PlatformAuth, page_limit, parse_cursor},
     module::{Event, Tier},
 };
 use poem::web::Data;
@@ -27,8 +27,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// The first user of a reseller.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewPlatformUser {
     /// Login email, unique across the platform.
     pub email: String,
@@ -39,8 +40,9 @@ pub struct NewPlatformUser {
 }
 
 /// A new reseller.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewReseller {
     /// Reseller name.
     pub name: String,
@@ -69,8 +71,9 @@ pub struct ResellerView {
 }
 
 /// The first company of an onboarded tenant.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewCompany {
     /// Legal name.
     pub name: String,
@@ -81,16 +84,18 @@ pub struct NewCompany {
 }
 
 /// The first establishment of an onboarded tenant.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewEstablishment {
     /// Name of the site.
     pub name: String,
 }
 
 /// The first admin of an onboarded tenant.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewAdmin {
     /// Login email, unique across the platform.
     pub email: String,
@@ -101,8 +106,9 @@ pub struct NewAdmin {
 }
 
 /// A dealership to onboard, in one call and one transaction.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct Onboarding {
     /// Tenant (dealer group) name.
     pub name: String,
@@ -173,8 +179,9 @@ impl From<tenant::Model> for TenantView {
 }
 
 /// A tenant's status.
-#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(poem_openapi::Enum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
     /// Users can work.
     Active,
@@ -183,8 +190,9 @@ pub enum TenantStatus {
 }
 
 /// Changes to a tenant.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     /// New name.
     pub name: Option<String>,
@@ -484,7 +492,7 @@ impl PlatformApi {
         &self,
         app: Data<&Arc<App>>,
         auth: PlatformAuth,
-        body: Json<NewReseller>,
+        body: JsonBody<NewReseller>,
     ) -> poem::Result<Created<ResellerCreated>> {
         require_operator(&auth.0)?;
         Ok(Created::Created(Json(
@@ -536,7 +544,7 @@ impl PlatformApi {
         &self,
         app: Data<&Arc<App>>,
         auth: PlatformAuth,
-        body: Json<Onboarding>,
+        body: JsonBody<Onboarding>,
     ) -> poem::Result<Created<Onboarded>> {
         let reseller_id = match auth.0 {
             Principal::Reseller { reseller_id, .. } => Some(reseller_id),
@@ -600,7 +608,7 @@ impl PlatformApi {
         app: Data<&Arc<App>>,
         auth: PlatformAuth,
         id: Path<Uuid>,
-        body: Json<TenantPatch>,
+        body: JsonBody<TenantPatch>,
     ) -> poem::Result<Json<TenantView>> {
         let t = managed_tenant(&app, &auth.0, id.0).await?;
         let mut am: tenant::ActiveModel = t.into();

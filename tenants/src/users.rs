@@ -12,7 +12,8 @@ use forecourt_core::{
     activity::{self, Actor},
     authz,
     context::TenantUser,
-    http::{Created, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    error::map_unique,
+    http::{Created, JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
     module::{Action, Scope},
 };
 use poem::web::Data;
@@ -53,8 +54,9 @@ pub struct UserView {
 }
 
 /// A user to create.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login email, unique across the platform.
     pub email: String,
@@ -64,34 +66,39 @@ pub struct NewUser {
     pub password: Option<String>,
     /// Roles to give (default: none).
     #[oai(default)]
+    #[serde(default)]
     pub roles: Vec<String>,
     /// The user's establishment.
     pub establishment_id: Option<Uuid>,
 }
 
 /// Changes to a user.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New display name.
     pub name: Option<String>,
     /// New establishment, or `null` for none.
+    #[serde(default)]
     pub establishment_id: MaybeUndefined<Uuid>,
     /// Deactivate (revokes the user's tokens and keys) or reactivate.
     pub active: Option<bool>,
 }
 
 /// A user's roles.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct Roles {
     /// Role names.
     pub roles: Vec<String>,
 }
 
 /// An API key to create.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// What the key is for.
     pub name: String,
@@ -227,7 +234,15 @@ pub async fn insert_user(
         updated_at: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| {
+        map_unique(
+            e,
+            "email_taken",
+            "this email is already used by an account",
+            "email",
+        )
+    })?;
     claim_email(
         &txn,
         email,
@@ -324,7 +339,7 @@ impl UsersApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<NewUser>,
+        body: JsonBody<NewUser>,
     ) -> poem::Result<Created<UserView>> {
         let scope = app.authz.require(&auth.0, "users", Action::Write).await?;
         let email = login_email("email", &body.email)?;
@@ -380,7 +395,7 @@ impl UsersApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-        body: Json<UserPatch>,
+        body: JsonBody<UserPatch>,
     ) -> poem::Result<Json<UserView>> {
         let u = reachable(&app, &auth.0, id.0, Action::Write).await?;
         let scope = app.authz.require(&auth.0, "users", Action::Write).await?;
@@ -456,7 +471,7 @@ impl UsersApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-        body: Json<Roles>,
+        body: JsonBody<Roles>,
     ) -> poem::Result<Json<Roles>> {
         app.authz
             .require(&auth.0, "permissions", Action::Write)
@@ -532,7 +547,7 @@ impl UsersApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<NewApiKey>,
+        body: JsonBody<NewApiKey>,
     ) -> poem::Result<Created<ApiKeyView>> {
         app.authz
             .require(&auth.0, "settings.api_keys", Action::Write)

@@ -4,7 +4,7 @@ use crate::{entities::lead_source, service};
 use forecourt_core::{
     App, Error,
     activity::{self, Actor},
-    http::{Created, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
     module::Action,
 };
 use poem::web::Data;
@@ -52,16 +52,18 @@ impl From<lead_source::Model> for LeadSourceView {
 }
 
 /// A lead source to create.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct NewLeadSource {
     /// Name (1 to 100 characters).
     pub name: String,
 }
 
 /// Changes to a lead source.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct LeadSourcePatch {
     /// New name.
     pub name: Option<String>,
@@ -122,7 +124,7 @@ impl SourcesApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-        body: Json<NewLeadSource>,
+        body: JsonBody<NewLeadSource>,
     ) -> poem::Result<Created<LeadSourceView>> {
         app.authz
             .require(&auth.0, "settings.sources", Action::Write)
@@ -175,7 +177,7 @@ impl SourcesApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-        body: Json<LeadSourcePatch>,
+        body: JsonBody<LeadSourcePatch>,
     ) -> poem::Result<Json<LeadSourceView>> {
         app.authz
             .require(&auth.0, "settings.sources", Action::Write)
