@@ -1,4 +1,5 @@
 //! The permission service against a real (in-memory SQLite) database with the real schema.
+#![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use forecourt_core::{
     authz::{self, Authz, Grant, role_subject, user_subject},
