@@ -429,7 +429,7 @@ pub async fn bump_version(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Resul
         OnConflict::column(authz_version::Column::TenantId)
             .value(
                 authz_version::Column::Version,
-                Expr::col(authz_version::Column::Version).add(1),
+                Expr::col((authz_version::Entity, authz_version::Column::Version)).add(1),
             )
             .to_owned(),
     )

@@ -1,4 +1,4 @@
-//! The permission service against a real (in-memory SQLite) database with the real schema.
+//! The permission service against a real SQLite database with the real schema.
 #![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use forecourt_core::{
