@@ -11,7 +11,6 @@ use forecourt_core::{config::Config, secret::Secret};
 use reqwest::header::HeaderMap;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,8 @@ pub use reqwest::{Method, StatusCode};
 pub const OPERATOR_EMAIL: &str = "operator@forecourt.test";
 /// Its password.
 pub const OPERATOR_PASSWORD: &str = "operator-password-1";
+/// How long a change may take to apply everywhere (cache invalidation, other nodes).
+pub const PROPAGATION: Duration = Duration::from_secs(3);
 /// The password given to every account the helpers create.
 pub const PASSWORD: &str = "correct-horse-battery";
 
@@ -28,7 +29,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// The node's own temporary folder (a sharing node keeps using the first node's folder).
+    /// A fresh temporary folder, the node's data dir (a sharing node's data dir is the first
+    /// node's: see `config.data_dir`).
     pub data_dir: tempfile::TempDir,
     /// The client every helper uses.
     pub client: reqwest::Client,
@@ -54,21 +56,37 @@ impl Reply {
 
     /// A header as text, or "".
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Asserts an RFC 9457 problem with this status and returns its body.
     #[track_caller]
     pub fn assert_problem(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.body
+        );
         assert!(
             self.content_type().starts_with("application/problem+json"),
             "content-type {:?} is not problem+json (status {status}, body {})",
             self.content_type(),
             self.body
         );
-        assert!(self.body["type"].is_string(), "problem without type: {}", self.body);
-        assert_eq!(self.body["status"], status, "problem status member: {}", self.body);
+        assert!(
+            self.body["type"].is_string(),
+            "problem without type: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["status"], status,
+            "problem status member: {}",
+            self.body
+        );
         &self.body
     }
 }
@@ -102,20 +120,46 @@ pub trait Expect {
     fn ok(self, status: u16) -> Value;
     /// Asserts the status and the problem `type` and returns the body.
     fn problem(self, status: u16, kind: &str) -> Value;
+    /// Asserts a 422 whose `field` member is `field` and returns the body.
+    fn invalid(self, field: &str) -> Value;
 }
 
 impl Expect for (StatusCode, Value) {
     #[track_caller]
     fn ok(self, status: u16) -> Value {
-        assert_eq!(self.0.as_u16(), status, "unexpected status, body: {}", self.1);
+        assert_eq!(
+            self.0.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.1
+        );
         self.1
     }
 
     #[track_caller]
     fn problem(self, status: u16, kind: &str) -> Value {
-        assert_eq!(self.0.as_u16(), status, "unexpected status, body: {}", self.1);
-        assert_eq!(self.1["type"], kind, "unexpected problem type, body: {}", self.1);
+        assert_eq!(
+            self.0.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.1
+        );
+        assert_eq!(
+            self.1["type"], kind,
+            "unexpected problem type, body: {}",
+            self.1
+        );
         self.1
+    }
+
+    #[track_caller]
+    fn invalid(self, field: &str) -> Value {
+        let body = self.ok(422);
+        assert_eq!(
+            body["field"], field,
+            "the problem does not name {field:?}: {body}"
+        );
+        body
     }
 }
 
@@ -154,7 +198,11 @@ impl Json for Value {
 
 /// A name nobody else uses: `prefix` and 12 random hex digits.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    // The tail of a v7 uuid is random (its head is the clock).
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    )
 }
 
 /// A fresh e-mail address.
@@ -179,31 +227,16 @@ pub fn onboarding(licence: &str, admin_email: &str, admin_password: Option<&str>
 
 /// The invitation token (`token=...`) in a mail, undoing quoted-printable soft breaks.
 pub fn invitation_token(mail: &str) -> Option<String> {
-    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let text = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
     let start = text.find("token=")? + "token=".len();
     let token: String = text[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
     (!token.is_empty()).then_some(token)
-}
-
-/// Polls `check` every 100 ms until it holds or `timeout` passes; true when it held.
-pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// `url` with its database name replaced by `name`.
@@ -225,9 +258,14 @@ fn with_database(url: &str, name: &str) -> String {
 
 /// Creates an empty database on the PostgreSQL server of `url`; returns its URL.
 async fn fresh_database(url: &str) -> String {
-    let name = format!("fc_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(url).await.expect("connect to FORECOURT_TEST_DATABASE_URL");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let name = format!("fc_test_{}", uuid::Uuid::now_v7().simple());
+    let admin = sea_orm::Database::connect(url)
+        .await
+        .expect("connect to FORECOURT_TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     let _ = admin.close().await;
     with_database(url, &name)
 }
@@ -248,7 +286,7 @@ impl TestServer {
             operator_password: Some(Secret::new(OPERATOR_PASSWORD)),
             authz_refresh_ms: 200,
             outbox_poll_ms: 100,
-            cache_prefix: format!("t{}", uuid::Uuid::new_v4().simple()),
+            cache_prefix: format!("t{}", uuid::Uuid::now_v7().simple()),
             ..Config::default()
         };
         if let Ok(url) = std::env::var("FORECOURT_TEST_DATABASE_URL") {
@@ -271,7 +309,9 @@ impl TestServer {
     }
 
     async fn launch(cfg: Config, data_dir: tempfile::TempDir) -> Self {
-        let server = forecourt_web::spawn(cfg.clone()).await.expect("server starts");
+        let server = forecourt_web::spawn(cfg.clone())
+            .await
+            .expect("server starts");
         Self {
             base: format!("http://{}", server.addr),
             data_dir,
@@ -330,11 +370,21 @@ impl TestServer {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Any method, `(status, body)`.
-    pub async fn call(&self, method: Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let r = self.send(method, path, token, &body).await;
         (r.status, r.body)
     }
@@ -360,6 +410,24 @@ impl TestServer {
         self.call(Method::DELETE, path, token, body).await
     }
 
+    /// Sends each request with `token`; lists, one line each, those whose answer does not
+    /// satisfy `expected`.
+    pub async fn unexpected(
+        &self,
+        token: &str,
+        requests: Vec<(Method, String, Value)>,
+        expected: impl Fn(StatusCode, &Value) -> bool,
+    ) -> Vec<String> {
+        let mut failures = Vec::new();
+        for (method, path, body) in requests {
+            let (status, reply) = self.call(method.clone(), &path, token, body.clone()).await;
+            if !expected(status, &reply) {
+                failures.push(format!("{method} {path} {body} -> {status} {reply}"));
+            }
+        }
+        failures
+    }
+
     /// Repeats a request (its body rebuilt each time by `body`) every 100 ms until it answers
     /// `want` or `timeout` passes; returns the last answer.
     pub async fn poll_until(
@@ -381,12 +449,22 @@ impl TestServer {
         }
     }
 
+    /// Repeats a GET until it answers `want` or [`PROPAGATION`] passes; returns the last answer.
+    pub async fn poll_get(&self, path: &str, token: &str, want: u16) -> (StatusCode, Value) {
+        self.poll_until(PROPAGATION, Method::GET, path, token, || Value::Null, want)
+            .await
+    }
+
     /// Logs in and returns the token; panics unless the login succeeds.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        self.post("/api/v1/auth/login", "", json!({"email": email, "password": password}))
-            .await
-            .ok(200)
-            .str("token")
+        self.post(
+            "/api/v1/auth/login",
+            "",
+            json!({"email": email, "password": password}),
+        )
+        .await
+        .ok(200)
+        .str("token")
     }
 
     /// A token of the operator.
@@ -398,16 +476,28 @@ impl TestServer {
     pub async fn create_reseller(&self, op_token: &str) -> Account {
         let email = unique_email("reseller");
         let body = json!({"name": unique("Reseller"), "user": {"email": email, "name": "Reseller User", "password": PASSWORD}});
-        let created = self.post("/api/v1/platform/resellers", op_token, body).await.ok(201);
+        let created = self
+            .post("/api/v1/platform/resellers", op_token, body)
+            .await
+            .ok(201);
         let token = self.login(&email, PASSWORD).await;
-        Account { id: created.str("id"), user_id: created.str("user_id"), email, password: PASSWORD.into(), token }
+        Account {
+            id: created.str("id"),
+            user_id: created.str("user_id"),
+            email,
+            password: PASSWORD.into(),
+            token,
+        }
     }
 
     /// Onboards a tenant (`licence` "go" or "expert") and logs its first admin in.
     pub async fn onboard(&self, token: &str, licence: &str) -> Tenant {
         let admin_email = unique_email("admin");
         let body = onboarding(licence, &admin_email, Some(PASSWORD));
-        let ids = self.post("/api/v1/platform/tenants", token, body).await.ok(201);
+        let ids = self
+            .post("/api/v1/platform/tenants", token, body)
+            .await
+            .ok(201);
         let admin_token = self.login(&admin_email, PASSWORD).await;
         Tenant {
             tenant_id: ids.str("tenant_id"),
@@ -427,20 +517,42 @@ impl TestServer {
     }
 
     /// Creates a user with `roles` (admin token) and logs them in.
-    pub async fn create_user(&self, admin_token: &str, roles: &[&str], establishment_id: Option<&str>) -> Account {
+    pub async fn create_user(
+        &self,
+        admin_token: &str,
+        roles: &[&str],
+        establishment_id: Option<&str>,
+    ) -> Account {
         let email = unique_email("user");
-        let mut body = json!({"email": email, "name": unique("User"), "password": PASSWORD, "roles": roles});
+        let mut body =
+            json!({"email": email, "name": unique("User"), "password": PASSWORD, "roles": roles});
         if let Some(e) = establishment_id {
             body["establishment_id"] = json!(e);
         }
-        let id = self.post("/api/v1/users", admin_token, body).await.ok(201).str("id");
+        let id = self
+            .post("/api/v1/users", admin_token, body)
+            .await
+            .ok(201)
+            .str("id");
         let token = self.login(&email, PASSWORD).await;
-        Account { user_id: id.clone(), id, email, password: PASSWORD.into(), token }
+        Account {
+            user_id: id.clone(),
+            id,
+            email,
+            password: PASSWORD.into(),
+            token,
+        }
     }
 
     /// Creates a lead source (Expert tenant) and returns it.
     pub async fn create_source(&self, token: &str) -> Value {
-        self.post("/api/v1/lead-sources", token, json!({"name": unique("Source")})).await.ok(201)
+        self.post(
+            "/api/v1/lead-sources",
+            token,
+            json!({"name": unique("Source")}),
+        )
+        .await
+        .ok(201)
     }
 
     /// The folder where this node writes mail.
@@ -467,7 +579,11 @@ impl TestServer {
             if let Some(mail) = self.outbox_files().into_iter().find(|m| m.contains(to)) {
                 return mail;
             }
-            assert!(Instant::now() < deadline, "no mail to {to} in {}", self.outbox_dir().display());
+            assert!(
+                Instant::now() < deadline,
+                "no mail to {to} in {}",
+                self.outbox_dir().display()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -479,15 +595,28 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://root@127.0.0.1:5432/test", "x"), "postgres://root@127.0.0.1:5432/x");
-        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://root@127.0.0.1:5432/test", "x"),
+            "postgres://root@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 
     #[test]
     fn token_found_in_quoted_printable() {
         let tok = format!("fci_{}", "ab".repeat(32));
-        let mail = format!("link: https://x/accept?token=3D{}=\n{}\n", &tok[..20], &tok[20..]);
+        let mail = format!(
+            "link: https://x/accept?token=3D{}=\n{}\n",
+            &tok[..20],
+            &tok[20..]
+        );
         assert_eq!(invitation_token(&mail), Some(tok));
     }
 }

@@ -8,10 +8,19 @@ async fn unknown_route_and_wrong_method_are_problems() {
     let s = TestServer::start().await;
     let op = s.operator().await;
     for token in ["", op.as_str()] {
-        let missing = s.send(Method::GET, "/api/v1/nope", token, &Value::Null).await;
+        let missing = s
+            .send(Method::GET, "/api/v1/nope", token, &Value::Null)
+            .await;
         missing.assert_problem(404);
     }
-    let wrong = s.send(Method::PUT, "/api/v1/auth/login", "", &json!({"email": "a@b.c", "password": "x"})).await;
+    let wrong = s
+        .send(
+            Method::PUT,
+            "/api/v1/auth/login",
+            "",
+            &json!({"email": "a@b.c", "password": "x"}),
+        )
+        .await;
     wrong.assert_problem(405);
 }
 
@@ -20,31 +29,73 @@ async fn malformed_oversized_and_incomplete_bodies() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
     let post = |content_type: &'static str, bytes: Vec<u8>| {
-        s.send_raw(Method::POST, "/api/v1/lead-sources", &t.admin_token, content_type, bytes)
+        s.send_raw(
+            Method::POST,
+            "/api/v1/lead-sources",
+            &t.admin_token,
+            content_type,
+            bytes,
+        )
     };
     let malformed = post("application/json", br#"{"name": "Half"#.to_vec()).await;
-    assert!([400, 422].contains(&malformed.status.as_u16()), "malformed JSON: {malformed:?}");
+    assert!(
+        [400, 422].contains(&malformed.status.as_u16()),
+        "malformed JSON: {malformed:?}"
+    );
     malformed.assert_problem(malformed.status.as_u16());
 
     let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(1024 * 1024 + 10));
-    post("application/json", huge.into_bytes()).await.assert_problem(413);
+    post("application/json", huge.into_bytes())
+        .await
+        .assert_problem(413);
 
-    let missing = s.post("/api/v1/lead-sources", &t.admin_token, json!({})).await.ok(422);
-    let named = missing["field"] == "name" || missing["detail"].as_str().is_some_and(|d| d.contains("name"));
-    assert!(named, "the missing field is not named: {missing}");
-    let wrong_type = s.post("/api/v1/lead-sources", &t.admin_token, json!({"name": 42})).await;
-    assert!([400, 422].contains(&wrong_type.0.as_u16()), "name as a number: {wrong_type:?}");
+    let missing = s
+        .post("/api/v1/lead-sources", &t.admin_token, json!({}))
+        .await
+        .ok(422);
+    assert!(
+        names(&missing, "name"),
+        "the missing field is not named: {missing}"
+    );
+    let wrong_type = s
+        .post("/api/v1/lead-sources", &t.admin_token, json!({"name": 42}))
+        .await;
+    assert!(
+        [400, 422].contains(&wrong_type.0.as_u16()),
+        "name as a number: {wrong_type:?}"
+    );
+}
+
+/// Whether a problem names `field`, in its `field` member or its `detail`.
+fn names(problem: &Value, field: &str) -> bool {
+    problem["field"] == field
+        || problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(field))
 }
 
 /// Posts `body` with an extra server-owned `field` and checks nothing was created.
-async fn rejects_server_owned(s: &TestServer, token: &str, path: &str, body: Value, field: &str, value: Value) {
+async fn rejects_server_owned(
+    s: &TestServer,
+    token: &str,
+    path: &str,
+    body: Value,
+    field: &str,
+    value: Value,
+) {
     let before = s.get(path, token).await.ok(200).ids();
     let mut sneaky = body;
     sneaky[field] = value;
     let reply = s.post(path, token, sneaky).await.ok(422);
-    let named = reply["field"] == field || reply["detail"].as_str().is_some_and(|d| d.contains(field));
-    assert!(named, "POST {path} with {field}: the problem does not name it: {reply}");
-    assert_eq!(s.get(path, token).await.ok(200).ids(), before, "POST {path} with {field} created something");
+    assert!(
+        names(&reply, field),
+        "POST {path} with {field}: the problem does not name it: {reply}"
+    );
+    assert_eq!(
+        s.get(path, token).await.ok(200).ids(),
+        before,
+        "POST {path} with {field} created something"
+    );
 }
 
 #[tokio::test]
@@ -54,15 +105,53 @@ async fn clients_cannot_set_server_owned_fields() {
     let tok = t.admin_token.as_str();
     let fake_id = json!("00000000-0000-7000-8000-000000000000");
     let source = || json!({"name": unique("Source")});
-    rejects_server_owned(&s, tok, "/api/v1/lead-sources", source(), "tenant_id", json!(other.tenant_id)).await;
-    rejects_server_owned(&s, tok, "/api/v1/lead-sources", source(), "id", fake_id.clone()).await;
-    rejects_server_owned(&s, tok, "/api/v1/lead-sources", source(), "created_at", json!("2001-01-01T00:00:00Z")).await;
-    rejects_server_owned(&s, tok, "/api/v1/companies", json!({"name": unique("Co")}), "tenant_id", json!(other.tenant_id)).await;
+    rejects_server_owned(
+        &s,
+        tok,
+        "/api/v1/lead-sources",
+        source(),
+        "tenant_id",
+        json!(other.tenant_id),
+    )
+    .await;
+    rejects_server_owned(
+        &s,
+        tok,
+        "/api/v1/lead-sources",
+        source(),
+        "id",
+        fake_id.clone(),
+    )
+    .await;
+    rejects_server_owned(
+        &s,
+        tok,
+        "/api/v1/lead-sources",
+        source(),
+        "created_at",
+        json!("2001-01-01T00:00:00Z"),
+    )
+    .await;
+    rejects_server_owned(
+        &s,
+        tok,
+        "/api/v1/companies",
+        json!({"name": unique("Co")}),
+        "tenant_id",
+        json!(other.tenant_id),
+    )
+    .await;
     let user = json!({"email": unique_email("u"), "name": "U", "password": PASSWORD, "roles": ["salesperson"]});
     rejects_server_owned(&s, tok, "/api/v1/users", user, "id", fake_id).await;
 
-    let path = format!("/api/v1/lead-sources/{}", s.create_source(tok).await.str("id"));
-    let reply = s.patch(&path, tok, json!({"updated_at": "2001-01-01T00:00:00Z"})).await.ok(422);
+    let path = format!(
+        "/api/v1/lead-sources/{}",
+        s.create_source(tok).await.str("id")
+    );
+    let reply = s
+        .patch(&path, tok, json!({"updated_at": "2001-01-01T00:00:00Z"}))
+        .await
+        .ok(422);
     assert!(reply.to_string().contains("updated_at"), "{reply}");
     let (status, _) = s.get(&path, &other.admin_token).await;
     assert_eq!(status, 404);
@@ -80,6 +169,10 @@ async fn every_response_carries_a_request_id() {
     ];
     for (method, path, token) in calls {
         let reply = s.send(method.clone(), path, token, &Value::Null).await;
-        assert!(!reply.header("x-request-id").is_empty(), "{method} {path} ({}) has no x-request-id", reply.status);
+        assert!(
+            !reply.header("x-request-id").is_empty(),
+            "{method} {path} ({}) has no x-request-id",
+            reply.status
+        );
     }
 }

@@ -1,52 +1,139 @@
 //! Two nodes on one database: changes made on one apply on the other within seconds.
 
-use forecourt_tests::{Expect, Method, TestServer, unique};
+use forecourt_tests::{Expect, Method, PROPAGATION, Tenant, TestServer, unique};
 use serde_json::{Value, json};
-use std::time::Duration;
-
-const PROPAGATION: Duration = Duration::from_secs(3);
 
 #[tokio::test]
 async fn grant_and_revoke_reach_the_other_node() {
     let a = TestServer::start().await;
     let b = TestServer::start_sharing(&a, |_| {}).await;
     let t = a.tenant("expert").await;
-    let sp = a.create_user(&t.admin_token, &["salesperson"], Some(&t.establishment_id)).await;
-    b.post("/api/v1/lead-sources", &sp.token, json!({"name": unique("S")})).await.problem(403, "forbidden");
+    let sp = a
+        .create_user(&t.admin_token, &["salesperson"], Some(&t.establishment_id))
+        .await;
+    b.post(
+        "/api/v1/lead-sources",
+        &sp.token,
+        json!({"name": unique("S")}),
+    )
+    .await
+    .problem(403, "forbidden");
 
     let grant = json!({"subject": format!("user:{}", sp.id), "object": "settings.sources", "action": "write", "scope": "tenant"});
-    a.post("/api/v1/permissions", &t.admin_token, grant.clone()).await.ok(201);
+    a.post("/api/v1/permissions", &t.admin_token, grant.clone())
+        .await
+        .ok(201);
     let source = || json!({"name": unique("S")});
-    let on_b = b.poll_until(PROPAGATION, Method::POST, "/api/v1/lead-sources", &sp.token, source, 201).await;
+    let on_b = b
+        .poll_until(
+            PROPAGATION,
+            Method::POST,
+            "/api/v1/lead-sources",
+            &sp.token,
+            source,
+            201,
+        )
+        .await;
     on_b.ok(201);
 
-    a.delete("/api/v1/permissions", &t.admin_token, grant).await.ok(204);
-    let on_b = b.poll_until(PROPAGATION, Method::POST, "/api/v1/lead-sources", &sp.token, source, 403).await;
+    a.delete("/api/v1/permissions", &t.admin_token, grant)
+        .await
+        .ok(204);
+    let on_b = b
+        .poll_until(
+            PROPAGATION,
+            Method::POST,
+            "/api/v1/lead-sources",
+            &sp.token,
+            source,
+            403,
+        )
+        .await;
     on_b.problem(403, "forbidden");
 }
 
-#[tokio::test]
-async fn module_toggles_logout_and_licence_changes_reach_the_other_node() {
+/// Two nodes on one database and an Expert tenant whose admin works on both.
+async fn two_nodes() -> (TestServer, TestServer, Tenant) {
     let a = TestServer::start().await;
     let b = TestServer::start_sharing(&a, |_| {}).await;
     let t = a.tenant("expert").await;
-    let none = || Value::Null;
-    b.get("/api/v1/lead-sources", &t.admin_token).await.ok(200);
+    // Both nodes have now read (and may cache) the tenant's state.
+    for node in [&a, &b] {
+        node.get("/api/v1/lead-sources", &t.admin_token)
+            .await
+            .ok(200);
+    }
+    (a, b, t)
+}
 
+/// Polls a GET on `node` until it answers `status` and checks the problem type.
+async fn sees(node: &TestServer, path: &str, token: &str, status: u16, kind: &str) {
+    let reply = node.poll_get(path, token, status).await;
+    reply.problem(status, kind);
+}
+
+#[tokio::test]
+async fn module_toggles_reach_the_other_node() {
+    let (a, b, t) = two_nodes().await;
     let toggle = |enabled: bool| json!({"module": "sources", "enabled": enabled});
-    a.patch("/api/v1/settings/modules", &t.admin_token, toggle(false)).await.ok(200);
-    let on_b = b.poll_until(PROPAGATION, Method::GET, "/api/v1/lead-sources", &t.admin_token, none, 403).await;
-    on_b.problem(403, "module_disabled");
-    a.patch("/api/v1/settings/modules", &t.admin_token, toggle(true)).await.ok(200);
-    b.poll_until(PROPAGATION, Method::GET, "/api/v1/lead-sources", &t.admin_token, none, 200).await.ok(200);
+    a.patch("/api/v1/settings/modules", &t.admin_token, toggle(false))
+        .await
+        .ok(200);
+    sees(
+        &b,
+        "/api/v1/lead-sources",
+        &t.admin_token,
+        403,
+        "module_disabled",
+    )
+    .await;
+    a.patch("/api/v1/settings/modules", &t.admin_token, toggle(true))
+        .await
+        .ok(200);
+    let back = b
+        .poll_get("/api/v1/lead-sources", &t.admin_token, 200)
+        .await;
+    back.ok(200);
+}
 
+#[tokio::test]
+async fn licence_changes_reach_the_other_node() {
+    let (a, b, t) = two_nodes().await;
     let op = b.operator().await;
     let path = format!("/api/v1/platform/tenants/{}", t.tenant_id);
     b.patch(&path, &op, json!({"licence": "go"})).await.ok(200);
-    let on_a = a.poll_until(PROPAGATION, Method::GET, "/api/v1/lead-sources", &t.admin_token, none, 403).await;
-    on_a.problem(403, "module_not_licensed");
+    sees(
+        &a,
+        "/api/v1/lead-sources",
+        &t.admin_token,
+        403,
+        "module_not_licensed",
+    )
+    .await;
+}
 
-    a.post("/api/v1/auth/logout", &t.admin_token, Value::Null).await.ok(204);
-    let on_b = b.poll_until(PROPAGATION, Method::GET, "/api/v1/me", &t.admin_token, none, 401).await;
-    on_b.problem(401, "unauthorized");
+#[tokio::test]
+async fn logout_reaches_the_other_node() {
+    let (a, b, t) = two_nodes().await;
+    a.post("/api/v1/auth/logout", &t.admin_token, Value::Null)
+        .await
+        .ok(204);
+    sees(&b, "/api/v1/me", &t.admin_token, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn suspension_reaches_the_other_node() {
+    let (a, b, other) = two_nodes().await;
+    let op = a.operator().await;
+    let path = format!("/api/v1/platform/tenants/{}", other.tenant_id);
+    a.patch(&path, &op, json!({"status": "suspended"}))
+        .await
+        .ok(200);
+    let (status, body) = b
+        .poll_get("/api/v1/lead-sources", &other.admin_token, 403)
+        .await;
+    assert!(
+        status == 401 || status == 403,
+        "a suspended tenant still works on node B: {status} {body}"
+    );
 }
