@@ -354,6 +354,59 @@ pub fn page_limit(limit: Option<u64>) -> u64 {
     limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX)
 }
 
+/// One page of rows in creation order (ids are UUIDv7), and the cursor of the next page.
+#[derive(Debug)]
+pub struct Page<M> {
+    /// The rows of this page.
+    pub rows: Vec<M>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+impl<M> Page<M> {
+    /// The page as an API list.
+    pub fn map<V: ParseFromJSON + ToJSON + Type + Send + Sync>(
+        self,
+        f: impl FnMut(M) -> V,
+    ) -> List<V> {
+        List {
+            items: self.rows.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// Fetches the page of `query` that follows `cursor`, ordered by the id column `id`. Every
+/// list endpoint pages through this one function.
+pub async fn fetch_page<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> crate::Result<Page<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{ColumnTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect};
+    let limit = page_limit(limit);
+    let mut query = query;
+    if let Some(after) = parse_cursor(cursor)? {
+        query = query.filter(id.gt(after));
+    }
+    let mut rows = query.order_by_asc(id).limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => match last.get(id) {
+            sea_orm::Value::Uuid(Some(u)) => Some(u.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(Page { rows, next_cursor })
+}
+
 impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> List<T> {
     /// Builds a page from `limit + 1` fetched rows: the extra row only tells that there is more.
     pub fn page(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_sources;
+mod m0003_permission_seeds;
 mod util;
 
 /// The migration set.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_platform::Migration),
             Box::new(m0002_sources::Migration),
+            Box::new(m0003_permission_seeds::Migration),
         ]
     }
 }

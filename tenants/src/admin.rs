@@ -10,7 +10,7 @@ use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
     context::TenantUser,
-    http::{Created, JsonBody, List, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, TenantAuth, fetch_page, page_limit, parse_cursor},
     module::{Action, Module, Tier},
 };
 use poem::web::Data;
@@ -21,8 +21,8 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::OnConflict,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -342,22 +342,16 @@ impl AdminApi {
         app.authz
             .require(&auth.0, "companies", Action::Read)
             .await?;
-        let limit = page_limit(limit.0);
-        let mut q = company::Entity::find().filter(company::Column::TenantId.eq(auth.tenant_id()));
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(company::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(company::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        Ok(Json(List::page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |c: &CompanyView| c.id,
-        )))
+        let q = company::Entity::find().filter(company::Column::TenantId.eq(auth.tenant_id()));
+        let page = fetch_page(
+            &app.db,
+            q,
+            company::Column::Id,
+            cursor.0.as_deref(),
+            limit.0,
+        )
+        .await?;
+        Ok(Json(page.map(Into::into)))
     }
 
     /// Create a company
@@ -478,23 +472,17 @@ impl AdminApi {
         app.authz
             .require(&auth.0, "establishments", Action::Read)
             .await?;
-        let limit = page_limit(limit.0);
-        let mut q = establishment::Entity::find()
+        let q = establishment::Entity::find()
             .filter(establishment::Column::TenantId.eq(auth.tenant_id()));
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(establishment::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(establishment::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        Ok(Json(List::page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |e: &EstablishmentView| e.id,
-        )))
+        let page = fetch_page(
+            &app.db,
+            q,
+            establishment::Column::Id,
+            cursor.0.as_deref(),
+            limit.0,
+        )
+        .await?;
+        Ok(Json(page.map(Into::into)))
     }
 
     /// Create an establishment

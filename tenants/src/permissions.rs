@@ -2,6 +2,8 @@
 //! their own tenant or above their own rights.
 
 use crate::{Tags, entities::user};
+use chrono::{DateTime, Utc};
+use forecourt_core::entities::permission_seed;
 use forecourt_core::{
     App, Error, Result,
     authz::{self, Grant, role_subject, user_subject},
@@ -11,37 +13,89 @@ use forecourt_core::{
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Seeds a new tenant's rules: `admin` gets `admin` on every object at tenant scope, the other
-/// built-in roles get the objects' defaults, and the first user becomes an admin.
+/// Gives a tenant the default grants of every permission object it has not received them
+/// for yet: `admin` gets `admin` at tenant scope, the other built-in roles the object's
+/// defaults. Each (tenant, object) is seeded once, so an admin's later changes stand.
+pub async fn seed_missing_defaults(
+    conn: &impl ConnectionTrait,
+    registry: &Registry,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let seeded: HashSet<String> = permission_seed::Entity::find()
+        .filter(permission_seed::Column::TenantId.eq(tenant_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.object)
+        .collect();
+    let mut count = 0;
+    for obj in registry
+        .permission_objects()
+        .filter(|o| !seeded.contains(o.name))
+    {
+        let admin = std::iter::once((role_subject("admin"), Action::Admin, Scope::Tenant));
+        let others = obj
+            .defaults
+            .iter()
+            .map(|d| (role_subject(d.role), d.action, d.scope));
+        for (subject, action, scope) in admin.chain(others) {
+            authz::add_grant(
+                conn,
+                tenant_id,
+                &Grant {
+                    subject,
+                    object: obj.name.into(),
+                    action,
+                    scope,
+                },
+            )
+            .await?;
+        }
+        permission_seed::Entity::insert(permission_seed::ActiveModel {
+            tenant_id: Set(tenant_id),
+            object: Set(obj.name.into()),
+            seeded_at: Set(now),
+        })
+        .exec_without_returning(conn)
+        .await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Seeds a new tenant's rules and makes its first user an admin.
 pub async fn seed_defaults(
     conn: &impl ConnectionTrait,
     registry: &Registry,
     tenant_id: Uuid,
     admin: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<()> {
-    for obj in registry.permission_objects() {
-        let admin_grant = Grant {
-            subject: role_subject("admin"),
-            object: obj.name.into(),
-            action: Action::Admin,
-            scope: Scope::Tenant,
-        };
-        authz::add_grant(conn, tenant_id, &admin_grant).await?;
-        for d in obj.defaults {
-            let g = Grant {
-                subject: role_subject(d.role),
-                object: obj.name.into(),
-                action: d.action,
-                scope: d.scope,
-            };
-            authz::add_grant(conn, tenant_id, &g).await?;
+    seed_missing_defaults(conn, registry, tenant_id, now).await?;
+    authz::set_user_roles(conn, tenant_id, admin, &["admin".to_string()]).await
+}
+
+/// At startup: gives every tenant the defaults of modules added since it was onboarded.
+pub async fn backfill_defaults(app: &App) -> Result<()> {
+    let tenants = crate::entities::tenant::Entity::find().all(&app.db).await?;
+    for t in tenants {
+        let txn = app.db.begin().await?;
+        let n = seed_missing_defaults(&txn, &app.registry, t.id, app.clock.now()).await?;
+        txn.commit().await?;
+        if n > 0 {
+            tracing::info!(tenant_id = %t.id, objects = n, "seeded default grants of new permission objects");
+            app.authz.changed(t.id).await;
         }
     }
-    authz::set_user_roles(conn, tenant_id, admin, &["admin".to_string()]).await
+    Ok(())
 }
 
 /// Checks a role name: built-in, or lower-case letters, digits, `-` and `_`.

@@ -10,7 +10,7 @@ use crate::{
 use forecourt_core::{
     App, Error, Result,
     context::Principal,
-    http::{Created, JsonBody, List, PlatformAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, PlatformAuth, fetch_page},
     module::{Event, Tier},
 };
 use poem::web::Data;
@@ -20,8 +20,7 @@ use poem_openapi::{
     payload::Json,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -373,7 +372,7 @@ pub async fn onboard(app: &App, reseller_id: Option<Uuid>, body: &Onboarding) ->
             },
             other => other,
         })?;
-    permissions::seed_defaults(&txn, &app.registry, tenant_id, admin_id).await?;
+    permissions::seed_defaults(&txn, &app.registry, tenant_id, admin_id, now).await?;
     app.registry
         .dispatch(
             app,
@@ -512,26 +511,20 @@ impl PlatformApi {
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<ResellerView>>> {
         require_operator(&auth.0)?;
-        let limit = page_limit(limit.0);
-        let mut q = reseller::Entity::find();
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(reseller::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(reseller::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        let items = rows
-            .into_iter()
-            .map(|r| ResellerView {
-                id: r.id,
-                name: r.name,
-                created_at: r.created_at,
-            })
-            .collect();
-        Ok(Json(List::page(items, limit, |r| r.id)))
+        let q = reseller::Entity::find();
+        let page = fetch_page(
+            &app.db,
+            q,
+            reseller::Column::Id,
+            cursor.0.as_deref(),
+            limit.0,
+        )
+        .await?;
+        Ok(Json(page.map(|r| ResellerView {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+        })))
     }
 
     /// Onboard a dealership
@@ -566,25 +559,12 @@ impl PlatformApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<TenantView>>> {
-        let limit = page_limit(limit.0);
         let mut q = tenant::Entity::find();
         if let Principal::Reseller { reseller_id, .. } = auth.0 {
             q = q.filter(tenant::Column::ResellerId.eq(reseller_id));
         }
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(tenant::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(tenant::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        Ok(Json(List::page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |t: &TenantView| t.id,
-        )))
+        let page = fetch_page(&app.db, q, tenant::Column::Id, cursor.0.as_deref(), limit.0).await?;
+        Ok(Json(page.map(Into::into)))
     }
 
     /// Get a tenant

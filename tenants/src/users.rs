@@ -13,7 +13,7 @@ use forecourt_core::{
     authz,
     context::TenantUser,
     error::map_unique,
-    http::{Created, JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
     module::{Action, Scope},
 };
 use poem::web::Data;
@@ -25,7 +25,7 @@ use poem_openapi::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, prelude::Expr,
+    QueryFilter, QueryOrder, TransactionTrait, prelude::Expr,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -309,24 +309,18 @@ impl UsersApi {
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<UserView>>> {
         let scope = app.authz.require(&auth.0, "users", Action::Read).await?;
-        let limit = page_limit(limit.0);
-        let mut q = user::Entity::find()
+        let q = user::Entity::find()
             .filter(user::Column::TenantId.eq(auth.tenant_id()))
             .filter(scope_condition(scope, &auth.0));
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(user::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(user::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        let mut items = Vec::with_capacity(rows.len());
-        for u in rows {
+        let page = fetch_page(&app.db, q, user::Column::Id, cursor.0.as_deref(), limit.0).await?;
+        let mut items = Vec::with_capacity(page.rows.len());
+        for u in page.rows {
             items.push(view(&app, u).await?);
         }
-        Ok(Json(List::page(items, limit, |u| u.id)))
+        Ok(Json(List {
+            items,
+            next_cursor: page.next_cursor,
+        }))
     }
 
     /// Create a user

@@ -93,6 +93,7 @@ pub async fn build_app_with_clock(
         directory: Arc::new(forecourt_tenants::TenantDirectory),
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
+    forecourt_tenants::permissions::backfill_defaults(&app).await?;
     Ok(app)
 }
 

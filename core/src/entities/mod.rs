@@ -4,3 +4,4 @@ pub mod activity_log;
 pub mod authz_version;
 pub mod casbin_rule;
 pub mod mail_outbox;
+pub mod permission_seed;

@@ -4,7 +4,7 @@ use crate::{entities::lead_source, service};
 use forecourt_core::{
     App, Error,
     activity::{self, Actor},
-    http::{Created, JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
     module::Action,
 };
 use poem::web::Data;
@@ -13,7 +13,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -95,25 +95,19 @@ impl SourcesApi {
         app.authz
             .require(&auth.0, "settings.sources", Action::Read)
             .await?;
-        let limit = page_limit(limit.0);
         let mut q = service::scoped(auth.tenant_id());
         if let Some(a) = active.0 {
             q = q.filter(lead_source::Column::Active.eq(a));
         }
-        if let Some(c) = parse_cursor(cursor.0.as_deref())? {
-            q = q.filter(lead_source::Column::Id.gt(c));
-        }
-        let rows = q
-            .order_by_asc(lead_source::Column::Id)
-            .limit(limit + 1)
-            .all(&app.db)
-            .await
-            .map_err(Error::from)?;
-        Ok(Json(List::page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |s: &LeadSourceView| s.id,
-        )))
+        let page = fetch_page(
+            &app.db,
+            q,
+            lead_source::Column::Id,
+            cursor.0.as_deref(),
+            limit.0,
+        )
+        .await?;
+        Ok(Json(page.map(Into::into)))
     }
 
     /// Create a lead source

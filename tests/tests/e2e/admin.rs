@@ -259,3 +259,35 @@ async fn activity_log_records_who_changed_what() {
         "an unchanged field is listed: {updated}"
     );
 }
+
+#[tokio::test]
+async fn lists_page_with_cursors_without_gaps_or_repeats() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    for _ in 0..4 {
+        s.create_source(&t.admin_token).await;
+    }
+    let all = s
+        .get("/api/v1/lead-sources?limit=200", &t.admin_token)
+        .await
+        .ok(200)
+        .ids();
+    assert_eq!(all.len(), 7, "3 seeded defaults and 4 new sources");
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/lead-sources?limit=3".to_string();
+    loop {
+        let page = s.get(&path, &t.admin_token).await.ok(200);
+        assert!(page.ids().len() <= 3);
+        seen.extend(page.ids());
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/lead-sources?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "pages in order, each source exactly once");
+
+    s.get("/api/v1/lead-sources?cursor=not-a-cursor", &t.admin_token)
+        .await
+        .invalid("cursor");
+}
