@@ -1,8 +1,13 @@
 //! The state every request shares.
 
 use crate::{
-    authz::Authz, cache::Cache, clock::Clock, config::Config, context::Directory, mail::Mailer,
-    module::Registry,
+    authz::Authz,
+    cache::Cache,
+    clock::Clock,
+    config::Config,
+    context::Directory,
+    mail::Mailer,
+    module::{ContactPort, Registry},
 };
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -25,6 +30,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// Credentials and tenants.
     pub directory: Arc<dyn Directory>,
+    /// The contact store, for modules that attach records to contacts.
+    pub contacts: Arc<dyn ContactPort>,
 }
 
 impl std::fmt::Debug for App {

@@ -189,8 +189,10 @@ pub trait Module: Send + Sync + 'static {
     fn can_be_disabled(&self) -> bool {
         true
     }
-    /// Path prefixes of the API this module serves (e.g. `/api/v1/lead-sources`). Requests
-    /// under them are gated by licence and toggle before they reach the handler.
+    /// Path prefixes of the API this module serves (e.g. `/api/v1/lead-sources`, or
+    /// `/api/v1/contacts/*/consents` where `*` stands for one path segment). Requests under
+    /// them are gated by licence and toggle before they reach the handler; the most specific
+    /// prefix wins.
     fn api_prefixes(&self) -> &'static [&'static str];
     /// The permission objects the module defines.
     fn permission_objects(&self) -> &'static [PermissionObject] {
@@ -200,6 +202,50 @@ pub trait Module: Send + Sync + 'static {
     async fn on_event(&self, _app: &App, _txn: &DatabaseTransaction, _event: &Event) -> Result<()> {
         Ok(())
     }
+    /// Extra search terms this module holds for a contact (e.g. a fleet code), indexed by the
+    /// contact search whenever the contact is (re)indexed.
+    async fn contact_terms(
+        &self,
+        _app: &App,
+        _txn: &DatabaseTransaction,
+        _tenant_id: Uuid,
+        _contact_id: Uuid,
+    ) -> Result<Vec<String>> {
+        Ok(vec![])
+    }
+    /// This module's part of a contact read, shown as `extensions.<module id>` when the module
+    /// is available to the tenant.
+    async fn contact_extension(
+        &self,
+        _app: &App,
+        _txn: &DatabaseTransaction,
+        _tenant_id: Uuid,
+        _contact_id: Uuid,
+    ) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
+}
+
+/// What other modules may ask of the contact store without depending on the `crm` crate.
+#[async_trait::async_trait]
+pub trait ContactPort: Send + Sync + 'static {
+    /// Whether the contact exists in the tenant and lies within `scope` for `user` (own =
+    /// assigned to the user, establishment = assigned within the user's establishment).
+    async fn visible(
+        &self,
+        txn: &DatabaseTransaction,
+        user: &crate::context::TenantUser,
+        contact_id: Uuid,
+        scope: Scope,
+    ) -> Result<bool>;
+    /// Rebuilds a contact's search terms (after a module changed what it contributes).
+    async fn reindex(
+        &self,
+        app: &App,
+        txn: &DatabaseTransaction,
+        tenant_id: Uuid,
+        contact_id: Uuid,
+    ) -> Result<()>;
 }
 
 /// Why the registry could not be built.
@@ -225,7 +271,8 @@ pub enum RegistryError {
 pub struct Registry {
     modules: Vec<Box<dyn Module>>,
     by_id: HashMap<&'static str, usize>,
-    /// Longest prefix first, so `/api/v1/reports/lead-sources` wins over `/api/v1/reports`.
+    /// Most specific first: more segments, then fewer wildcards, so
+    /// `/api/v1/contacts/*/consents` wins over `/api/v1/contacts`.
     prefixes: Vec<(&'static str, usize)>,
 }
 
@@ -265,7 +312,13 @@ impl Registry {
                 prefixes.push((*p, i));
             }
         }
-        prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        prefixes.sort_by_key(|(p, _)| {
+            let segs: Vec<&str> = segments(p).collect();
+            (
+                std::cmp::Reverse(segs.len()),
+                segs.iter().filter(|s| **s == "*").count(),
+            )
+        });
         Ok(Self {
             modules,
             by_id,
@@ -368,6 +421,10 @@ impl Registry {
     }
 }
 
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +492,32 @@ mod tests {
             "sources"
         );
         assert!(r.module_for_path("/api/v1/lead-sourcesx").is_none());
+    }
+
+    #[test]
+    fn wildcard_segments_are_more_specific_than_their_parent() {
+        let r = Registry::new(vec![
+            Box::new(M("crm", &[], &["/api/v1/contacts"])),
+            Box::new(M("optins", &[], &["/api/v1/contacts/*/consents"])),
+        ])
+        .unwrap();
+        assert_eq!(
+            r.module_for_path("/api/v1/contacts/abc/consents")
+                .unwrap()
+                .id(),
+            "optins"
+        );
+        assert_eq!(
+            r.module_for_path("/api/v1/contacts/abc").unwrap().id(),
+            "crm"
+        );
+        assert_eq!(
+            r.module_for_path("/api/v1/contacts/abc/merge")
+                .unwrap()
+                .id(),
+            "crm"
+        );
+        assert_eq!(r.module_for_path("/api/v1/contacts").unwrap().id(), "crm");
     }
 
     #[test]

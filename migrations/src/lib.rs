@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_sources;
 mod m0003_permission_seeds;
+mod m0004_contacts;
 mod util;
 
 /// The migration set.
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_sources::Migration),
             Box::new(m0003_permission_seeds::Migration),
+            Box::new(m0004_contacts::Migration),
         ]
     }
 }

@@ -70,6 +70,17 @@ pub fn tenant_fk(
         .to_owned()
 }
 
+/// [`tenant_fk`] whose rows go with the row they belong to.
+pub fn tenant_fk_cascade(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+) -> ForeignKeyCreateStatement {
+    tenant_fk(from, col, to)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
 /// An index whose first column is `tenant_id`.
 pub fn tenant_index(
     table: &'static str,

@@ -28,6 +28,7 @@ pub fn modules() -> Vec<Box<dyn Module>> {
     vec![
         Box::new(forecourt_tenants::PlatformModule),
         Box::new(forecourt_sources::SourcesModule),
+        Box::new(forecourt_crm::CrmModule),
     ]
 }
 
@@ -42,6 +43,8 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             forecourt_tenants::users::UsersApi,
             forecourt_tenants::permissions::PermissionsApi,
             forecourt_sources::SourcesApi,
+            forecourt_crm::ContactsApi,
+            forecourt_crm::SearchApi,
         ),
         "Forecourt",
         env!("CARGO_PKG_VERSION"),
@@ -91,6 +94,7 @@ pub async fn build_app_with_clock(
         clock,
         registry,
         directory: Arc::new(forecourt_tenants::TenantDirectory),
+        contacts: Arc::new(forecourt_crm::Contacts),
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
     forecourt_tenants::permissions::backfill_defaults(&app).await?;

@@ -1,0 +1,112 @@
+//! The CRM: contacts (this issue), later opportunities. In both tiers.
+
+use forecourt_core::{
+    App, Result,
+    context::TenantUser,
+    module::{Action, ContactPort, DefaultGrant, Module, PermissionObject, Scope, Tier},
+};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
+use uuid::Uuid;
+
+pub mod api;
+pub mod entities;
+pub mod service;
+pub mod validate;
+
+pub use api::{ContactsApi, SearchApi};
+
+/// The `crm` module.
+pub struct CrmModule;
+
+impl Module for CrmModule {
+    fn id(&self) -> &'static str {
+        "crm"
+    }
+    fn name(&self) -> &'static str {
+        "CRM"
+    }
+    fn tiers(&self) -> &'static [Tier] {
+        &[Tier::Go, Tier::Expert]
+    }
+    fn api_prefixes(&self) -> &'static [&'static str] {
+        &["/api/v1/contacts", "/api/v1/search"]
+    }
+    fn permission_objects(&self) -> &'static [PermissionObject] {
+        &[PermissionObject {
+            name: "contacts",
+            description: "Contacts (own = assigned to the user, establishment = of the user's site)",
+            defaults: &[
+                DefaultGrant {
+                    role: "manager",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                },
+                DefaultGrant {
+                    role: "manager",
+                    action: Action::Write,
+                    scope: Scope::Establishment,
+                },
+                DefaultGrant {
+                    role: "manager",
+                    action: Action::Delete,
+                    scope: Scope::Establishment,
+                },
+                DefaultGrant {
+                    role: "salesperson",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                },
+                DefaultGrant {
+                    role: "salesperson",
+                    action: Action::Write,
+                    scope: Scope::Own,
+                },
+                DefaultGrant {
+                    role: "receptionist",
+                    action: Action::Read,
+                    scope: Scope::Tenant,
+                },
+                DefaultGrant {
+                    role: "receptionist",
+                    action: Action::Write,
+                    scope: Scope::Own,
+                },
+            ],
+        }]
+    }
+}
+
+/// The contact store as other modules see it.
+pub struct Contacts;
+
+#[async_trait::async_trait]
+impl ContactPort for Contacts {
+    async fn visible(
+        &self,
+        txn: &DatabaseTransaction,
+        user: &TenantUser,
+        contact_id: Uuid,
+        scope: Scope,
+    ) -> Result<bool> {
+        let company = service::user_company(txn, user).await?;
+        let found = service::scoped(user.tenant_id)
+            .filter(entities::contact::Column::Id.eq(contact_id))
+            .filter(service::visibility(user, scope, company))
+            .one(txn)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn reindex(
+        &self,
+        app: &App,
+        txn: &DatabaseTransaction,
+        tenant_id: Uuid,
+        contact_id: Uuid,
+    ) -> Result<()> {
+        service::reindex(app, txn, tenant_id, contact_id).await?;
+        // Module-contributed terms changed: cached searches are stale.
+        service::searches_changed(app, tenant_id).await;
+        Ok(())
+    }
+}
