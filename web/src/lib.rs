@@ -20,6 +20,7 @@ use sea_orm_migration::MigratorTrait;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::oneshot;
 
+pub mod bench;
 pub mod demo;
 
 /// The modules compiled into this binary. Adding a module means adding it here and its API
@@ -29,6 +30,8 @@ pub fn modules() -> Vec<Box<dyn Module>> {
         Box::new(forecourt_tenants::PlatformModule),
         Box::new(forecourt_sources::SourcesModule),
         Box::new(forecourt_crm::CrmModule),
+        Box::new(forecourt_optins::OptinsModule),
+        Box::new(forecourt_opel::OpelModule),
     ]
 }
 
@@ -45,6 +48,8 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             forecourt_sources::SourcesApi,
             forecourt_crm::ContactsApi,
             forecourt_crm::SearchApi,
+            forecourt_optins::OptinsApi,
+            forecourt_opel::OpelApi,
         ),
         "Forecourt",
         env!("CARGO_PKG_VERSION"),

@@ -36,6 +36,26 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Measure performance against a baseline taken in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Contact search on a freshly seeded tenant, cold and cached, against reading one
+    /// contact by id. Uses the configured database (a temporary SQLite file when none is
+    /// configured) and cache (`REDIS_URL`).
+    Search {
+        /// Contacts to seed.
+        #[arg(long, default_value_t = 100_000)]
+        contacts: usize,
+        /// Samples per measurement.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +135,28 @@ async fn main() -> anyhow::Result<()> {
             println!("{summary}");
         }
         Command::Openapi => println!("{}", forecourt_web::openapi_json()),
+        Command::Bench {
+            command:
+                BenchCommand::Search {
+                    contacts,
+                    iterations,
+                },
+        } => {
+            let mut config = config;
+            let _scratch = match config.database_url {
+                Some(_) => None,
+                None => {
+                    let dir = tempfile::tempdir()?;
+                    config.data_dir = dir.path().to_path_buf();
+                    Some(dir)
+                }
+            };
+            let app = forecourt_web::build_app(config).await?;
+            println!(
+                "{}",
+                forecourt_web::bench::search(&app, contacts, iterations).await?
+            );
+        }
     }
     Ok(())
 }

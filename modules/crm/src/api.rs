@@ -557,10 +557,10 @@ async fn validate_body(
             ));
         }
     }
-    if let Some(r) = b.vat_rate {
-        if !(0.0..=100.0).contains(&r) || !r.is_finite() {
-            return Err(Error::invalid("vat_rate", "a percentage between 0 and 100"));
-        }
+    if let Some(r) = b.vat_rate
+        && (!(0.0..=100.0).contains(&r) || !r.is_finite())
+    {
+        return Err(Error::invalid("vat_rate", "a percentage between 0 and 100"));
     }
     let vat_number = match text("vat_number", b.vat_number, 32)? {
         Some(v) => Some(validate::vat("vat_number", &v)?),
@@ -595,7 +595,7 @@ async fn validate_body(
             .filter(contact::Column::Id.eq(e))
             .one(&app.db)
             .await?;
-        if !employer.is_some_and(|c| c.kind == "company") {
+        if employer.is_none_or(|c| c.kind != "company") {
             return Err(Error::invalid(
                 "employer_id",
                 "not a company contact of this tenant",
@@ -610,18 +610,18 @@ async fn validate_body(
         ));
     }
     let establishment = b.establishment_id.or(user.establishment_id);
-    if let Some(e) = establishment {
-        if !service::platform_row_exists(&app.db, "establishments", t, e).await? {
-            return Err(Error::invalid(
-                "establishment_id",
-                "not an establishment of this tenant",
-            ));
-        }
+    if let Some(e) = establishment
+        && !service::platform_row_exists(&app.db, "establishments", t, e).await?
+    {
+        return Err(Error::invalid(
+            "establishment_id",
+            "not an establishment of this tenant",
+        ));
     }
-    if let Some(c) = b.company_id {
-        if !service::platform_row_exists(&app.db, "companies", t, c).await? {
-            return Err(Error::invalid("company_id", "not a company of this tenant"));
-        }
+    if let Some(c) = b.company_id
+        && !service::platform_row_exists(&app.db, "companies", t, c).await?
+    {
+        return Err(Error::invalid("company_id", "not a company of this tenant"));
     }
     Ok(ContactData {
         kind,
@@ -688,10 +688,9 @@ async fn extensions(app: &App, user: &TenantUser, id: Uuid) -> Result<serde_json
             .registry
             .check_available(m, info.tier, &info.disabled_modules)
             .is_ok()
+            && let Some(v) = m.contact_extension(app, &txn, user.tenant_id, id).await?
         {
-            if let Some(v) = m.contact_extension(app, &txn, user.tenant_id, id).await? {
-                out.insert(m.id().to_string(), v);
-            }
+            out.insert(m.id().to_string(), v);
         }
     }
     txn.commit().await?;
@@ -754,6 +753,19 @@ async fn search_ids(
     Ok(ids)
 }
 
+/// The contacts matching `q` that the caller may see, best first, complete: what a search
+/// answers (`GET /contacts?q=`, `GET /search`, and `forecourt bench search`).
+pub async fn search_contacts(
+    app: &App,
+    user: &TenantUser,
+    scope: Scope,
+    q: &str,
+    limit: u64,
+) -> Result<Vec<Full>> {
+    let ids = search_ids(app, user, scope, q, limit).await?;
+    load_in_order(app, user.tenant_id, &ids).await
+}
+
 async fn load_in_order(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> Result<Vec<Full>> {
     let rows = service::scoped(tenant_id)
         .filter(contact::Column::Id.is_in(ids.to_vec()))
@@ -798,15 +810,8 @@ impl ContactsApi {
         let scope = app.authz.require(&auth.0, "contacts", Action::Read).await?;
         let today = app.clock.now().date_naive();
         if let Some(q) = q.0.as_deref().filter(|q| !q.trim().is_empty()) {
-            let ids = search_ids(
-                &app,
-                &auth.0,
-                scope,
-                q,
-                forecourt_core::http::page_limit(limit.0),
-            )
-            .await?;
-            let items = load_in_order(&app, auth.tenant_id(), &ids).await?;
+            let limit = forecourt_core::http::page_limit(limit.0);
+            let items = search_contacts(&app, &auth.0, scope, q, limit).await?;
             return Ok(Json(List {
                 items: items
                     .into_iter()
@@ -932,10 +937,10 @@ impl ContactsApi {
         let t = auth.tenant_id();
         let txn = app.db.begin().await.map_err(Error::from)?;
         let current = service::load_visible(&txn, &auth.0, id.0, scope).await?;
-        if let Some(m) = if_match.0.as_deref() {
-            if !matches_etag(m, current.contact.version) {
-                return Err(Error::PreconditionFailed.into());
-            }
+        if let Some(m) = if_match.0.as_deref()
+            && !matches_etag(m, current.contact.version)
+        {
+            return Err(Error::PreconditionFailed.into());
         }
         let before = validate_body(
             &app,
@@ -1242,17 +1247,10 @@ impl SearchApi {
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<SearchResults>> {
         let scope = app.authz.require(&auth.0, "contacts", Action::Read).await?;
-        let ids = search_ids(
-            &app,
-            &auth.0,
-            scope,
-            &q.0,
-            forecourt_core::http::page_limit(limit.0).min(50),
-        )
-        .await?;
+        let limit = forecourt_core::http::page_limit(limit.0).min(50);
+        let found = search_contacts(&app, &auth.0, scope, &q.0, limit).await?;
         let today = app.clock.now().date_naive();
-        let contacts = load_in_order(&app, auth.tenant_id(), &ids)
-            .await?
+        let contacts = found
             .into_iter()
             .map(|f| view(f, today, json!({})))
             .collect();

@@ -472,6 +472,105 @@ fn own_terms(f: &Full) -> BTreeMap<String, i32> {
     terms
 }
 
+/// Inserts many new contacts with their emails, phones and search terms in a few multi-row
+/// statements (imports, benchmarks). Groups, addresses and module terms are not written:
+/// reindex a contact to add module terms.
+pub async fn insert_many(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    items: &[(Uuid, ContactData)],
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut contacts = Vec::new();
+    let (mut emails, mut phones, mut terms) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, d) in items {
+        let row = contact::Model {
+            tenant_id,
+            id: *id,
+            kind: d.kind.clone(),
+            title: d.title.clone(),
+            first_name: d.first_name.clone(),
+            last_name: d.last_name.clone(),
+            company_name: d.company_name.clone(),
+            display_name: d.display_name(),
+            national_number: d.national_number.clone(),
+            vat_rate: d.vat_rate,
+            vat_number: d.vat_number.clone(),
+            position: d.position.clone(),
+            employer_id: d.employer_id,
+            birth_date: d.birth_date,
+            comments: d.comments.clone(),
+            blocked: d.blocked,
+            lifecycle: d.lifecycle.clone(),
+            assigned_user_id: d.assigned_user_id,
+            establishment_id: d.establishment_id,
+            company_id: d.company_id,
+            created_by: by,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let full = Full {
+            contact: row.clone(),
+            emails: d.emails.clone(),
+            phones: d.phones.clone(),
+            addresses: vec![],
+            groups: vec![],
+        };
+        for (term, weight) in own_terms(&full) {
+            terms.push(contact_term::ActiveModel {
+                tenant_id: Set(tenant_id),
+                term: Set(term),
+                contact_id: Set(*id),
+                weight: Set(weight),
+            });
+        }
+        for (i, e) in d.emails.iter().enumerate() {
+            emails.push(contact_email::ActiveModel {
+                tenant_id: Set(tenant_id),
+                contact_id: Set(*id),
+                email: Set(e.clone()),
+                position: Set(i as i32),
+            });
+        }
+        for (i, p) in d.phones.iter().enumerate() {
+            phones.push(contact_phone::ActiveModel {
+                tenant_id: Set(tenant_id),
+                contact_id: Set(*id),
+                phone: Set(p.clone()),
+                position: Set(i as i32),
+            });
+        }
+        contacts.push(contact::ActiveModel::from(row));
+    }
+    // Chunks keep every statement under SQLite's bound-parameter limit.
+    for chunk in contacts.chunks(500) {
+        contact::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for chunk in emails.chunks(2000) {
+        contact_email::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for chunk in phones.chunks(2000) {
+        contact_phone::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for chunk in terms.chunks(2000) {
+        contact_term::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Rebuilds a contact's search terms, including those other modules contribute.
 pub async fn reindex(
     app: &App,
