@@ -84,6 +84,7 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
             "  admin@{slug}.demo.forecourt.test (admin, {} tier)",
             tier.as_str()
         )?;
+        demo_contacts(app, t.tenant_id, t.admin_user_id, t.establishment_id).await?;
         for role in ["manager", "salesperson", "receptionist"] {
             let email = format!("{role}@{slug}.demo.forecourt.test");
             insert_user(
@@ -102,4 +103,93 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
         }
     }
     Ok(out)
+}
+
+/// A handful of customers and prospects, as a counter would record them.
+async fn demo_contacts(
+    app: &App,
+    tenant_id: uuid::Uuid,
+    admin: uuid::Uuid,
+    establishment: uuid::Uuid,
+) -> anyhow::Result<()> {
+    use forecourt_crm::service::{ContactData, insert_many};
+    use sea_orm::TransactionTrait;
+    let people = [
+        (
+            "Gérard",
+            "Ménard",
+            "gerard.menard@example.be",
+            "+32470123456",
+            "customer",
+        ),
+        (
+            "Anne",
+            "Peeters",
+            "anne.peeters@example.be",
+            "+32475987654",
+            "prospect",
+        ),
+        (
+            "Inès",
+            "Dubois",
+            "ines.dubois@example.be",
+            "+32496112233",
+            "prospect",
+        ),
+        (
+            "Koen",
+            "Janssens",
+            "koen.janssens@example.be",
+            "+32478445566",
+            "customer",
+        ),
+    ];
+    let mut items: Vec<(uuid::Uuid, ContactData)> = people
+        .iter()
+        .map(|(f, l, e, p, lifecycle)| {
+            (
+                uuid::Uuid::now_v7(),
+                ContactData {
+                    kind: "person".into(),
+                    title: None,
+                    first_name: Some((*f).into()),
+                    last_name: Some((*l).into()),
+                    company_name: None,
+                    national_number: None,
+                    emails: vec![(*e).into()],
+                    phones: vec![(*p).into()],
+                    addresses: vec![],
+                    vat_rate: None,
+                    vat_number: None,
+                    position: None,
+                    employer_id: None,
+                    birth_date: None,
+                    groups: vec![],
+                    comments: None,
+                    blocked: false,
+                    lifecycle: (*lifecycle).into(),
+                    assigned_user_id: Some(admin),
+                    establishment_id: Some(establishment),
+                    company_id: None,
+                },
+            )
+        })
+        .collect();
+    let mut company = items[0].1.clone();
+    company.kind = "company".into();
+    company.first_name = None;
+    company.last_name = None;
+    company.company_name = Some("Transports Lambert SA".into());
+    company.emails = vec!["fleet@lambert-transports.example.be".into()];
+    company.phones = vec!["+3281223344".into()];
+    company.vat_number = Some("BE0403170701".into());
+    company.national_number = Some("0403170701".into());
+    company.vat_rate = Some(21.0);
+    items.push((uuid::Uuid::now_v7(), company));
+    let txn = app.db.begin().await?;
+    insert_many(&txn, tenant_id, &items, Some(admin), app.clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    txn.commit().await?;
+    Ok(())
 }
