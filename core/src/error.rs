@@ -54,7 +54,7 @@ pub enum Error {
     TooManyRequests { retry_after: u64 },
     /// 500: the database failed.
     #[error("database error: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
     /// 500: anything else internal.
     #[error("internal error: {0}")]
     Internal(String),
@@ -236,6 +236,23 @@ impl Error {
             Error::TooManyRequests { retry_after } => Some(*retry_after),
             _ => None,
         }
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    /// A write that lost a race to a concurrent writer (SQLite refuses the second writer of a
+    /// stale snapshot even after its busy timeout) is a 409 `write_conflict` the client can
+    /// retry, never a 500.
+    fn from(err: sea_orm::DbErr) -> Self {
+        let text = err.to_string();
+        if text.contains("database is locked") || text.contains("(code: 517)") {
+            return Error::Conflict {
+                kind: "write_conflict",
+                detail: "another change was saved at the same moment; reload and retry".into(),
+                field: None,
+            };
+        }
+        Error::Db(err)
     }
 }
 

@@ -971,13 +971,19 @@ impl ContactsApi {
             .filter(contact::Column::Version.eq(current.contact.version))
             .exec(&txn)
             .await
-            .map_err(Error::from)?;
+            .map_err(|e| match Error::from(e) {
+                // Another writer committed first: the contact changed since it was read.
+                Error::Conflict {
+                    kind: "write_conflict",
+                    ..
+                } => Error::PreconditionFailed,
+                other => other,
+            })?;
         if bumped.rows_affected != 1 {
             return Err(Error::PreconditionFailed.into());
         }
-        let mut existing = current.contact.clone();
-        existing.version += 1;
-        let model = service::write(&txn, t, id.0, &data, Some(&existing), None, now).await?;
+        // `write` stores the version after `current`'s, the one the guard above claimed.
+        let model = service::write(&txn, t, id.0, &data, Some(&current.contact), None, now).await?;
         service::reindex(&app, &txn, t, id.0).await?;
         let changes = activity::diff(
             &before.as_ref().map(snapshot).unwrap_or_default(),

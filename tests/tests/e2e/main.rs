@@ -5,10 +5,12 @@
 
 mod admin;
 mod auth;
+mod contacts;
 mod errors;
 mod gating;
 mod isolation;
 mod multinode;
 mod onboarding;
 mod permissions;
+mod search;
 mod service;
