@@ -7,7 +7,8 @@
 //!
 //! Subjects are `user:<id>` and `role:<name>`; a grant is `p, subject, tenant, object, action,
 //! scope`; a role assignment is `g, user:<id>, role:<name>, tenant`. `admin` implies every
-//! action on its object, and a wider scope implies the narrower ones.
+//! action on its object, `write` and `delete` imply `read` (one cannot change what one cannot
+//! see), and a wider scope implies the narrower ones.
 
 use crate::{
     Error, Result,
@@ -39,7 +40,7 @@ g = _, _, _
 e = some(where (p.eft == allow))
 
 [matchers]
-m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && r.obj == p.obj && (r.act == p.act || p.act == "admin") && (p.scope == r.scope || p.scope == "tenant" || (p.scope == "establishment" && r.scope == "own"))
+m = g(r.sub, p.sub, r.dom) && r.dom == p.dom && r.obj == p.obj && (r.act == p.act || p.act == "admin" || (r.act == "read" && (p.act == "write" || p.act == "delete"))) && (p.scope == r.scope || p.scope == "tenant" || (p.scope == "establishment" && r.scope == "own"))
 "#;
 
 /// A grant as the API shows it.

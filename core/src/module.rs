@@ -338,11 +338,13 @@ impl Registry {
 
     /// The module that serves `path`, if any.
     pub fn module_for_path(&self, path: &str) -> Option<&dyn Module> {
+        // Segment by segment, `*` standing for any one segment; the list is sorted most
+        // specific first, so the first pattern that matches wins.
         self.prefixes
             .iter()
             .find(|(p, _)| {
-                path.strip_prefix(p)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                let mut given = segments(path);
+                segments(p).all(|want| given.next().is_some_and(|s| want == "*" || want == s))
             })
             .map(|&(_, i)| self.modules[i].as_ref())
     }

@@ -198,3 +198,37 @@ async fn version_check_drops_stale_enforcers_without_any_message() {
         Some(Scope::Tenant)
     );
 }
+
+#[tokio::test]
+async fn write_and_delete_imply_read() {
+    let db = db().await;
+    let t = tenant(&db).await;
+    let user = TenantUser {
+        tenant_id: t,
+        user_id: Uuid::now_v7(),
+        establishment_id: None,
+    };
+    let authz = Authz::new(db.clone(), Cache::memory("t"));
+    authz::add_grant(
+        &db,
+        t,
+        &grant(
+            user_subject(user.user_id),
+            "sources",
+            Action::Write,
+            Scope::Establishment,
+        ),
+    )
+    .await
+    .unwrap();
+    authz.changed(t).await;
+    assert_eq!(
+        authz.scope(&user, "sources", Action::Read).await.unwrap(),
+        Some(Scope::Establishment)
+    );
+    assert_eq!(
+        authz.scope(&user, "sources", Action::Delete).await.unwrap(),
+        None,
+        "write does not imply delete"
+    );
+}

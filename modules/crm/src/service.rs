@@ -587,7 +587,16 @@ pub async fn reindex(
     };
     let full = complete(txn, c).await?;
     let mut terms = own_terms(&full);
-    for m in app.registry.modules() {
+    // Only modules the tenant has contribute: a switched-off module's data is not searchable.
+    let info = app.directory.tenant_info(app, tenant_id).await?;
+    let available = |m: &dyn forecourt_core::module::Module| {
+        info.as_ref().is_some_and(|i| {
+            app.registry
+                .check_available(m, i.tier, &i.disabled_modules)
+                .is_ok()
+        })
+    };
+    for m in app.registry.modules().filter(|m| available(*m)) {
         for t in m.contact_terms(app, txn, tenant_id, id).await? {
             terms.insert(validate::fold(t.trim()), 3);
         }

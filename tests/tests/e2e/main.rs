@@ -11,6 +11,8 @@ mod gating;
 mod isolation;
 mod multinode;
 mod onboarding;
+mod opel;
+mod optins;
 mod permissions;
 mod search;
 mod service;
