@@ -41,23 +41,12 @@ impl Module for OptinsModule {
             name: api::OBJECT,
             description: "Contacts' marketing consents: read the state and history, record \
                           grants and withdrawals",
-            // `write` does not imply `read` in the enforcer, and whoever records consents must
-            // see them: each writing role also reads, at the same scope.
+            // Recording consents implies reading them (write implies read in the enforcer).
             defaults: &[
-                DefaultGrant {
-                    role: "manager",
-                    action: Action::Read,
-                    scope: Scope::Tenant,
-                },
                 DefaultGrant {
                     role: "manager",
                     action: Action::Write,
                     scope: Scope::Tenant,
-                },
-                DefaultGrant {
-                    role: "salesperson",
-                    action: Action::Read,
-                    scope: Scope::Own,
                 },
                 DefaultGrant {
                     role: "salesperson",
