@@ -776,6 +776,23 @@ async fn load_in_order(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> Result<Vec<F
     Ok(full)
 }
 
+/// A single contact as answered: with the extensions of the tenant's modules and its ETag.
+async fn answer(
+    app: &App,
+    user: &TenantUser,
+    full: Full,
+    created: bool,
+) -> Result<ContactResponse> {
+    let (id, version) = (full.contact.id, full.contact.version);
+    let ext = extensions(app, user, id).await?;
+    let body = Json(view(full, app.clock.now().date_naive(), ext));
+    Ok(if created {
+        ContactResponse::Created(body, etag(version))
+    } else {
+        ContactResponse::Ok(body, etag(version))
+    })
+}
+
 fn matches_etag(if_match: &str, version: i32) -> bool {
     if_match.split(',').any(|t| {
         let t = t.trim();
@@ -888,12 +905,7 @@ impl ContactsApi {
         .await?;
         txn.commit().await.map_err(Error::from)?;
         service::searches_changed(&app, t).await;
-        let version = full.contact.version;
-        let ext = extensions(&app, &auth.0, id).await?;
-        Ok(ContactResponse::Created(
-            Json(view(full, now.date_naive(), ext)),
-            etag(version),
-        ))
+        Ok(answer(&app, &auth.0, full, true).await?)
     }
 
     /// Get a contact
@@ -909,12 +921,7 @@ impl ContactsApi {
     ) -> poem::Result<ContactResponse> {
         let scope = app.authz.require(&auth.0, "contacts", Action::Read).await?;
         let full = service::load_visible(&app.db, &auth.0, id.0, scope).await?;
-        let version = full.contact.version;
-        let ext = extensions(&app, &auth.0, id.0).await?;
-        Ok(ContactResponse::Ok(
-            Json(view(full, app.clock.now().date_naive(), ext)),
-            etag(version),
-        ))
+        Ok(answer(&app, &auth.0, full, false).await?)
     }
 
     /// Change a contact
@@ -1003,12 +1010,7 @@ impl ContactsApi {
         let full = service::complete(&txn, model).await?;
         txn.commit().await.map_err(Error::from)?;
         service::searches_changed(&app, t).await;
-        let version = full.contact.version;
-        let ext = extensions(&app, &auth.0, id.0).await?;
-        Ok(ContactResponse::Ok(
-            Json(view(full, now.date_naive(), ext)),
-            etag(version),
-        ))
+        Ok(answer(&app, &auth.0, full, false).await?)
     }
 
     /// Delete a contact
@@ -1102,12 +1104,7 @@ impl ContactsApi {
         let full = service::complete(&txn, model).await?;
         txn.commit().await.map_err(Error::from)?;
         service::searches_changed(&app, t).await;
-        let version = full.contact.version;
-        let ext = extensions(&app, &auth.0, id.0).await?;
-        Ok(ContactResponse::Ok(
-            Json(view(full, now.date_naive(), ext)),
-            etag(version),
-        ))
+        Ok(answer(&app, &auth.0, full, false).await?)
     }
 
     /// Likely duplicates
@@ -1225,12 +1222,7 @@ impl ContactsApi {
         let full = service::complete(&txn, model).await?;
         txn.commit().await.map_err(Error::from)?;
         service::searches_changed(&app, t).await;
-        let version = full.contact.version;
-        let ext = extensions(&app, &auth.0, id.0).await?;
-        Ok(ContactResponse::Ok(
-            Json(view(full, now.date_naive(), ext)),
-            etag(version),
-        ))
+        Ok(answer(&app, &auth.0, full, false).await?)
     }
 }
 
