@@ -7,30 +7,19 @@ use forecourt_core::{
     context::TenantUser,
     module::{Action, Scope},
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-/// A fresh SQLite file (an in-memory database would be one per pooled connection).
 async fn db() -> DatabaseConnection {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let db = forecourt_core::db::connect(&url).await.unwrap();
-    forecourt_migrations::Migrator::up(&db, None).await.unwrap();
-    db
+    forecourt_migrations::testing::scratch_sqlite()
+        .await
+        .unwrap()
 }
 
 async fn tenant(db: &DatabaseConnection) -> Uuid {
-    let id = Uuid::now_v7();
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "INSERT INTO tenants (id, name, licence, status, country, language, created_at, updated_at) \
-         VALUES ($1, 'T', 'expert', 'active', 'BE', 'fr', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-        [id.into()],
-    ))
-    .await
-    .unwrap();
-    id
+    forecourt_migrations::testing::insert_tenant(db)
+        .await
+        .unwrap()
 }
 
 fn grant(subject: String, object: &str, action: Action, scope: Scope) -> Grant {

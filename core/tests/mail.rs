@@ -4,13 +4,11 @@
 use chrono::{Duration, Utc};
 use forecourt_core::{config::Config, entities::mail_outbox, mail::Mailer, secret::Secret};
 use sea_orm::{DatabaseConnection, EntityTrait};
-use sea_orm_migration::MigratorTrait;
 
-async fn db(dir: &std::path::Path) -> DatabaseConnection {
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let db = forecourt_core::db::connect(&url).await.unwrap();
-    forecourt_migrations::Migrator::up(&db, None).await.unwrap();
-    db
+async fn db() -> DatabaseConnection {
+    forecourt_migrations::testing::scratch_sqlite()
+        .await
+        .unwrap()
 }
 
 fn ctx() -> serde_json::Value {
@@ -20,7 +18,7 @@ fn ctx() -> serde_json::Value {
 #[tokio::test]
 async fn smtp_down_keeps_the_mail_and_retries_later() {
     let dir = tempfile::tempdir().unwrap();
-    let db = db(dir.path()).await;
+    let db = db().await;
     // Nothing listens on port 1: every delivery attempt fails.
     let cfg = Config {
         data_dir: dir.path().into(),
@@ -71,7 +69,7 @@ async fn smtp_down_keeps_the_mail_and_retries_later() {
 #[tokio::test]
 async fn folder_transport_writes_an_eml_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = db(dir.path()).await;
+    let db = db().await;
     let cfg = Config {
         data_dir: dir.path().into(),
         ..Config::default()

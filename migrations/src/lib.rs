@@ -11,6 +11,7 @@ mod m0001_platform;
 mod m0002_sources;
 mod m0003_permission_seeds;
 mod m0004_contacts;
+pub mod testing;
 mod util;
 
 /// The migration set.

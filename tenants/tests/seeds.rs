@@ -7,25 +7,17 @@ use forecourt_core::{
     module::{Action, Registry, Scope},
 };
 use forecourt_tenants::permissions::seed_missing_defaults;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 async fn db_with_tenant() -> (DatabaseConnection, Uuid) {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let db = forecourt_core::db::connect(&url).await.unwrap();
-    forecourt_migrations::Migrator::up(&db, None).await.unwrap();
-    let id = Uuid::now_v7();
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "INSERT INTO tenants (id, name, licence, status, country, language, created_at, updated_at) \
-         VALUES ($1, 'T', 'expert', 'active', 'BE', 'fr', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-        [id.into()],
-    ))
-    .await
-    .unwrap();
-    (db, id)
+    let db = forecourt_migrations::testing::scratch_sqlite()
+        .await
+        .unwrap();
+    let t = forecourt_migrations::testing::insert_tenant(&db)
+        .await
+        .unwrap();
+    (db, t)
 }
 
 #[tokio::test]

@@ -2,17 +2,14 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use chrono::{DateTime, Duration, Utc};
-use forecourt_migrations::MigratorTrait;
 use forecourt_optins::service::{self, Channel, NewEvent};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
 async fn db() -> DatabaseConnection {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let db = forecourt_core::db::connect(&url).await.unwrap();
-    forecourt_migrations::Migrator::up(&db, None).await.unwrap();
-    db
+    forecourt_migrations::testing::scratch_sqlite()
+        .await
+        .unwrap()
 }
 
 async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) {
@@ -28,17 +25,9 @@ async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) {
 const STAMP: &str = "'2026-01-01T00:00:00Z'";
 
 async fn tenant(db: &DatabaseConnection) -> Uuid {
-    let id = Uuid::now_v7();
-    exec(
-        db,
-        &format!(
-            "INSERT INTO tenants (id, name, licence, status, country, language, created_at, \
-             updated_at) VALUES ($1, 'T', 'expert', 'active', 'BE', 'fr', {STAMP}, {STAMP})"
-        ),
-        vec![id.into()],
-    )
-    .await;
-    id
+    forecourt_migrations::testing::insert_tenant(db)
+        .await
+        .unwrap()
 }
 
 async fn company(db: &DatabaseConnection, t: Uuid) -> Uuid {
