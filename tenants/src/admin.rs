@@ -45,13 +45,6 @@ pub struct ModuleView {
     pub can_be_disabled: bool,
 }
 
-/// The tenant's modules.
-#[derive(Object)]
-pub struct ModuleList {
-    /// Every module compiled into this server.
-    pub items: Vec<ModuleView>,
-}
-
 /// A module switch.
 #[derive(Object, serde::Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -243,7 +236,7 @@ impl AdminApi {
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
-    ) -> poem::Result<Json<ModuleList>> {
+    ) -> poem::Result<Json<List<ModuleView>>> {
         app.authz
             .require(&auth.0, "settings.modules", Action::Read)
             .await?;
@@ -255,7 +248,10 @@ impl AdminApi {
             .modules()
             .map(|m| module_view(m, info.tier, &info.disabled_modules))
             .collect();
-        Ok(Json(ModuleList { items }))
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 
     /// Switch a module on or off

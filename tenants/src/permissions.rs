@@ -8,7 +8,7 @@ use forecourt_core::{
     App, Error, Result,
     authz::{self, Grant, role_subject, user_subject},
     context::TenantUser,
-    http::{Created, JsonBody, NoContent, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, TenantAuth},
     module::{Action, BUILTIN_ROLES, Registry, Scope},
 };
 use poem::web::Data;
@@ -199,13 +199,6 @@ impl From<Grant> for GrantBody {
     }
 }
 
-/// A page of grants.
-#[derive(Object)]
-pub struct GrantList {
-    /// The grants.
-    pub items: Vec<GrantBody>,
-}
-
 /// A role of the tenant.
 #[derive(Object)]
 pub struct RoleView {
@@ -213,13 +206,6 @@ pub struct RoleView {
     pub name: String,
     /// Whether it is one of the built-in roles every tenant has.
     pub builtin: bool,
-}
-
-/// The tenant's roles.
-#[derive(Object)]
-pub struct RoleList {
-    /// The roles.
-    pub items: Vec<RoleView>,
 }
 
 /// A permission object a module defines.
@@ -231,13 +217,6 @@ pub struct ObjectView {
     pub module: String,
     /// What it protects.
     pub description: String,
-}
-
-/// The permission objects.
-#[derive(Object)]
-pub struct ObjectList {
-    /// The objects.
-    pub items: Vec<ObjectView>,
 }
 
 /// Grants and roles.
@@ -288,13 +267,14 @@ impl PermissionsApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         subject: Query<Option<String>>,
-    ) -> poem::Result<Json<GrantList>> {
+    ) -> poem::Result<Json<List<GrantBody>>> {
         app.authz
             .require(&auth.0, "permissions", Action::Read)
             .await?;
         let items = authz::grants(&app.db, auth.tenant_id(), subject.0.as_deref()).await?;
-        Ok(Json(GrantList {
+        Ok(Json(List {
             items: items.into_iter().map(Into::into).collect(),
+            next_cursor: None,
         }))
     }
 
@@ -373,7 +353,11 @@ impl PermissionsApi {
     /// The built-in roles (admin, manager, salesperson, receptionist) and the tenant's own.
     /// A custom role comes into being when it is first granted something.
     #[oai(path = "/roles", method = "get")]
-    async fn roles(&self, app: Data<&Arc<App>>, auth: TenantAuth) -> poem::Result<Json<RoleList>> {
+    async fn roles(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+    ) -> poem::Result<Json<List<RoleView>>> {
         app.authz
             .require(&auth.0, "permissions", Action::Read)
             .await?;
@@ -385,7 +369,10 @@ impl PermissionsApi {
                 name,
             })
             .collect();
-        Ok(Json(RoleList { items }))
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 
     /// List permission objects
@@ -396,7 +383,7 @@ impl PermissionsApi {
         &self,
         app: Data<&Arc<App>>,
         _auth: TenantAuth,
-    ) -> poem::Result<Json<ObjectList>> {
+    ) -> poem::Result<Json<List<ObjectView>>> {
         let items = app
             .registry
             .modules()
@@ -408,6 +395,9 @@ impl PermissionsApi {
                 })
             })
             .collect();
-        Ok(Json(ObjectList { items }))
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 }

@@ -295,13 +295,6 @@ pub struct DuplicateView {
     pub reasons: Vec<String>,
 }
 
-/// Likely duplicates.
-#[derive(Object)]
-pub struct DuplicateList {
-    /// The candidates, most reasons first.
-    pub items: Vec<DuplicateView>,
-}
-
 /// Contacts to fold into this one.
 #[derive(Object, Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -1117,7 +1110,7 @@ impl ContactsApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> poem::Result<Json<DuplicateList>> {
+    ) -> poem::Result<Json<List<DuplicateView>>> {
         let scope = app.authz.require(&auth.0, "contacts", Action::Read).await?;
         let t = auth.tenant_id();
         let full = service::load_visible(&app.db, &auth.0, id.0, scope).await?;
@@ -1148,7 +1141,10 @@ impl ContactsApi {
                 reasons,
             });
         }
-        Ok(Json(DuplicateList { items }))
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 
     /// Merge duplicates into this contact
