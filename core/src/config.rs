@@ -39,6 +39,8 @@ pub struct Config {
     pub authz_refresh_ms: u64,
     /// How often the mail outbox is polled, in milliseconds.
     pub outbox_poll_ms: u64,
+    /// How often each node runs the opportunity expiry sweep, in seconds.
+    pub expiry_sweep_secs: u64,
     /// Failed logins allowed per account within `login_window_secs`.
     pub login_max_failures_per_account: u64,
     /// Failed logins allowed per client address within `login_window_secs`.
@@ -70,6 +72,7 @@ impl Default for Config {
             redis_timeout_ms: 150,
             authz_refresh_ms: 5000,
             outbox_poll_ms: 2000,
+            expiry_sweep_secs: 600,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_window_secs: 900,
@@ -96,6 +99,7 @@ const KEYS: &[(&str, bool)] = &[
     ("redis_timeout_ms", true),
     ("authz_refresh_ms", true),
     ("outbox_poll_ms", true),
+    ("expiry_sweep_secs", true),
     ("login_max_failures_per_account", true),
     ("login_max_failures_per_address", true),
     ("login_window_secs", true),

@@ -11,6 +11,7 @@ mod m0001_platform;
 mod m0002_sources;
 mod m0003_permission_seeds;
 mod m0004_contacts;
+mod m0005_opportunities;
 pub mod testing;
 mod util;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_sources::Migration),
             Box::new(m0003_permission_seeds::Migration),
             Box::new(m0004_contacts::Migration),
+            Box::new(m0005_opportunities::Migration),
         ]
     }
 }

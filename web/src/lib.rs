@@ -48,6 +48,9 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             forecourt_sources::SourcesApi,
             forecourt_crm::ContactsApi,
             forecourt_crm::SearchApi,
+            forecourt_crm::OpportunitiesApi,
+            forecourt_crm::VehiclesApi,
+            forecourt_crm::CrmSettingsApi,
             forecourt_optins::OptinsApi,
             forecourt_opel::OpelApi,
         ),
@@ -112,6 +115,10 @@ pub fn start_background(app: &Arc<App>) {
     app.cache.spawn_listener();
     app.authz
         .spawn_background(Duration::from_millis(app.config.authz_refresh_ms));
+    forecourt_crm::expiry::spawn_sweeper(
+        app.clone(),
+        Duration::from_secs(app.config.expiry_sweep_secs),
+    );
     app.mail.spawn_worker(
         app.db.clone(),
         app.clock.clone(),

@@ -36,10 +36,26 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Background jobs, run now.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Measure performance against a baseline taken in the same run.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run the opportunity expiry sweep for every tenant, evaluating the rule at `--as-of`
+    /// (default: now).
+    Expire {
+        /// The date the rule is evaluated at (YYYY-MM-DD, end of that day UTC).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
     },
 }
 
@@ -135,6 +151,25 @@ async fn main() -> anyhow::Result<()> {
             println!("{summary}");
         }
         Command::Openapi => println!("{}", forecourt_web::openapi_json()),
+        Command::Jobs {
+            command: JobsCommand::Expire { as_of },
+        } => {
+            let app = forecourt_web::build_app(config).await?;
+            let at = match as_of {
+                Some(d) => d
+                    .and_hms_opt(23, 59, 59)
+                    .map(|t| t.and_utc())
+                    .ok_or_else(|| anyhow::anyhow!("bad date"))?,
+                None => app.clock.now(),
+            };
+            let node = format!("cli-{}", std::process::id());
+            let (tenants, expired) = forecourt_crm::expiry::sweep_all(&app, &node, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "expiry rule evaluated at {at}: {tenants} tenants swept, {expired} opportunities expired"
+            );
+        }
         Command::Bench {
             command:
                 BenchCommand::Search {

@@ -71,7 +71,8 @@ pub enum AddressType {
     Other,
 }
 
-fn str_of<T: Serialize>(v: T) -> String {
+/// The wire name of a serde enum value.
+pub fn str_of<T: Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

@@ -133,3 +133,122 @@ pub mod contact_term {
     }
     no_relations!();
 }
+
+/// A stock vehicle.
+pub mod vehicle {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "vehicles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub vin: String,
+        pub make: String,
+        pub model: String,
+        pub version: Option<String>,
+        pub year: i32,
+        pub mileage_km: Option<i32>,
+        pub price_cents: i64,
+        pub status: String,
+        pub establishment_id: Option<Uuid>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// A sales opportunity (lead).
+pub mod opportunity {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "opportunities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub status: String,
+        pub lost_reason: Option<String>,
+        pub customer_info: Option<String>,
+        pub source_id: Option<Uuid>,
+        pub assigned_user_id: Option<Uuid>,
+        pub establishment_id: Option<Uuid>,
+        pub expired: bool,
+        pub created_by: Option<Uuid>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub closed_at: Option<DateTimeUtc>,
+        pub version: i32,
+    }
+    no_relations!();
+}
+
+/// A contact linked to an opportunity, with its role.
+pub mod opportunity_contact {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "opportunity_contacts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub opportunity_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub contact_id: Uuid,
+        pub role: Option<String>,
+        pub position: i32,
+    }
+    no_relations!();
+}
+
+/// A vehicle of interest of an opportunity.
+pub mod opportunity_vehicle {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "opportunity_vehicles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub opportunity_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub vehicle_id: Uuid,
+        pub position: i32,
+    }
+    no_relations!();
+}
+
+/// A tenant setting document.
+pub mod tenant_setting {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenant_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: Json,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// A job's claim on a tenant.
+pub mod job_claim {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "job_claims")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub job: String,
+        pub claimed_by: String,
+        pub claimed_until: DateTimeUtc,
+        pub last_run_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

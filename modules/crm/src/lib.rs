@@ -10,14 +10,20 @@ use uuid::Uuid;
 
 pub mod api;
 pub mod entities;
+pub mod expiry;
+pub mod opportunities;
 pub mod service;
 pub mod validate;
+pub mod vehicles;
 
 pub use api::{ContactsApi, SearchApi};
+pub use opportunities::{CrmSettingsApi, OpportunitiesApi};
+pub use vehicles::VehiclesApi;
 
 /// The `crm` module.
 pub struct CrmModule;
 
+#[async_trait::async_trait]
 impl Module for CrmModule {
     fn id(&self) -> &'static str {
         "crm"
@@ -29,50 +35,130 @@ impl Module for CrmModule {
         &[Tier::Go, Tier::Expert]
     }
     fn api_prefixes(&self) -> &'static [&'static str] {
-        &["/api/v1/contacts", "/api/v1/search"]
+        &[
+            "/api/v1/contacts",
+            "/api/v1/search",
+            "/api/v1/opportunities",
+            "/api/v1/vehicles",
+            "/api/v1/settings/expiry",
+        ]
     }
     fn permission_objects(&self) -> &'static [PermissionObject] {
-        &[PermissionObject {
-            name: "contacts",
-            description: "Contacts (own = assigned to the user, establishment = of the user's site)",
-            defaults: &[
-                DefaultGrant {
+        &[
+            PermissionObject {
+                name: "contacts",
+                description: "Contacts (own = assigned to the user, establishment = of the user's site)",
+                defaults: &[
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Write,
+                        scope: Scope::Establishment,
+                    },
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Delete,
+                        scope: Scope::Establishment,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Write,
+                        scope: Scope::Own,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Write,
+                        scope: Scope::Own,
+                    },
+                ],
+            },
+            PermissionObject {
+                name: "opportunities",
+                description: "Opportunities and their lead page (own = assigned to the user, establishment = of the user's site)",
+                defaults: &[
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Write,
+                        scope: Scope::Establishment,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Write,
+                        scope: Scope::Own,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Read,
+                        scope: Scope::Establishment,
+                    },
+                ],
+            },
+            PermissionObject {
+                name: "opportunities.expired",
+                description: "Seeing the system's `expired` flag on opportunities (nobody can set it)",
+                defaults: &[],
+            },
+            PermissionObject {
+                name: "vehicles",
+                description: "Stock vehicles",
+                defaults: &[
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Write,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                ],
+            },
+            PermissionObject {
+                name: "settings.expiry",
+                description: "The opportunity expiry rule",
+                defaults: &[DefaultGrant {
                     role: "manager",
                     action: Action::Read,
                     scope: Scope::Tenant,
-                },
-                DefaultGrant {
-                    role: "manager",
-                    action: Action::Write,
-                    scope: Scope::Establishment,
-                },
-                DefaultGrant {
-                    role: "manager",
-                    action: Action::Delete,
-                    scope: Scope::Establishment,
-                },
-                DefaultGrant {
-                    role: "salesperson",
-                    action: Action::Read,
-                    scope: Scope::Tenant,
-                },
-                DefaultGrant {
-                    role: "salesperson",
-                    action: Action::Write,
-                    scope: Scope::Own,
-                },
-                DefaultGrant {
-                    role: "receptionist",
-                    action: Action::Read,
-                    scope: Scope::Tenant,
-                },
-                DefaultGrant {
-                    role: "receptionist",
-                    action: Action::Write,
-                    scope: Scope::Own,
-                },
-            ],
-        }]
+                }],
+            },
+        ]
+    }
+    async fn on_event(
+        &self,
+        _app: &App,
+        txn: &DatabaseTransaction,
+        event: &forecourt_core::module::Event,
+    ) -> Result<()> {
+        if let forecourt_core::module::Event::ContactsMerged {
+            tenant_id,
+            survivor,
+            merged,
+        } = event
+        {
+            opportunities::move_links(txn, *tenant_id, *survivor, merged).await?;
+        }
+        Ok(())
     }
 }
 

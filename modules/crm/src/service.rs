@@ -45,7 +45,10 @@ pub async fn platform_row_exists(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool> {
-    debug_assert!(matches!(table, "users" | "establishments" | "companies"));
+    debug_assert!(matches!(
+        table,
+        "users" | "establishments" | "companies" | "lead_sources"
+    ));
     let sql = format!("SELECT 1 AS one FROM {table} WHERE tenant_id = $1 AND id = $2");
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
