@@ -12,6 +12,7 @@ mod m0002_sources;
 mod m0003_permission_seeds;
 mod m0004_contacts;
 mod m0005_opportunities;
+mod m0006_opportunity_actions;
 pub mod testing;
 mod util;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_permission_seeds::Migration),
             Box::new(m0004_contacts::Migration),
             Box::new(m0005_opportunities::Migration),
+            Box::new(m0006_opportunity_actions::Migration),
         ]
     }
 }

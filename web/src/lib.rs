@@ -51,6 +51,7 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             forecourt_crm::OpportunitiesApi,
             forecourt_crm::VehiclesApi,
             forecourt_crm::CrmSettingsApi,
+            forecourt_crm::LeadPageApi,
             forecourt_optins::OptinsApi,
             forecourt_opel::OpelApi,
         ),

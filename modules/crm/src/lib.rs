@@ -8,6 +8,7 @@ use forecourt_core::{
 use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
+pub mod actions;
 pub mod api;
 pub mod entities;
 pub mod expiry;
@@ -16,6 +17,7 @@ pub mod service;
 pub mod validate;
 pub mod vehicles;
 
+pub use actions::LeadPageApi;
 pub use api::{ContactsApi, SearchApi};
 pub use opportunities::{CrmSettingsApi, OpportunitiesApi};
 pub use vehicles::VehiclesApi;

@@ -269,7 +269,7 @@ pub async fn visible_views(
     views(app, user, rows).await
 }
 
-async fn load(
+pub(crate) async fn load(
     app: &App,
     conn: &impl ConnectionTrait,
     user: &TenantUser,

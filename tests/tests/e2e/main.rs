@@ -9,6 +9,7 @@ mod contacts;
 mod errors;
 mod gating;
 mod isolation;
+mod lead_page;
 mod multinode;
 mod onboarding;
 mod opel;

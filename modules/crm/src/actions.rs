@@ -1,0 +1,391 @@
+//! The lead page's actions on an opportunity (seed 001): trade-ins, offers, test drives,
+//! tasks, follow-ups and comments. One mechanism serves them all: each kind is a typed,
+//! validated body stored as a document in `opportunity_actions`, listed newest first, and
+//! recorded in the opportunity's activity (the Details tab, `GET .../activity`).
+//! They follow the opportunity's permission: reading needs read access to it, adding write.
+
+use crate::{
+    entities::{opportunity_action, vehicle},
+    opportunities::load,
+    service, vehicles,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use forecourt_core::{
+    App, Error, Result,
+    activity::{self, Actor},
+    context::TenantUser,
+    http::{Created, JsonBody, List, TenantAuth},
+    module::Action,
+};
+use poem::web::Data;
+use poem_openapi::{
+    Object, OpenApi, Tags,
+    param::Path,
+    payload::Json,
+    types::{ParseFromJSON, ToJSON, Type},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// The lead page: what happened on an opportunity.
+    LeadPage,
+}
+
+/// A kind of action: its key and its own checks.
+pub trait Kind:
+    Type + ParseFromJSON + ToJSON + Serialize + DeserializeOwned + Send + Sync + Clone
+{
+    /// The stored kind.
+    const KIND: &'static str;
+    /// Field checks beyond the types, within the caller's tenant.
+    fn check(
+        &self,
+        app: &App,
+        user: &TenantUser,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// An action as read: who added it, when, and its fields.
+#[derive(Object, Debug, Clone)]
+pub struct ActionView<T: Type + ParseFromJSON + ToJSON + Send + Sync> {
+    /// Action id.
+    pub id: Uuid,
+    /// Who added it.
+    pub created_by: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// The action's fields.
+    #[oai(flatten)]
+    pub data: T,
+}
+
+fn text(field: &str, v: &str, max: usize) -> Result<()> {
+    let n = v.trim().chars().count();
+    if n == 0 || n > max {
+        Err(Error::invalid(field, format!("1 to {max} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+fn amount(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && (0.0..=100_000_000.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "an amount in euros, not negative"))
+    }
+}
+
+async fn stock_vehicle(app: &App, user: &TenantUser, id: Uuid) -> Result<()> {
+    let found = vehicles::scoped(user.tenant_id)
+        .filter(vehicle::Column::Id.eq(id))
+        .one(&app.db)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Error::invalid("vehicle_id", "not a vehicle of this tenant"))
+}
+
+/// A vehicle taken back.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TradeIn {
+    /// Make.
+    pub make: String,
+    /// Model.
+    pub model: String,
+    /// Model year.
+    pub year: i32,
+    /// Odometer, in km.
+    pub mileage_km: i32,
+    /// Valuation offered, in euros.
+    pub valuation: f64,
+}
+
+impl Kind for TradeIn {
+    const KIND: &'static str = "trade_in";
+    async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
+        text("make", &self.make, 60)?;
+        text("model", &self.model, 60)?;
+        if !(1900..=2100).contains(&self.year) {
+            return Err(Error::invalid("year", "a model year"));
+        }
+        if self.mileage_km < 0 {
+            return Err(Error::invalid("mileage_km", "not negative"));
+        }
+        amount("valuation", self.valuation)
+    }
+}
+
+/// A price offer on a stock vehicle.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    /// The stock vehicle offered.
+    pub vehicle_id: Uuid,
+    /// Price before discount, in euros.
+    pub price: f64,
+    /// Discount, in euros.
+    #[oai(default)]
+    #[serde(default)]
+    pub discount: f64,
+    /// Last day the offer holds.
+    pub valid_until: NaiveDate,
+}
+
+impl Kind for Offer {
+    const KIND: &'static str = "offer";
+    async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
+        stock_vehicle(app, user, self.vehicle_id).await?;
+        amount("price", self.price)?;
+        amount("discount", self.discount)?;
+        if self.discount > self.price {
+            return Err(Error::invalid("discount", "not more than the price"));
+        }
+        if self.valid_until < app.clock.now().date_naive() {
+            return Err(Error::invalid("valid_until", "today or later"));
+        }
+        Ok(())
+    }
+}
+
+/// A test drive.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TestDrive {
+    /// The stock vehicle driven.
+    pub vehicle_id: Uuid,
+    /// When.
+    pub scheduled_at: DateTime<Utc>,
+    /// The contact who drives.
+    pub driver_contact_id: Uuid,
+}
+
+impl Kind for TestDrive {
+    const KIND: &'static str = "test_drive";
+    async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
+        stock_vehicle(app, user, self.vehicle_id).await?;
+        let found = service::scoped(user.tenant_id)
+            .filter(crate::entities::contact::Column::Id.eq(self.driver_contact_id))
+            .one(&app.db)
+            .await?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::invalid("driver_contact_id", "not a contact of this tenant"))
+    }
+}
+
+/// A task for someone of the tenant.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// What to do.
+    pub title: String,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// Who does it (a user of the tenant).
+    pub assignee_id: Uuid,
+    /// Whether it is done.
+    #[oai(default)]
+    #[serde(default)]
+    pub done: bool,
+}
+
+impl Kind for Task {
+    const KIND: &'static str = "task";
+    async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
+        text("title", &self.title, 200)?;
+        if !service::platform_row_exists(&app.db, "users", user.tenant_id, self.assignee_id).await?
+        {
+            return Err(Error::invalid("assignee_id", "not a user of this tenant"));
+        }
+        Ok(())
+    }
+}
+
+/// A follow-up: a deadline to contact the customer, and what came of it.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    /// When to contact the customer.
+    pub deadline: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+    /// What happened (or why contact did not happen).
+    pub outcome: Option<String>,
+}
+
+impl Kind for FollowUp {
+    const KIND: &'static str = "follow_up";
+    async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
+        text("reason", &self.reason, 500)?;
+        if let Some(o) = &self.outcome {
+            text("outcome", o, 2000)?;
+        }
+        Ok(())
+    }
+}
+
+/// A comment.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct Comment {
+    /// The text.
+    pub text: String,
+}
+
+impl Kind for Comment {
+    const KIND: &'static str = "comment";
+    async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
+        text("text", &self.text, 5000)
+    }
+}
+
+/// Adds an action after checking the opportunity is writable by the caller.
+async fn add<K: Kind>(
+    app: &App,
+    user: &TenantUser,
+    opportunity_id: Uuid,
+    body: K,
+) -> Result<ActionView<K>> {
+    // Access first: a caller who cannot reach the opportunity learns nothing from the body.
+    let txn = app.db.begin().await?;
+    let o = load(app, &txn, user, opportunity_id, Action::Write).await?;
+    body.check(app, user).await?;
+    let now = app.clock.now();
+    let data = serde_json::to_value(&body).map_err(Error::internal)?;
+    let id = Uuid::now_v7();
+    opportunity_action::Entity::insert(opportunity_action::ActiveModel {
+        tenant_id: Set(o.tenant_id),
+        id: Set(id),
+        opportunity_id: Set(o.id),
+        kind: Set(K::KIND.into()),
+        data: Set(data.clone()),
+        created_by: Set(Some(user.user_id)),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    activity::record(
+        &txn,
+        o.tenant_id,
+        Actor::User(user),
+        now,
+        "opportunity",
+        o.id,
+        &format!("{}_added", K::KIND),
+        data,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ActionView {
+        id,
+        created_by: Some(user.user_id),
+        created_at: now,
+        data: body,
+    })
+}
+
+/// The actions of one kind, newest first, if the caller may read the opportunity.
+async fn list<K: Kind>(
+    app: &App,
+    user: &TenantUser,
+    opportunity_id: Uuid,
+) -> Result<List<ActionView<K>>> {
+    let o = load(app, &app.db, user, opportunity_id, Action::Read).await?;
+    let rows = opportunity_action::Entity::find()
+        .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
+        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
+        .filter(opportunity_action::Column::Kind.eq(K::KIND))
+        .order_by_desc(opportunity_action::Column::Id)
+        .all(&app.db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            let data = serde_json::from_value::<K>(r.data).ok()?;
+            Some(ActionView {
+                id: r.id,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                data,
+            })
+        })
+        .collect();
+    Ok(List {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// An entry of an opportunity's history.
+#[derive(Object)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (absent for the system).
+    pub actor_user_id: Option<Uuid>,
+    /// `user:<id>` or `system:<job>`.
+    pub actor: String,
+    /// What, e.g. `created`, `status_changed`, `offer_added`.
+    pub action: String,
+    /// The details.
+    pub changes: serde_json::Value,
+}
+
+/// The lead page.
+pub struct LeadPageApi;
+
+macro_rules! kind_routes {
+    ($( $path:literal, $ty:ty, $get:ident, $post:ident, $what:literal; )*) => {
+        #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::LeadPage")]
+        impl LeadPageApi {
+            $(
+                #[doc = concat!("List the ", $what, " of an opportunity, newest first.")]
+                #[oai(path = $path, method = "get")]
+                async fn $get(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>) -> poem::Result<Json<List<ActionView<$ty>>>> {
+                    Ok(Json(list::<$ty>(&app, &auth.0, id.0).await?))
+                }
+
+                #[doc = concat!("Add to the ", $what, " of an opportunity (needs write access to it).")]
+                #[oai(path = $path, method = "post")]
+                async fn $post(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<$ty>) -> poem::Result<Created<ActionView<$ty>>> {
+                    Ok(Created::Created(Json(add(&app, &auth.0, id.0, body.0).await?)))
+                }
+            )*
+
+            /// The Details tab: every action on the opportunity, who and when, newest first.
+            #[oai(path = "/opportunities/:id/activity", method = "get")]
+            async fn activity(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>) -> poem::Result<Json<List<HistoryEntry>>> {
+                let o = load(&app, &app.db, &auth.0, id.0, Action::Read).await?;
+                let rows = activity::list(&app.db, o.tenant_id, Some(("opportunity", o.id)), None, 500).await?;
+                let items = rows
+                    .into_iter()
+                    .map(|r| HistoryEntry { at: r.at, actor_user_id: r.actor_user_id, actor: r.actor, action: r.action, changes: r.changes })
+                    .collect();
+                Ok(Json(List { items, next_cursor: None }))
+            }
+        }
+    };
+}
+
+kind_routes! {
+    "/opportunities/:id/trade-ins", TradeIn, list_trade_ins, add_trade_in, "trade-ins";
+    "/opportunities/:id/offers", Offer, list_offers, add_offer, "offers";
+    "/opportunities/:id/test-drives", TestDrive, list_test_drives, add_test_drive, "test drives";
+    "/opportunities/:id/tasks", Task, list_tasks, add_task, "tasks";
+    "/opportunities/:id/follow-ups", FollowUp, list_follow_ups, add_follow_up, "follow-ups";
+    "/opportunities/:id/comments", Comment, list_comments, add_comment, "comments";
+}

@@ -1,0 +1,203 @@
+//! The lead page's actions: typed, validated, following the opportunity's permission and
+//! tenant, and recorded in the Details tab.
+
+use forecourt_tests::{Expect, Json, Tenant, TestServer, unique, unique_email};
+use serde_json::{Value, json};
+
+/// A contact, a stock vehicle and an opportunity of the tenant: (opportunity, vehicle, contact).
+async fn opportunity(s: &TestServer, t: &Tenant) -> (String, String, String) {
+    let contact = s
+        .post(
+            "/api/v1/contacts",
+            &t.admin_token,
+            json!({"kind": "person", "first_name": "Ann", "last_name": unique("Lead"), "emails": [unique_email("lead")]}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let vin = format!("W0L0XCF08{:08}", rand_digits());
+    let vehicle = s
+        .post(
+            "/api/v1/vehicles",
+            &t.admin_token,
+            json!({"vin": vin, "make": "Opel", "model": "Corsa", "year": 2025, "price": 21990}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let created = s
+        .post(
+            "/api/v1/opportunities",
+            &t.admin_token,
+            json!({"contacts": [{"contact_id": contact}], "vehicle_ids": [vehicle]}),
+        )
+        .await
+        .ok(201);
+    (created["opportunity"].str("id"), vehicle, contact)
+}
+
+fn rand_digits() -> u64 {
+    uuid::Uuid::now_v7().as_u128() as u64 % 100_000_000
+}
+
+fn actions(vehicle: &str, contact: &str, assignee: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "trade-ins",
+            json!({"make": "Opel", "model": "Astra", "year": 2015, "mileage_km": 120000, "valuation": 4500}),
+        ),
+        (
+            "offers",
+            json!({"vehicle_id": vehicle, "price": 21990, "discount": 1000, "valid_until": "2099-12-31"}),
+        ),
+        (
+            "test-drives",
+            json!({"vehicle_id": vehicle, "scheduled_at": "2099-01-10T10:00:00Z", "driver_contact_id": contact}),
+        ),
+        (
+            "tasks",
+            json!({"title": "Call back", "due_at": "2099-01-11T10:00:00Z", "assignee_id": assignee}),
+        ),
+        (
+            "follow-ups",
+            json!({"deadline": "2099-01-12T10:00:00Z", "reason": "Financing answer"}),
+        ),
+        (
+            "comments",
+            json!({"text": "Wants delivery before Christmas"}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_action_is_recorded_listed_and_in_the_details_tab() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let (opp, vehicle, contact) = opportunity(&s, &t).await;
+    for (path, body) in actions(&vehicle, &contact, &t.admin_user_id) {
+        let url = format!("/api/v1/opportunities/{opp}/{path}");
+        let added = s.post(&url, &t.admin_token, body.clone()).await.ok(201);
+        assert_eq!(added["created_by"], json!(t.admin_user_id), "{path}");
+        let listed = s.get(&url, &t.admin_token).await.ok(200);
+        assert_eq!(listed.ids(), vec![added.str("id")], "{path}");
+        for (k, v) in body.as_object().unwrap() {
+            assert!(
+                listed["items"][0].get(k).is_some(),
+                "{path} lists {k} ({v})"
+            );
+        }
+    }
+    let history = s
+        .get(
+            &format!("/api/v1/opportunities/{opp}/activity"),
+            &t.admin_token,
+        )
+        .await
+        .ok(200);
+    let kinds: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["action"].as_str())
+        .collect();
+    for k in [
+        "trade_in_added",
+        "offer_added",
+        "test_drive_added",
+        "task_added",
+        "follow_up_added",
+        "comment_added",
+        "created",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn actions_are_validated_and_name_the_field() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let (opp, vehicle, _) = opportunity(&s, &t).await;
+    let cases = [
+        (
+            "offers",
+            json!({"vehicle_id": vehicle, "price": 100, "discount": 200, "valid_until": "2099-12-31"}),
+            "discount",
+        ),
+        (
+            "offers",
+            json!({"vehicle_id": vehicle, "price": 100, "valid_until": "2001-01-01"}),
+            "valid_until",
+        ),
+        (
+            "offers",
+            json!({"vehicle_id": t.tenant_id, "price": 100, "valid_until": "2099-12-31"}),
+            "vehicle_id",
+        ),
+        (
+            "trade-ins",
+            json!({"make": "Opel", "model": "Astra", "year": 2015, "mileage_km": -1, "valuation": 1}),
+            "mileage_km",
+        ),
+        (
+            "tasks",
+            json!({"title": "x", "due_at": "2099-01-01T00:00:00Z", "assignee_id": t.tenant_id}),
+            "assignee_id",
+        ),
+        ("comments", json!({"text": "  "}), "text"),
+        (
+            "comments",
+            json!({"text": "hi", "created_by": t.admin_user_id}),
+            "created_by",
+        ),
+    ];
+    for (path, body, field) in cases {
+        s.post(
+            &format!("/api/v1/opportunities/{opp}/{path}"),
+            &t.admin_token,
+            body,
+        )
+        .await
+        .invalid(field);
+    }
+    let comments = s
+        .get(
+            &format!("/api/v1/opportunities/{opp}/comments"),
+            &t.admin_token,
+        )
+        .await
+        .ok(200);
+    assert!(comments.ids().is_empty(), "nothing refused was stored");
+}
+
+#[tokio::test]
+async fn another_tenant_and_a_foreign_salesperson_get_404() {
+    let s = TestServer::start().await;
+    let (a, b) = (s.tenant("expert").await, s.tenant("expert").await);
+    let (opp, vehicle, contact) = opportunity(&s, &a).await;
+    // A salesperson of A sees only the opportunities assigned to them.
+    let seller = s
+        .create_user(&a.admin_token, &["salesperson"], Some(&a.establishment_id))
+        .await;
+    for (path, body) in actions(&vehicle, &contact, &a.admin_user_id) {
+        let url = format!("/api/v1/opportunities/{opp}/{path}");
+        for token in [&b.admin_token, &seller.token] {
+            s.get(&url, token).await.problem(404, "not_found");
+            s.post(&url, token, body.clone())
+                .await
+                .problem(404, "not_found");
+        }
+    }
+    s.get(
+        &format!("/api/v1/opportunities/{opp}/activity"),
+        &b.admin_token,
+    )
+    .await
+    .problem(404, "not_found");
+    s.get(
+        &format!("/api/v1/opportunities/{opp}/comments"),
+        &a.admin_token,
+    )
+    .await
+    .ok(200);
+}
