@@ -25,24 +25,27 @@ pub const LANGUAGES: &[&str] = &["fr", "nl", "en"];
 /// Attempts before a mail is marked `failed` and left for an operator to inspect.
 pub const MAX_ATTEMPTS: i32 = 10;
 
-macro_rules! templates {
+/// The nine files (three languages × subject, text, html) of mail templates in a
+/// `templates/mail/` folder of the calling crate, compiled in, as `(name, source)` pairs.
+#[macro_export]
+macro_rules! mail_templates {
     ($($name:literal),*) => {
         &[$(
-            (concat!($name, ".en.subject"), include_str!(concat!("../templates/mail/", $name, ".en.subject"))),
-            (concat!($name, ".en.txt"), include_str!(concat!("../templates/mail/", $name, ".en.txt"))),
-            (concat!($name, ".en.html"), include_str!(concat!("../templates/mail/", $name, ".en.html"))),
-            (concat!($name, ".fr.subject"), include_str!(concat!("../templates/mail/", $name, ".fr.subject"))),
-            (concat!($name, ".fr.txt"), include_str!(concat!("../templates/mail/", $name, ".fr.txt"))),
-            (concat!($name, ".fr.html"), include_str!(concat!("../templates/mail/", $name, ".fr.html"))),
-            (concat!($name, ".nl.subject"), include_str!(concat!("../templates/mail/", $name, ".nl.subject"))),
-            (concat!($name, ".nl.txt"), include_str!(concat!("../templates/mail/", $name, ".nl.txt"))),
-            (concat!($name, ".nl.html"), include_str!(concat!("../templates/mail/", $name, ".nl.html"))),
+            (concat!($name, ".en.subject"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".en.subject"))),
+            (concat!($name, ".en.txt"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".en.txt"))),
+            (concat!($name, ".en.html"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".en.html"))),
+            (concat!($name, ".fr.subject"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".fr.subject"))),
+            (concat!($name, ".fr.txt"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".fr.txt"))),
+            (concat!($name, ".fr.html"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".fr.html"))),
+            (concat!($name, ".nl.subject"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".nl.subject"))),
+            (concat!($name, ".nl.txt"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".nl.txt"))),
+            (concat!($name, ".nl.html"), include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $name, ".nl.html"))),
         )*]
     };
 }
 
-/// The built-in templates, compiled into the binary.
-const BUILTIN: &[(&str, &str)] = templates!("invitation");
+/// The templates of core itself, compiled into the binary.
+const BUILTIN: &[(&str, &str)] = mail_templates!("invitation");
 
 /// A rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,8 +85,13 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// Builds the mailer from the configuration: SMTP when `smtp_url` is set, else a folder.
     pub fn new(config: &Config) -> Result<Self> {
+        Self::with_templates(config, &[])
+    }
+
+    /// Like [`Mailer::new`], with the modules' templates besides core's.
+    pub fn with_templates(config: &Config, extra: &[(&'static str, &'static str)]) -> Result<Self> {
         let mut tera = tera::Tera::default();
-        tera.add_raw_templates(BUILTIN.iter().copied())
+        tera.add_raw_templates(BUILTIN.iter().chain(extra).copied())
             .map_err(Error::internal)?;
         tera.autoescape_on(vec![".html"]);
         let transport = match &config.smtp_url {

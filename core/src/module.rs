@@ -198,6 +198,11 @@ pub trait Module: Send + Sync + 'static {
     fn permission_objects(&self) -> &'static [PermissionObject] {
         &[]
     }
+    /// Mail templates this module sends, as `(name, source)` pairs named
+    /// `<template>.<lang>.<subject|txt|html>` for every language of [`crate::mail::LANGUAGES`].
+    fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
     /// Reacts to a core event inside the transaction that raised it.
     async fn on_event(&self, _app: &App, _txn: &DatabaseTransaction, _event: &Event) -> Result<()> {
         Ok(())

@@ -93,7 +93,11 @@ pub async fn build_app_with_clock(
         None => Cache::memory(&config.cache_prefix),
     };
     let authz = Authz::new(db.clone(), cache.clone());
-    let mail = Mailer::new(&config)?;
+    let templates: Vec<(&'static str, &'static str)> = registry
+        .modules()
+        .flat_map(|m| m.mail_templates().iter().copied())
+        .collect();
+    let mail = Mailer::with_templates(&config, &templates)?;
     let app = Arc::new(App {
         config,
         db,

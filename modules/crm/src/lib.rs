@@ -146,6 +146,9 @@ impl Module for CrmModule {
             },
         ]
     }
+    fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
+        forecourt_core::mail_templates!("assignment")
+    }
     async fn on_event(
         &self,
         _app: &App,

@@ -398,6 +398,62 @@ async fn open_opportunities_of(
     Ok(all.into_iter().filter(|o| !o.closed).collect())
 }
 
+/// Queues the mail telling the new assignee, in the tenant's language, inside `txn`.
+async fn notify_assignee(
+    app: &App,
+    txn: &sea_orm::DatabaseTransaction,
+    by: &TenantUser,
+    o: &opportunity::Model,
+    to: Uuid,
+) -> Result<()> {
+    let Some((email, name)) = service::user_mailbox(txn, o.tenant_id, to).await? else {
+        return Ok(());
+    };
+    let by_name = service::user_mailbox(txn, o.tenant_id, by.user_id)
+        .await?
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let first = opportunity_contact::Entity::find()
+        .filter(opportunity_contact::Column::TenantId.eq(o.tenant_id))
+        .filter(opportunity_contact::Column::OpportunityId.eq(o.id))
+        .order_by_asc(opportunity_contact::Column::Position)
+        .one(txn)
+        .await?;
+    let customer = match first {
+        Some(l) => service::scoped(o.tenant_id)
+            .filter(crate::entities::contact::Column::Id.eq(l.contact_id))
+            .one(txn)
+            .await?
+            .map(|c| c.display_name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let language = app
+        .directory
+        .tenant_info(app, o.tenant_id)
+        .await?
+        .map(|i| i.language)
+        .unwrap_or_else(|| "en".into());
+    let link = format!(
+        "{}/opportunities/{}",
+        app.config.public_url.trim_end_matches('/'),
+        o.id
+    );
+    let ctx = json!({"name": name, "by": by_name, "customer": customer, "status": o.status, "customer_info": o.customer_info, "link": link});
+    app.mail
+        .enqueue(
+            txn,
+            app.clock.now(),
+            Some(o.tenant_id),
+            &email,
+            "assignment",
+            &language,
+            &ctx,
+        )
+        .await?;
+    Ok(())
+}
+
 /// Moves a merged contact's opportunity links to the survivor (core `ContactsMerged`).
 pub async fn move_links(
     conn: &impl ConnectionTrait,
@@ -730,7 +786,8 @@ impl OpportunitiesApi {
     /// Reassign
     ///
     /// To another user and/or establishment of the tenant; needs write access to the
-    /// opportunity, and the result must stay within the caller's scope.
+    /// opportunity, and the result must stay within the caller's scope. A new assignee gets
+    /// a mail in the tenant's language.
     #[oai(path = "/opportunities/:id/assign", method = "post")]
     async fn assign(
         &self,
@@ -784,11 +841,17 @@ impl OpportunitiesApi {
         am.updated_at = Set(now);
         am.version = Set(o.version + 1);
         let updated = am.update(&txn).await.map_err(Error::from)?;
+        if user != o.assigned_user_id
+            && let Some(new_user) = user
+        {
+            notify_assignee(&app, &txn, &auth.0, &updated, new_user).await?;
+        }
         activity::record(&txn, t, Actor::User(&auth.0), now, "opportunity", o.id, "assigned", activity::diff(
             &json!({"assigned_user_id": o.assigned_user_id, "establishment_id": o.establishment_id}),
             &json!({"assigned_user_id": user, "establishment_id": est}),
         )).await?;
         txn.commit().await.map_err(Error::from)?;
+        app.mail.wake();
         Ok(Json(views(&app, &auth.0, vec![updated]).await?.remove(0)))
     }
 

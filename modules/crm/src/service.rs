@@ -60,6 +60,27 @@ pub async fn platform_row_exists(
     Ok(row.is_some())
 }
 
+/// A user's email and name (for mail), from the platform's users table.
+pub async fn user_mailbox(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<(String, String)>> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT email, name FROM users WHERE tenant_id = $1 AND id = $2 AND active = $3",
+            [tenant_id.into(), user_id.into(), true.into()],
+        ))
+        .await?;
+    Ok(row.and_then(|r| {
+        Some((
+            r.try_get::<String>("", "email").ok()?,
+            r.try_get::<String>("", "name").ok()?,
+        ))
+    }))
+}
+
 /// The company of a user's establishment, for contacts kept to one company.
 pub async fn user_company(conn: &impl ConnectionTrait, user: &TenantUser) -> Result<Option<Uuid>> {
     let Some(est) = user.establishment_id else {

@@ -201,3 +201,42 @@ async fn another_tenant_and_a_foreign_salesperson_get_404() {
     .await
     .ok(200);
 }
+
+#[tokio::test]
+async fn reassignment_mails_the_new_assignee_in_the_tenant_language() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let (opp, _, _) = opportunity(&s, &t).await;
+    let seller = s
+        .create_user(&t.admin_token, &["salesperson"], Some(&t.establishment_id))
+        .await;
+    let moved = s
+        .post(
+            &format!("/api/v1/opportunities/{opp}/assign"),
+            &t.admin_token,
+            json!({"user_id": seller.id}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(moved["assigned_user_id"], json!(seller.id));
+    // Quoted-printable: undo the soft line breaks before reading the body.
+    let mail = s
+        .wait_for_mail(&seller.email)
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(mail.contains("vous a attribu"), "the French body: {mail}");
+    assert!(mail.contains(&opp), "the mail links the opportunity");
+    // The new assignee now reaches it; the history shows the reassignment.
+    s.get(&format!("/api/v1/opportunities/{opp}"), &seller.token)
+        .await
+        .ok(200);
+    let history = s
+        .get(
+            &format!("/api/v1/opportunities/{opp}/activity"),
+            &t.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(history["items"][0]["action"], "assigned");
+}
