@@ -6,7 +6,7 @@
 
 use crate::{
     entities::{opportunity_action, vehicle},
-    opportunities::load,
+    opportunities::{load, lock},
     service, vehicles,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -262,7 +262,7 @@ async fn add<K: Kind>(
 ) -> Result<ActionView<K>> {
     // Access first: a caller who cannot reach the opportunity learns nothing from the body.
     let txn = app.db.begin().await?;
-    let o = load(app, &txn, user, opportunity_id, Action::Write).await?;
+    let o = lock(app, &txn, user, opportunity_id).await?;
     body.check(app, user).await?;
     let now = app.clock.now();
     let data = serde_json::to_value(&body).map_err(Error::internal)?;

@@ -285,6 +285,41 @@ pub(crate) async fn load(
         .ok_or(Error::NotFound("opportunity"))
 }
 
+/// Loads an opportunity for writing and claims it for this transaction: a version bump
+/// guarded by the version just read. On PostgreSQL the update takes the row lock, so
+/// concurrent writers to one opportunity run one after the other and each sees the state the
+/// previous one left (a closed status, a linked contact); a writer that still lost the race
+/// gets 409 `write_conflict`. The returned model carries the new version.
+pub(crate) async fn lock(
+    app: &App,
+    txn: &sea_orm::DatabaseTransaction,
+    user: &TenantUser,
+    id: Uuid,
+) -> Result<opportunity::Model> {
+    for _ in 0..3 {
+        let mut o = load(app, txn, user, id, Action::Write).await?;
+        let claimed = opportunity::Entity::update_many()
+            .col_expr(
+                opportunity::Column::Version,
+                sea_orm::prelude::Expr::value(o.version + 1),
+            )
+            .filter(opportunity::Column::TenantId.eq(o.tenant_id))
+            .filter(opportunity::Column::Id.eq(o.id))
+            .filter(opportunity::Column::Version.eq(o.version))
+            .exec(txn)
+            .await?;
+        if claimed.rows_affected == 1 {
+            o.version += 1;
+            return Ok(o);
+        }
+        // Another writer committed in between: read its result and claim again.
+    }
+    Err(Error::conflict(
+        "write_conflict",
+        "the opportunity is being changed by someone else; retry",
+    ))
+}
+
 /// Checks a contact can be linked: visible to the caller (404 otherwise) and not blocked.
 async fn linkable(
     conn: &impl ConnectionTrait,
@@ -683,7 +718,7 @@ impl OpportunitiesApi {
             check_source(&app, &auth.0, Some(s)).await?;
         }
         let txn = app.db.begin().await.map_err(Error::from)?;
-        let o = load(&app, &txn, &auth.0, id.0, Action::Write).await?;
+        let o = lock(&app, &txn, &auth.0, id.0).await?;
         let mut am: opportunity::ActiveModel = o.clone().into();
         match b.customer_info {
             MaybeUndefined::Value(c) => {
@@ -702,7 +737,6 @@ impl OpportunitiesApi {
         }
         let now = app.clock.now();
         am.updated_at = Set(now);
-        am.version = Set(o.version + 1);
         let updated = am.update(&txn).await.map_err(Error::from)?;
         let changes = activity::diff(
             &json!({"customer_info": o.customer_info, "source_id": o.source_id}),
@@ -747,7 +781,7 @@ impl OpportunitiesApi {
             return Err(Error::invalid("reason", "say why the opportunity was lost").into());
         }
         let txn = app.db.begin().await.map_err(Error::from)?;
-        let o = load(&app, &txn, &auth.0, id.0, Action::Write).await?;
+        let o = lock(&app, &txn, &auth.0, id.0).await?;
         if CLOSED.contains(&o.status.as_str()) {
             return Err(Error::conflict(
                 "opportunity_closed",
@@ -766,7 +800,6 @@ impl OpportunitiesApi {
         });
         am.closed_at = Set(closing.then_some(now));
         am.updated_at = Set(now);
-        am.version = Set(o.version + 1);
         let updated = am.update(&txn).await.map_err(Error::from)?;
         activity::record(
             &txn,
@@ -818,7 +851,7 @@ impl OpportunitiesApi {
             .require(&auth.0, "opportunities", Action::Write)
             .await?;
         let txn = app.db.begin().await.map_err(Error::from)?;
-        let o = load(&app, &txn, &auth.0, id.0, Action::Write).await?;
+        let o = lock(&app, &txn, &auth.0, id.0).await?;
         let (user, est) = (
             b.user_id.or(o.assigned_user_id),
             b.establishment_id.or(o.establishment_id),
@@ -839,7 +872,6 @@ impl OpportunitiesApi {
         am.assigned_user_id = Set(user);
         am.establishment_id = Set(est);
         am.updated_at = Set(now);
-        am.version = Set(o.version + 1);
         let updated = am.update(&txn).await.map_err(Error::from)?;
         if user != o.assigned_user_id
             && let Some(new_user) = user
@@ -867,7 +899,7 @@ impl OpportunitiesApi {
         body: JsonBody<LinkedContact>,
     ) -> poem::Result<Created<List<LinkedContactView>>> {
         let txn = app.db.begin().await.map_err(Error::from)?;
-        let o = load(&app, &txn, &auth.0, id.0, Action::Write).await?;
+        let o = lock(&app, &txn, &auth.0, id.0).await?;
         linkable(&txn, &app, &auth.0, body.contact_id).await?;
         let r = role(body.role.as_deref())?;
         let existing = opportunity_contact::Entity::find()
@@ -888,7 +920,7 @@ impl OpportunitiesApi {
             opportunity_id: Set(o.id),
             contact_id: Set(body.contact_id),
             role: Set(r.clone()),
-            position: Set(existing.len() as i32),
+            position: Set(existing.iter().map(|l| l.position + 1).max().unwrap_or(0)),
         })
         .exec_without_returning(&txn)
         .await
@@ -924,7 +956,7 @@ impl OpportunitiesApi {
         body: JsonBody<Unlink>,
     ) -> poem::Result<NoContent> {
         let txn = app.db.begin().await.map_err(Error::from)?;
-        let o = load(&app, &txn, &auth.0, id.0, Action::Write).await?;
+        let o = lock(&app, &txn, &auth.0, id.0).await?;
         let links = opportunity_contact::Entity::find()
             .filter(opportunity_contact::Column::TenantId.eq(o.tenant_id))
             .filter(opportunity_contact::Column::OpportunityId.eq(o.id))

@@ -13,6 +13,7 @@ mod lead_page;
 mod multinode;
 mod onboarding;
 mod opel;
+mod opportunities;
 mod optins;
 mod permissions;
 mod search;
