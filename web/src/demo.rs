@@ -190,6 +190,63 @@ async fn demo_contacts(
     insert_many(&txn, tenant_id, &items, Some(admin), app.clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ids: Vec<uuid::Uuid> = items.iter().map(|(id, _)| *id).collect();
+    demo_opportunities(&txn, app, tenant_id, admin, establishment, &ids).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// One opportunity in every status, of ages chosen so the expiry rule shows both ways: `new`
+/// is 70 days old (expired), the exempt statuses are older still (not expired).
+async fn demo_opportunities(
+    txn: &sea_orm::DatabaseTransaction,
+    app: &App,
+    tenant_id: uuid::Uuid,
+    admin: uuid::Uuid,
+    establishment: uuid::Uuid,
+    contacts: &[uuid::Uuid],
+) -> anyhow::Result<()> {
+    use forecourt_crm::{
+        entities::{opportunity, opportunity_contact},
+        expiry::{CLOSED, STATUSES},
+    };
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let now = app.clock.now();
+    for (i, status) in STATUSES.iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        const AGES_DAYS: [i64; 7] = [70, 10, 20, 90, 100, 30, 40];
+        let created = now - chrono::Duration::days(AGES_DAYS[i % AGES_DAYS.len()]);
+        let closed = CLOSED.contains(status);
+        opportunity::Entity::insert(opportunity::ActiveModel {
+            tenant_id: Set(tenant_id),
+            id: Set(id),
+            status: Set((*status).into()),
+            lost_reason: Set((*status == "lost").then(|| "Bought elsewhere".to_string())),
+            customer_info: Set(Some("Looking for a compact car, trade-in possible".into())),
+            source_id: Set(None),
+            assigned_user_id: Set(Some(admin)),
+            establishment_id: Set(Some(establishment)),
+            expired: Set(false),
+            created_by: Set(Some(admin)),
+            created_at: Set(created),
+            updated_at: Set(created),
+            closed_at: Set(closed.then_some(created)),
+            version: Set(1),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
+            tenant_id: Set(tenant_id),
+            opportunity_id: Set(id),
+            contact_id: Set(contacts[i % contacts.len()]),
+            role: Set(None),
+            position: Set(0),
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    forecourt_crm::expiry::sweep_tenant(txn, tenant_id, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
