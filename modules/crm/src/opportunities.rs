@@ -320,6 +320,35 @@ pub(crate) async fn lock(
     ))
 }
 
+/// Records `action` on the opportunity, commits, wakes the mailer when mail was queued, and
+/// answers the opportunity as the caller sees it.
+async fn commit_with(
+    app: &App,
+    txn: sea_orm::DatabaseTransaction,
+    user: &TenantUser,
+    o: opportunity::Model,
+    action: &str,
+    changes: serde_json::Value,
+    mail_queued: bool,
+) -> Result<OpportunityView> {
+    activity::record(
+        &txn,
+        o.tenant_id,
+        Actor::User(user),
+        o.updated_at,
+        "opportunity",
+        o.id,
+        action,
+        changes,
+    )
+    .await?;
+    txn.commit().await?;
+    if mail_queued {
+        app.mail.wake();
+    }
+    Ok(views(app, user, vec![o]).await?.remove(0))
+}
+
 /// Checks a contact can be linked: visible to the caller (404 otherwise) and not blocked.
 async fn linkable(
     conn: &impl ConnectionTrait,
@@ -742,19 +771,8 @@ impl OpportunitiesApi {
             &json!({"customer_info": o.customer_info, "source_id": o.source_id}),
             &json!({"customer_info": updated.customer_info, "source_id": updated.source_id}),
         );
-        activity::record(
-            &txn,
-            o.tenant_id,
-            Actor::User(&auth.0),
-            now,
-            "opportunity",
-            o.id,
-            "updated",
-            changes,
-        )
-        .await?;
-        txn.commit().await.map_err(Error::from)?;
-        Ok(Json(views(&app, &auth.0, vec![updated]).await?.remove(0)))
+        let view = commit_with(&app, txn, &auth.0, updated, "updated", changes, false).await?;
+        Ok(Json(view))
     }
 
     /// Change the status
@@ -801,19 +819,17 @@ impl OpportunitiesApi {
         am.closed_at = Set(closing.then_some(now));
         am.updated_at = Set(now);
         let updated = am.update(&txn).await.map_err(Error::from)?;
-        activity::record(
-            &txn,
-            o.tenant_id,
-            Actor::User(&auth.0),
-            now,
-            "opportunity",
-            o.id,
+        let view = commit_with(
+            &app,
+            txn,
+            &auth.0,
+            updated,
             "status_changed",
             json!({"status": {"from": o.status, "to": b.status}, "reason": reason}),
+            false,
         )
         .await?;
-        txn.commit().await.map_err(Error::from)?;
-        Ok(Json(views(&app, &auth.0, vec![updated]).await?.remove(0)))
+        Ok(Json(view))
     }
 
     /// Reassign
@@ -878,13 +894,12 @@ impl OpportunitiesApi {
         {
             notify_assignee(&app, &txn, &auth.0, &updated, new_user).await?;
         }
-        activity::record(&txn, t, Actor::User(&auth.0), now, "opportunity", o.id, "assigned", activity::diff(
+        let changes = activity::diff(
             &json!({"assigned_user_id": o.assigned_user_id, "establishment_id": o.establishment_id}),
             &json!({"assigned_user_id": user, "establishment_id": est}),
-        )).await?;
-        txn.commit().await.map_err(Error::from)?;
-        app.mail.wake();
-        Ok(Json(views(&app, &auth.0, vec![updated]).await?.remove(0)))
+        );
+        let view = commit_with(&app, txn, &auth.0, updated, "assigned", changes, true).await?;
+        Ok(Json(view))
     }
 
     /// Link a contact
