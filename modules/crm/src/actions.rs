@@ -345,6 +345,161 @@ pub struct HistoryEntry {
     pub changes: serde_json::Value,
 }
 
+/// A purchase order to send.
+#[derive(Object, Deserialize, Debug, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseOrderRequest {
+    /// `fr`, `nl` or `en`; the tenant's language when absent.
+    pub language: Option<String>,
+}
+
+/// A purchase order accepted for delivery.
+#[derive(Object, Debug)]
+pub struct PurchaseOrderSent {
+    /// The mail in the outbox.
+    pub mail_id: Uuid,
+    /// The customer's address it goes to.
+    pub to: String,
+    /// The language it was written in.
+    pub language: String,
+    /// The offer it confirms.
+    pub offer_id: Uuid,
+}
+
+/// 202: the purchase order is in the outbox.
+#[derive(poem_openapi::ApiResponse)]
+pub enum PurchaseOrderResponse {
+    /// Queued; delivered by the outbox (retried while the mail server is down).
+    #[oai(status = 202)]
+    Accepted(Json<PurchaseOrderSent>),
+}
+
+fn euros(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// Renders the purchase order of the latest offer in `language` and queues it for the
+/// opportunity's first contact, inside the caller's transaction.
+async fn purchase_order(
+    app: &App,
+    user: &TenantUser,
+    opportunity_id: Uuid,
+    language: Option<String>,
+) -> Result<PurchaseOrderSent> {
+    let txn = app.db.begin().await?;
+    let o = lock(app, &txn, user, opportunity_id).await?;
+    let language = match language.map(|l| l.trim().to_lowercase()) {
+        Some(l) if forecourt_core::mail::LANGUAGES.contains(&l.as_str()) => l,
+        Some(_) => return Err(Error::invalid("language", "one of `fr`, `nl`, `en`")),
+        None => app
+            .directory
+            .tenant_info(app, o.tenant_id)
+            .await?
+            .map(|i| i.language)
+            .unwrap_or_else(|| "fr".into()),
+    };
+    let offer_row = opportunity_action::Entity::find()
+        .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
+        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
+        .filter(opportunity_action::Column::Kind.eq(Offer::KIND))
+        .order_by_desc(opportunity_action::Column::Id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::Validation {
+            kind: "no_offer",
+            field: "offers".into(),
+            detail: "add an offer before sending a purchase order".into(),
+        })?;
+    let offer: Offer = serde_json::from_value(offer_row.data).map_err(Error::internal)?;
+    let car = vehicles::scoped(o.tenant_id)
+        .filter(vehicle::Column::Id.eq(offer.vehicle_id))
+        .one(&txn)
+        .await?;
+    let vehicle_name = car
+        .as_ref()
+        .map(|v| {
+            [
+                Some(v.make.as_str()),
+                Some(v.model.as_str()),
+                v.version.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .unwrap_or_default();
+    let first = crate::entities::opportunity_contact::Entity::find()
+        .filter(crate::entities::opportunity_contact::Column::TenantId.eq(o.tenant_id))
+        .filter(crate::entities::opportunity_contact::Column::OpportunityId.eq(o.id))
+        .order_by_asc(crate::entities::opportunity_contact::Column::Position)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("contact"))?;
+    let customer = service::complete(
+        &txn,
+        service::scoped(o.tenant_id)
+            .filter(crate::entities::contact::Column::Id.eq(first.contact_id))
+            .one(&txn)
+            .await?
+            .ok_or(Error::NotFound("contact"))?,
+    )
+    .await?;
+    let to = customer
+        .emails
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Validation {
+            kind: "customer_without_email",
+            field: "contacts".into(),
+            detail: "the customer has no email address".into(),
+        })?;
+    let ctx = serde_json::json!({
+        "customer": customer.contact.display_name,
+        "dealer": service::tenant_name(&txn, o.tenant_id).await?,
+        "vehicle": vehicle_name,
+        "vin": car.as_ref().map(|v| v.vin.clone()),
+        "price": euros(offer.price),
+        "discount": euros(offer.discount),
+        "total": euros(offer.price - offer.discount),
+        "valid_until": offer.valid_until.to_string(),
+        "reference": o.id.to_string(),
+    });
+    let now = app.clock.now();
+    let mail_id = app
+        .mail
+        .enqueue(
+            &txn,
+            now,
+            Some(o.tenant_id),
+            &to,
+            "purchase_order",
+            &language,
+            &ctx,
+        )
+        .await?;
+    activity::record(
+        &txn,
+        o.tenant_id,
+        Actor::User(user),
+        now,
+        "opportunity",
+        o.id,
+        "purchase_order_sent",
+        serde_json::json!({"to": to, "language": language, "offer_id": offer_row.id, "mail_id": mail_id}),
+    )
+    .await?;
+    txn.commit().await?;
+    app.mail.wake();
+    Ok(PurchaseOrderSent {
+        mail_id,
+        to,
+        language,
+        offer_id: offer_row.id,
+    })
+}
+
 /// The lead page.
 pub struct LeadPageApi;
 
@@ -365,6 +520,17 @@ macro_rules! kind_routes {
                     Ok(Created::Created(Json(add(&app, &auth.0, id.0, body.0).await?)))
                 }
             )*
+
+            /// Send the purchase order
+            ///
+            /// Renders the purchase order of the latest offer (customer, vehicle, price, discount,
+            /// validity) in `language` (the tenant's by default) and queues it for the
+            /// opportunity's first contact. 422 `no_offer` without an offer,
+            /// `customer_without_email` when the customer has no email.
+            #[oai(path = "/opportunities/:id/purchase-order", method = "post")]
+            async fn purchase_order(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<PurchaseOrderRequest>) -> poem::Result<PurchaseOrderResponse> {
+                Ok(PurchaseOrderResponse::Accepted(Json(purchase_order(&app, &auth.0, id.0, body.0.language).await?)))
+            }
 
             /// The Details tab: every action on the opportunity, who and when, newest first.
             #[oai(path = "/opportunities/:id/activity", method = "get")]

@@ -147,7 +147,7 @@ impl Module for CrmModule {
         ]
     }
     fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
-        forecourt_core::mail_templates!("assignment")
+        forecourt_core::mail_templates!("assignment", "purchase_order")
     }
     async fn on_event(
         &self,

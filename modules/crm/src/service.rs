@@ -60,6 +60,20 @@ pub async fn platform_row_exists(
     Ok(row.is_some())
 }
 
+/// A tenant's name (for mail), from the platform's tenants table.
+pub async fn tenant_name(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<String> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT name FROM tenants WHERE id = $1",
+            [tenant_id.into()],
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get::<String>("", "name").ok())
+        .unwrap_or_default())
+}
+
 /// A user's email and name (for mail), from the platform's users table.
 pub async fn user_mailbox(
     conn: &impl ConnectionTrait,

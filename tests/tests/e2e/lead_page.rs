@@ -240,3 +240,57 @@ async fn reassignment_mails_the_new_assignee_in_the_tenant_language() {
         .ok(200);
     assert_eq!(history["items"][0]["action"], "assigned");
 }
+
+#[tokio::test]
+async fn the_purchase_order_reaches_the_customer_in_the_chosen_language() {
+    let s = TestServer::start().await;
+    let (t, other) = (s.tenant("expert").await, s.tenant("expert").await);
+    let (opp, vehicle, contact) = opportunity(&s, &t).await;
+    let url = format!("/api/v1/opportunities/{opp}/purchase-order");
+    s.post(&url, &t.admin_token, json!({}))
+        .await
+        .problem(422, "no_offer");
+    let offer = json!({"vehicle_id": vehicle, "price": 21990, "discount": 1000, "valid_until": "2099-12-31"});
+    s.post(
+        &format!("/api/v1/opportunities/{opp}/offers"),
+        &t.admin_token,
+        offer,
+    )
+    .await
+    .ok(201);
+    s.post(&url, &t.admin_token, json!({"language": "de"}))
+        .await
+        .invalid("language");
+    s.post(&url, &other.admin_token, json!({}))
+        .await
+        .problem(404, "not_found");
+
+    let sent = s
+        .post(&url, &t.admin_token, json!({"language": "nl"}))
+        .await
+        .ok(202);
+    let read = s
+        .get(&format!("/api/v1/contacts/{contact}"), &t.admin_token)
+        .await
+        .ok(200);
+    let email = read["emails"][0].as_str().unwrap().to_string();
+    assert_eq!(sent["to"], json!(email));
+    let mail = s
+        .wait_for_mail(&email)
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(mail.contains("Bestelbon"), "Dutch subject: {mail}");
+    assert!(
+        mail.contains("Totaal: 20990.00 EUR"),
+        "the offer's total: {mail}"
+    );
+    let history = s
+        .get(
+            &format!("/api/v1/opportunities/{opp}/activity"),
+            &t.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(history["items"][0]["action"], "purchase_order_sent");
+}
