@@ -310,6 +310,12 @@ pub struct MergeBody {
 pub struct SearchResults {
     /// Matching contacts, best first.
     pub contacts: Vec<ContactView>,
+    /// Opportunities of those contacts the caller may see, open first (empty without
+    /// `opportunities`/`read`).
+    pub opportunities: Vec<crate::opportunities::OpportunityView>,
+    /// Stock vehicles whose VIN starts with the query, or whose make, model and version
+    /// contain every word of it (empty without `vehicles`/`read`).
+    pub vehicles: Vec<crate::vehicles::VehicleView>,
 }
 
 /// A contact with its ETag.
@@ -1230,9 +1236,9 @@ pub struct SearchApi;
 impl SearchApi {
     /// Search
     ///
-    /// The same contact search as `GET /contacts?q=`, cached per tenant and invalidated by
-    /// every contact change. Opportunities and vehicles join these results when the
-    /// opportunities issue adds them.
+    /// Contacts (the same search as `GET /contacts?q=`, cached per tenant and invalidated by
+    /// every contact change), the opportunities of those contacts, and stock vehicles by VIN,
+    /// make, model or version, each within the caller's permissions.
     #[oai(path = "/search", method = "get")]
     async fn search(
         &self,
@@ -1244,11 +1250,30 @@ impl SearchApi {
         let scope = app.authz.require(&auth.0, "contacts", Action::Read).await?;
         let limit = forecourt_core::http::page_limit(limit.0).min(50);
         let found = search_contacts(&app, &auth.0, scope, &q.0, limit).await?;
+        let contact_ids: Vec<Uuid> = found.iter().map(|f| f.contact.id).collect();
         let today = app.clock.now().date_naive();
         let contacts = found
             .into_iter()
             .map(|f| view(f, today, json!({})))
             .collect();
-        Ok(Json(SearchResults { contacts }))
+        let opportunities = match app
+            .authz
+            .scope(&auth.0, "opportunities", Action::Read)
+            .await?
+        {
+            Some(_) => {
+                crate::opportunities::of_contacts(&app, &auth.0, &contact_ids, limit).await?
+            }
+            None => vec![],
+        };
+        let vehicles = match app.authz.scope(&auth.0, "vehicles", Action::Read).await? {
+            Some(_) => crate::vehicles::search(&app, auth.tenant_id(), &q.0, limit).await?,
+            None => vec![],
+        };
+        Ok(Json(SearchResults {
+            contacts,
+            opportunities,
+            vehicles,
+        }))
     }
 }

@@ -518,6 +518,29 @@ async fn notify_assignee(
     Ok(())
 }
 
+/// The opportunities of these contacts the caller may see, open first, at most `limit`.
+pub async fn of_contacts(
+    app: &App,
+    user: &TenantUser,
+    contact_ids: &[Uuid],
+    limit: u64,
+) -> Result<Vec<OpportunityView>> {
+    if contact_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<Uuid> = opportunity_contact::Entity::find()
+        .filter(opportunity_contact::Column::TenantId.eq(user.tenant_id))
+        .filter(opportunity_contact::Column::ContactId.is_in(contact_ids.to_vec()))
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .map(|l| l.opportunity_id)
+        .collect();
+    let mut all = visible_views(app, user, ids).await?;
+    all.truncate(limit as usize);
+    Ok(all)
+}
+
 /// Moves a merged contact's opportunity links to the survivor (core `ContactsMerged`).
 pub async fn move_links(
     conn: &impl ConnectionTrait,

@@ -229,10 +229,13 @@ pub fn query_tokens(q: &str) -> Vec<String> {
         return vec![fold(q).chars().filter(|c| !c.is_whitespace()).collect()];
     }
     let compact: String = q.chars().filter(|c| !" .-".contains(*c)).collect();
-    let is_vat = compact.len() >= 6
-        && compact.chars().take(2).all(|c| c.is_ascii_alphabetic())
-        && compact.chars().skip(2).all(|c| c.is_ascii_alphanumeric())
-        && compact.chars().skip(2).any(|c| c.is_ascii_digit());
+    // A VAT number: an EU country prefix, then mostly digits (names with a digit are words).
+    let upper = compact.to_ascii_uppercase();
+    let rest = upper.get(2..).unwrap_or("");
+    let is_vat = VAT_FORMATS.iter().any(|(c, _)| upper.starts_with(c))
+        && rest.len() >= 8
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        && rest.chars().filter(char::is_ascii_digit).count() >= 6;
     if is_vat {
         return vec![compact.to_lowercase()];
     }
@@ -295,6 +298,11 @@ mod tests {
         assert_eq!(query_tokens("Ann@Garage.be"), vec!["ann@garage.be"]);
         assert_eq!(query_tokens("BE 0403.170.701"), vec!["be0403170701"]);
         assert_eq!(query_tokens("gérard dup"), vec!["gerard", "dup"]);
+        assert_eq!(
+            query_tokens("Lead-a2b66de57d7e"),
+            vec!["lead", "a2b66de57d7e"]
+        );
+        assert_eq!(query_tokens("nl 123456789 B01"), vec!["nl123456789b01"]);
         assert!(phone_terms("+32470123456").contains(&"0470123456".to_string()));
         assert!(phone_terms("+32470123456").contains(&"32470123456".to_string()));
     }

@@ -287,6 +287,44 @@ impl VehiclesApi {
     }
 }
 
+/// Stock vehicles matching a query: a VIN prefix (an index range on `(tenant_id, vin)`), or
+/// make, model and version containing every word of it.
+pub async fn search(app: &App, tenant_id: Uuid, q: &str, limit: u64) -> Result<Vec<VehicleView>> {
+    use sea_orm::{
+        ExprTrait, QueryOrder, QuerySelect,
+        sea_query::{Expr, Func},
+    };
+    let compact: String = q
+        .trim()
+        .to_uppercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let words = crate::validate::words(q);
+    if compact.len() < 2 || words.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut by_name = sea_orm::Condition::all();
+    for w in &words {
+        let pattern = format!("%{w}%");
+        let any = sea_orm::Condition::any()
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Make))).like(pattern.clone()))
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Model))).like(pattern.clone()))
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Version))).like(pattern));
+        by_name = by_name.add(any);
+    }
+    let by_vin = sea_orm::Condition::all()
+        .add(vehicle::Column::Vin.gte(compact.clone()))
+        .add(vehicle::Column::Vin.lt(format!("{compact}{{")));
+    let rows = scoped(tenant_id)
+        .filter(sea_orm::Condition::any().add(by_vin).add(by_name))
+        .order_by_asc(vehicle::Column::Vin)
+        .limit(limit)
+        .all(&app.db)
+        .await?;
+    Ok(rows.into_iter().map(view).collect())
+}
+
 async fn find(app: &App, tenant_id: Uuid, id: Uuid) -> Result<vehicle::Model> {
     scoped(tenant_id)
         .filter(vehicle::Column::Id.eq(id))

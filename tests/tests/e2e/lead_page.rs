@@ -294,3 +294,57 @@ async fn the_purchase_order_reaches_the_customer_in_the_chosen_language() {
         .ok(200);
     assert_eq!(history["items"][0]["action"], "purchase_order_sent");
 }
+
+#[tokio::test]
+async fn search_finds_the_customers_opportunities_and_stock_vehicles() {
+    let s = TestServer::start().await;
+    let (t, other) = (s.tenant("expert").await, s.tenant("expert").await);
+    let (opp, vehicle, contact) = opportunity(&s, &t).await;
+    let name = s
+        .get(&format!("/api/v1/contacts/{contact}"), &t.admin_token)
+        .await
+        .ok(200)["last_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vin = s
+        .get(&format!("/api/v1/vehicles/{vehicle}"), &t.admin_token)
+        .await
+        .ok(200)
+        .str("vin");
+
+    let found = s
+        .get(&format!("/api/v1/search?q={name}"), &t.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(found["contacts"][0]["id"], json!(contact));
+    assert_eq!(found["opportunities"][0]["id"], json!(opp));
+    let by_vin = s
+        .get(&format!("/api/v1/search?q={}", &vin[..11]), &t.admin_token)
+        .await
+        .ok(200);
+    assert!(
+        by_vin["vehicles"].to_string().contains(&vehicle),
+        "{by_vin}"
+    );
+    let by_model = s
+        .get("/api/v1/search?q=opel%20cor", &t.admin_token)
+        .await
+        .ok(200);
+    assert!(
+        by_model["vehicles"].to_string().contains(&vehicle),
+        "{by_model}"
+    );
+
+    for q in [name.as_str(), &vin[..11], "opel"] {
+        let theirs = s
+            .get(&format!("/api/v1/search?q={q}"), &other.admin_token)
+            .await
+            .ok(200);
+        let text = theirs.to_string();
+        assert!(
+            !text.contains(&contact) && !text.contains(&opp) && !text.contains(&vehicle),
+            "{q}: {theirs}"
+        );
+    }
+}
