@@ -28,3 +28,16 @@ pub async fn insert_tenant(db: &DatabaseConnection) -> Result<Uuid, DbErr> {
     .await?;
     Ok(id)
 }
+
+/// Inserts a minimal person contact in a tenant and returns its id.
+pub async fn insert_contact(db: &DatabaseConnection, tenant_id: Uuid) -> Result<Uuid, DbErr> {
+    let id = Uuid::now_v7();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO contacts (tenant_id, id, kind, display_name, blocked, lifecycle, created_at, updated_at, version) \
+         VALUES ($1, $2, 'person', 'X', false, 'prospect', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)",
+        [tenant_id.into(), id.into()],
+    ))
+    .await?;
+    Ok(id)
+}

@@ -544,6 +544,20 @@ impl TestServer {
         }
     }
 
+    /// Creates a person contact with a unique name and email; returns its id.
+    pub async fn create_contact(&self, token: &str) -> String {
+        let body = json!({
+            "kind": "person",
+            "first_name": "Jan",
+            "last_name": unique("Peeters"),
+            "emails": [unique_email("contact")],
+        });
+        self.post("/api/v1/contacts", token, body)
+            .await
+            .ok(201)
+            .str("id")
+    }
+
     /// Creates a lead source (Expert tenant) and returns it.
     pub async fn create_source(&self, token: &str) -> Value {
         self.post(

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use forecourt_opel::service::{self, FleetCode, Segment};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 async fn db() -> DatabaseConnection {
@@ -12,18 +12,6 @@ async fn db() -> DatabaseConnection {
         .unwrap()
 }
 
-async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) {
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        sql,
-        values,
-    ))
-    .await
-    .unwrap();
-}
-
-const STAMP: &str = "'2026-01-01T00:00:00Z'";
-
 async fn tenant(db: &DatabaseConnection) -> Uuid {
     forecourt_migrations::testing::insert_tenant(db)
         .await
@@ -31,18 +19,9 @@ async fn tenant(db: &DatabaseConnection) -> Uuid {
 }
 
 async fn contact(db: &DatabaseConnection, t: Uuid) -> Uuid {
-    let id = Uuid::now_v7();
-    exec(
-        db,
-        &format!(
-            "INSERT INTO contacts (tenant_id, id, kind, display_name, blocked, lifecycle, \
-             created_at, updated_at, version) \
-             VALUES ($1, $2, 'person', 'X', false, 'prospect', {STAMP}, {STAMP}, 1)"
-        ),
-        vec![t.into(), id.into()],
-    )
-    .await;
-    id
+    forecourt_migrations::testing::insert_contact(db, t)
+        .await
+        .unwrap()
 }
 
 fn code_of(raw: &str) -> FleetCode {

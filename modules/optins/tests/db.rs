@@ -45,18 +45,9 @@ async fn company(db: &DatabaseConnection, t: Uuid) -> Uuid {
 }
 
 async fn contact(db: &DatabaseConnection, t: Uuid) -> Uuid {
-    let id = Uuid::now_v7();
-    exec(
-        db,
-        &format!(
-            "INSERT INTO contacts (tenant_id, id, kind, display_name, blocked, lifecycle, \
-             created_at, updated_at, version) \
-             VALUES ($1, $2, 'person', 'X', false, 'prospect', {STAMP}, {STAMP}, 1)"
-        ),
-        vec![t.into(), id.into()],
-    )
-    .await;
-    id
+    forecourt_migrations::testing::insert_contact(db, t)
+        .await
+        .unwrap()
 }
 
 fn ev(channel: Channel, sender: &str, granted: bool) -> NewEvent<'_> {

@@ -1,20 +1,12 @@
 //! The lead page's actions: typed, validated, following the opportunity's permission and
 //! tenant, and recorded in the Details tab.
 
-use forecourt_tests::{Expect, Json, Tenant, TestServer, unique, unique_email};
+use forecourt_tests::{Expect, Json, Tenant, TestServer};
 use serde_json::{Value, json};
 
 /// A contact, a stock vehicle and an opportunity of the tenant: (opportunity, vehicle, contact).
 async fn opportunity(s: &TestServer, t: &Tenant) -> (String, String, String) {
-    let contact = s
-        .post(
-            "/api/v1/contacts",
-            &t.admin_token,
-            json!({"kind": "person", "first_name": "Ann", "last_name": unique("Lead"), "emails": [unique_email("lead")]}),
-        )
-        .await
-        .ok(201)
-        .str("id");
+    let contact = s.create_contact(&t.admin_token).await;
     let vin = format!("W0L0XCF08{:08}", rand_digits());
     let vehicle = s
         .post(

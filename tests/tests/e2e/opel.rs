@@ -1,24 +1,7 @@
 //! The Opel-group category of contacts: segment and fleet code.
 
-use forecourt_tests::{Expect, Json, TestServer, unique, unique_email};
+use forecourt_tests::{Expect, Json, TestServer};
 use serde_json::{Value, json};
-
-/// Creates a person contact and returns its id.
-async fn contact(s: &TestServer, token: &str) -> String {
-    s.post(
-        "/api/v1/contacts",
-        token,
-        json!({
-            "kind": "person",
-            "first_name": "Jan",
-            "last_name": unique("Peeters"),
-            "emails": [unique_email("contact")],
-        }),
-    )
-    .await
-    .ok(201)
-    .str("id")
-}
 
 fn opel(contact_id: &str) -> String {
     format!("/api/v1/contacts/{contact_id}/opel")
@@ -42,7 +25,7 @@ fn search(q: &str) -> String {
 async fn opel_is_not_in_the_go_licence() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     for reply in [
         s.get(&opel(&c), &t.admin_token).await,
         s.put(&opel(&c), &t.admin_token, category("fleet", "AB12345"))
@@ -64,7 +47,7 @@ async fn opel_is_not_in_the_go_licence() {
 async fn opel_category_roundtrip() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     s.get(&opel(&c), &t.admin_token)
         .await
         .problem(404, "not_found");
@@ -108,7 +91,7 @@ async fn opel_category_roundtrip() {
 async fn opel_bad_input_names_the_field() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     for bad in [
         "AB12",
         "AB123456789",
@@ -142,7 +125,7 @@ async fn opel_bad_input_names_the_field() {
 async fn opel_extension_shows_on_the_contact_while_the_module_is_on() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let path = format!("/api/v1/contacts/{c}");
     let got = s.get(&path, &t.admin_token).await.ok(200);
     assert!(
@@ -193,8 +176,8 @@ async fn opel_extension_shows_on_the_contact_while_the_module_is_on() {
 async fn opel_fleet_code_finds_the_contact() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
-    let _other = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
+    let _other = s.create_contact(&t.admin_token).await;
     let code = fleet_code();
     assert!(
         s.get(&search(&code), &t.admin_token)
@@ -273,7 +256,7 @@ async fn opel_another_tenants_contact_is_not_found() {
     let s = TestServer::start().await;
     let a = s.tenant("expert").await;
     let b = s.tenant("expert").await;
-    let c = contact(&s, &a.admin_token).await;
+    let c = s.create_contact(&a.admin_token).await;
     s.put(
         &opel(&c),
         &a.admin_token,
@@ -304,7 +287,7 @@ async fn opel_permissions_follow_the_contact_grants() {
     let est = Some(t.establishment_id.as_str());
     let seller = s.create_user(&t.admin_token, &["salesperson"], est).await;
     let colleague = s.create_user(&t.admin_token, &["salesperson"], est).await;
-    let mine = contact(&s, &seller.token).await;
+    let mine = s.create_contact(&seller.token).await;
     s.put(&opel(&mine), &seller.token, category("private", "PRV12345"))
         .await
         .ok(200);
@@ -330,8 +313,8 @@ async fn opel_permissions_follow_the_contact_grants() {
 async fn opel_merge_gives_the_survivor_a_category() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let survivor = contact(&s, &t.admin_token).await;
-    let dup = contact(&s, &t.admin_token).await;
+    let survivor = s.create_contact(&t.admin_token).await;
+    let dup = s.create_contact(&t.admin_token).await;
     let code = fleet_code();
     s.put(&opel(&dup), &t.admin_token, category("rental", &code))
         .await
@@ -354,7 +337,7 @@ async fn opel_merge_gives_the_survivor_a_category() {
     );
 
     // A survivor with its own category keeps it.
-    let other = contact(&s, &t.admin_token).await;
+    let other = s.create_contact(&t.admin_token).await;
     s.put(&opel(&other), &t.admin_token, category("fleet", "LOSE1234"))
         .await
         .ok(200);

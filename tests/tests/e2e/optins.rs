@@ -1,25 +1,8 @@
 //! Marketing opt-ins: append-only consent events per channel and sender.
 
 use chrono::{DateTime, Utc};
-use forecourt_tests::{Expect, Json, Method, TestServer, unique, unique_email};
+use forecourt_tests::{Expect, Json, Method, TestServer};
 use serde_json::{Value, json};
-
-/// Creates a person contact and returns its id.
-async fn contact(s: &TestServer, token: &str) -> String {
-    s.post(
-        "/api/v1/contacts",
-        token,
-        json!({
-            "kind": "person",
-            "first_name": "Gérard",
-            "last_name": unique("Dupont"),
-            "emails": [unique_email("contact")],
-        }),
-    )
-    .await
-    .ok(201)
-    .str("id")
-}
 
 fn consents(contact_id: &str) -> String {
     format!("/api/v1/contacts/{contact_id}/consents")
@@ -40,7 +23,7 @@ async fn optins_consent_is_recorded_with_the_server_actor_and_time() {
     let s = TestServer::start().await;
     // Opt-ins are part of the Go licence.
     let t = s.tenant("go").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let before = Utc::now();
     let mut body = consent("email", "  Opel ", true);
     body["proof"] = json!("signed form #42");
@@ -84,7 +67,7 @@ async fn optins_consent_is_recorded_with_the_server_actor_and_time() {
 async fn optins_current_state_per_channel_and_sender() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let path = consents(&c);
     let company = t.company_id.as_str();
     s.post(&path, &t.admin_token, consent("email", "Opel", true))
@@ -153,7 +136,7 @@ async fn optins_current_state_per_channel_and_sender() {
 async fn optins_history_is_append_only() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let path = consents(&c);
     let ev = s
         .post(&path, &t.admin_token, consent("post", "Opel", true))
@@ -185,7 +168,7 @@ async fn optins_invalid_input_names_the_field() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
     let other = s.tenant("expert").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let path = consents(&c);
     let post = |body: Value| s.post(&path, &t.admin_token, body);
 
@@ -224,7 +207,7 @@ async fn optins_another_tenants_contact_is_not_found() {
     let s = TestServer::start().await;
     let a = s.tenant("expert").await;
     let b = s.tenant("expert").await;
-    let c = contact(&s, &a.admin_token).await;
+    let c = s.create_contact(&a.admin_token).await;
     s.post(
         &consents(&c),
         &a.admin_token,
@@ -259,7 +242,7 @@ async fn optins_permissions_follow_the_contact_scope() {
     let seller = s.create_user(&t.admin_token, &["salesperson"], est).await;
     let colleague = s.create_user(&t.admin_token, &["salesperson"], est).await;
     let desk = s.create_user(&t.admin_token, &["receptionist"], est).await;
-    let mine = contact(&s, &seller.token).await;
+    let mine = s.create_contact(&seller.token).await;
 
     // A salesperson records consents of their own contacts...
     s.post(
@@ -298,8 +281,8 @@ async fn optins_permissions_follow_the_contact_scope() {
 async fn optins_merge_keeps_every_event_on_the_survivor() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let survivor = contact(&s, &t.admin_token).await;
-    let dup = contact(&s, &t.admin_token).await;
+    let survivor = s.create_contact(&t.admin_token).await;
+    let dup = s.create_contact(&t.admin_token).await;
     s.post(
         &consents(&survivor),
         &t.admin_token,
@@ -354,7 +337,7 @@ async fn optins_merge_keeps_every_event_on_the_survivor() {
 async fn optins_can_be_switched_off_by_the_admin() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let c = contact(&s, &t.admin_token).await;
+    let c = s.create_contact(&t.admin_token).await;
     let toggle = |enabled: bool| json!({"module": "optins", "enabled": enabled});
     s.patch("/api/v1/settings/modules", &t.admin_token, toggle(false))
         .await
