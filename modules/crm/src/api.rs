@@ -880,7 +880,7 @@ impl ContactsApi {
         let now = app.clock.now();
         let id = Uuid::now_v7();
         let txn = app.db.begin().await.map_err(Error::from)?;
-        service::write(&txn, t, id, &data, None, Some(auth.0.user_id), now).await?;
+        let model = service::write(&txn, t, id, &data, None, Some(auth.0.user_id), now).await?;
         service::reindex(&app, &txn, t, id).await?;
         activity::record(
             &txn,
@@ -893,16 +893,7 @@ impl ContactsApi {
             snapshot(&data),
         )
         .await?;
-        let full = service::complete(
-            &txn,
-            service::scoped(t)
-                .filter(contact::Column::Id.eq(id))
-                .one(&txn)
-                .await
-                .map_err(Error::from)?
-                .ok_or(Error::NotFound("contact"))?,
-        )
-        .await?;
+        let full = service::complete(&txn, model).await?;
         txn.commit().await.map_err(Error::from)?;
         service::searches_changed(&app, t).await;
         Ok(answer(&app, &auth.0, full, true).await?)
@@ -949,14 +940,7 @@ impl ContactsApi {
         {
             return Err(Error::PreconditionFailed.into());
         }
-        let before = validate_body(
-            &app,
-            &auth.0,
-            as_body(&current),
-            &country_of(&app, t).await?,
-        )
-        .await
-        .ok();
+        let before = ContactData::from(&current);
         let data = validate_body(
             &app,
             &auth.0,
@@ -992,10 +976,7 @@ impl ContactsApi {
         // `write` stores the version after `current`'s, the one the guard above claimed.
         let model = service::write(&txn, t, id.0, &data, Some(&current.contact), None, now).await?;
         service::reindex(&app, &txn, t, id.0).await?;
-        let changes = activity::diff(
-            &before.as_ref().map(snapshot).unwrap_or_default(),
-            &snapshot(&data),
-        );
+        let changes = activity::diff(&snapshot(&before), &snapshot(&data));
         activity::record(
             &txn,
             t,

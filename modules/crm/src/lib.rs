@@ -5,7 +5,7 @@ use forecourt_core::{
     context::TenantUser,
     module::{Action, ContactPort, DefaultGrant, Module, PermissionObject, Scope, Tier},
 };
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 pub mod actions;
@@ -179,12 +179,7 @@ impl ContactPort for Contacts {
         contact_id: Uuid,
         scope: Scope,
     ) -> Result<bool> {
-        let company = service::user_company(txn, user).await?;
-        let found = service::scoped(user.tenant_id)
-            .filter(entities::contact::Column::Id.eq(contact_id))
-            .filter(service::visibility(user, scope, company))
-            .one(txn)
-            .await?;
+        let found = service::find_visible(txn, user, contact_id, scope).await?;
         Ok(found.is_some())
     }
 

@@ -263,14 +263,25 @@ pub async fn load_visible(
     id: Uuid,
     scope: Scope,
 ) -> Result<Full> {
-    let company = user_company(conn, user).await?;
-    let c = scoped(user.tenant_id)
-        .filter(contact::Column::Id.eq(id))
-        .filter(visibility(user, scope, company))
-        .one(conn)
+    let c = find_visible(conn, user, id, scope)
         .await?
         .ok_or(Error::NotFound("contact"))?;
     complete(conn, c).await
+}
+
+/// The contact row if `user` may see it at `scope` (tenant, visibility and company sharing).
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    user: &TenantUser,
+    id: Uuid,
+    scope: Scope,
+) -> Result<Option<contact::Model>> {
+    let company = user_company(conn, user).await?;
+    Ok(scoped(user.tenant_id)
+        .filter(contact::Column::Id.eq(id))
+        .filter(visibility(user, scope, company))
+        .one(conn)
+        .await?)
 }
 
 /// A validated address.
@@ -335,6 +346,36 @@ pub struct ContactData {
     pub establishment_id: Option<Uuid>,
     /// Kept to this company; `None` = shared across the tenant's companies.
     pub company_id: Option<Uuid>,
+}
+
+impl From<&Full> for ContactData {
+    /// A stored contact as data: it was validated when written, so no check runs again.
+    fn from(f: &Full) -> Self {
+        let c = &f.contact;
+        Self {
+            kind: c.kind.clone(),
+            title: c.title.clone(),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            company_name: c.company_name.clone(),
+            national_number: c.national_number.clone(),
+            emails: f.emails.clone(),
+            phones: f.phones.clone(),
+            addresses: f.addresses.iter().map(address_data).collect(),
+            vat_rate: c.vat_rate,
+            vat_number: c.vat_number.clone(),
+            position: c.position.clone(),
+            employer_id: c.employer_id,
+            birth_date: c.birth_date,
+            groups: f.groups.clone(),
+            comments: c.comments.clone(),
+            blocked: c.blocked,
+            lifecycle: c.lifecycle.clone(),
+            assigned_user_id: c.assigned_user_id,
+            establishment_id: c.establishment_id,
+            company_id: c.company_id,
+        }
+    }
 }
 
 impl ContactData {
