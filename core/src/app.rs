@@ -8,6 +8,7 @@ use crate::{
     context::Directory,
     mail::Mailer,
     module::{ContactPort, Registry},
+    storage::Storage,
 };
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct App {
     pub directory: Arc<dyn Directory>,
     /// The contact store, for modules that attach records to contacts.
     pub contacts: Arc<dyn ContactPort>,
+    /// Uploaded files.
+    pub storage: Arc<dyn Storage>,
 }
 
 impl std::fmt::Debug for App {

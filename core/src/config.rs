@@ -29,6 +29,8 @@ pub struct Config {
     pub invitation_ttl_hours: i64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file accepted on the upload routes modules declare (documents), in bytes.
+    pub max_upload_bytes: usize,
     /// Prefix of every cache key and of the invalidation channel, so several deployments can
     /// share one Redis.
     pub cache_prefix: String,
@@ -68,6 +70,7 @@ impl Default for Config {
             token_ttl_hours: 12,
             invitation_ttl_hours: 168,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
             cache_prefix: "fc".into(),
             redis_timeout_ms: 150,
             authz_refresh_ms: 5000,
@@ -95,6 +98,7 @@ const KEYS: &[(&str, bool)] = &[
     ("token_ttl_hours", true),
     ("invitation_ttl_hours", true),
     ("max_body_bytes", true),
+    ("max_upload_bytes", true),
     ("cache_prefix", false),
     ("redis_timeout_ms", true),
     ("authz_refresh_ms", true),

@@ -42,6 +42,9 @@ pub enum Error {
     /// 413: body larger than the limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 415: a body of a type this route does not take; `field` names the header or part.
+    #[error("{detail}")]
+    UnsupportedMediaType { detail: String, field: Option<String> },
     /// 422: the input parsed but is invalid; names the offending field.
     #[error("{field}: {detail}")]
     Validation {
@@ -103,6 +106,7 @@ impl Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -157,6 +161,13 @@ impl Error {
                     "Payload too large",
                     "the request body exceeds the size limit".into(),
                     None,
+                    None,
+                ),
+                Error::UnsupportedMediaType { detail, field } => (
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    detail.clone(),
+                    field.clone(),
                     None,
                 ),
                 Error::Validation {

@@ -201,11 +201,15 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
     .await
 }
 
-/// Body limit, authentication, tenant status and licence gating, in that order, before any
-/// handler runs. Credentials that do not resolve leave the request anonymous; operations that
+/// Declared body size, authentication, tenant status, licence gating, then the body itself
+/// (within the route's limit), in that order, before any handler runs. Credentials that do not resolve leave the request anonymous; operations that
 /// need a principal then answer 401 through their security scheme.
 pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
-    let limit = app.config.max_body_bytes;
+    let limit = if app.registry.is_upload(req.uri().path()) {
+        app.config.max_upload_bytes
+    } else {
+        app.config.max_body_bytes
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -213,14 +217,6 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
         return Err(Error::PayloadTooLarge.into());
-    }
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        let body = req.take_body();
-        let bytes = body
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|_| Error::PayloadTooLarge)?;
-        req.set_body(bytes);
     }
     let bearer = req
         .headers()
@@ -252,6 +248,16 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
             req.extensions_mut().insert(info);
         }
         req.extensions_mut().insert(auth);
+    }
+    // Read after authentication and gating, so a caller who may not post here cannot make the
+    // node buffer an upload-sized body.
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let body = req.take_body();
+        let bytes = body
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|_| Error::PayloadTooLarge)?;
+        req.set_body(bytes);
     }
     next.call(req).await.map(IntoResponse::into_response)
 }

@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 pub mod module;
 pub mod secret;
+pub mod storage;
 
 pub use app::App;
 pub use error::{Error, Result};

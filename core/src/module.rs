@@ -194,6 +194,12 @@ pub trait Module: Send + Sync + 'static {
     /// them are gated by licence and toggle before they reach the handler; the most specific
     /// prefix wins.
     fn api_prefixes(&self) -> &'static [&'static str];
+    /// Paths (with `*` standing for one segment, matched as prefixes like
+    /// [`Module::api_prefixes`]) that take file uploads: their bodies may be as large as
+    /// `max_upload_bytes` instead of `max_body_bytes`.
+    fn upload_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The permission objects the module defines.
     fn permission_objects(&self) -> &'static [PermissionObject] {
         &[]
@@ -347,11 +353,16 @@ impl Registry {
         // specific first, so the first pattern that matches wins.
         self.prefixes
             .iter()
-            .find(|(p, _)| {
-                let mut given = segments(path);
-                segments(p).all(|want| given.next().is_some_and(|s| want == "*" || want == s))
-            })
+            .find(|(p, _)| matches(p, path))
             .map(|&(_, i)| self.modules[i].as_ref())
+    }
+
+    /// Whether `path` takes file uploads (see [`Module::upload_paths`]).
+    pub fn is_upload(&self, path: &str) -> bool {
+        self.modules
+            .iter()
+            .flat_map(|m| m.upload_paths())
+            .any(|p| matches(p, path))
     }
 
     /// Every permission object of every module.
@@ -426,6 +437,12 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// Whether `path` starts with `pattern`, segment by segment, `*` standing for any one segment.
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut given = segments(path);
+    segments(pattern).all(|want| given.next().is_some_and(|s| want == "*" || want == s))
 }
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {

@@ -350,15 +350,50 @@ impl TestServer {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Reply {
+        self.send_with(
+            method,
+            path,
+            token,
+            &[("content-type", content_type)],
+            bytes,
+        )
+        .await
+    }
+
+    /// Sends raw bytes with the given headers (`token` "" sends no `Authorization`).
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        bytes: Vec<u8>,
+    ) -> Reply {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
-            .header("content-type", content_type)
             .body(bytes);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if !token.is_empty() {
             req = req.bearer_auth(token);
         }
         Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends a request and answers the raw body bytes with the status and headers (downloads).
+    pub async fn fetch_bytes(&self, path: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.bytes().await.expect("body read").to_vec();
+        (status, headers, bytes)
     }
 
     async fn read(resp: reqwest::Response) -> Reply {

@@ -10,6 +10,7 @@ use forecourt_core::{
     http::{edge, host},
     mail::Mailer,
     module::{Module, Registry},
+    storage::FsStorage,
 };
 use poem::{
     Endpoint, EndpointExt, Route,
@@ -52,6 +53,7 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             forecourt_crm::VehiclesApi,
             forecourt_crm::CrmSettingsApi,
             forecourt_crm::LeadPageApi,
+            forecourt_crm::DocumentsApi,
             forecourt_optins::OptinsApi,
             forecourt_opel::OpelApi,
         ),
@@ -98,6 +100,7 @@ pub async fn build_app_with_clock(
         .flat_map(|m| m.mail_templates().iter().copied())
         .collect();
     let mail = Mailer::with_templates(&config, &templates)?;
+    let storage = Arc::new(FsStorage::new(config.data_dir.join("files")));
     let app = Arc::new(App {
         config,
         db,
@@ -108,6 +111,7 @@ pub async fn build_app_with_clock(
         registry,
         directory: Arc::new(forecourt_tenants::TenantDirectory),
         contacts: Arc::new(forecourt_crm::Contacts),
+        storage,
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
     forecourt_tenants::permissions::backfill_defaults(&app).await?;

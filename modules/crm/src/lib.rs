@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 pub mod actions;
 pub mod api;
+pub mod documents;
 pub mod entities;
 pub mod expiry;
 pub mod opportunities;
@@ -19,6 +20,7 @@ pub mod vehicles;
 
 pub use actions::LeadPageApi;
 pub use api::{ContactsApi, SearchApi};
+pub use documents::DocumentsApi;
 pub use opportunities::{CrmSettingsApi, OpportunitiesApi};
 pub use vehicles::VehiclesApi;
 
@@ -44,6 +46,9 @@ impl Module for CrmModule {
             "/api/v1/vehicles",
             "/api/v1/settings/expiry",
         ]
+    }
+    fn upload_paths(&self) -> &'static [&'static str] {
+        &["/api/v1/opportunities/*/documents"]
     }
     fn permission_objects(&self) -> &'static [PermissionObject] {
         &[

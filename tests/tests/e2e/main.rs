@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod contacts;
+mod documents;
 mod errors;
 mod gating;
 mod isolation;
