@@ -13,6 +13,7 @@ mod m0003_permission_seeds;
 mod m0004_contacts;
 mod m0005_opportunities;
 mod m0006_opportunity_actions;
+mod m0007_contact_language;
 pub mod testing;
 mod util;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_contacts::Migration),
             Box::new(m0005_opportunities::Migration),
             Box::new(m0006_opportunity_actions::Migration),
+            Box::new(m0007_contact_language::Migration),
         ]
     }
 }

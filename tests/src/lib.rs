@@ -7,6 +7,8 @@
 // `expect` are the right tools here (the workspace denies them in production code only).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod smtp;
+
 use forecourt_core::{config::Config, secret::Secret};
 use reqwest::header::HeaderMap;
 use sea_orm::ConnectionTrait;

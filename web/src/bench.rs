@@ -59,6 +59,7 @@ fn contact(i: usize, assigned: Uuid, establishment: Uuid) -> ContactData {
         vat_rate: None,
         vat_number: None,
         position: None,
+        language: None,
         employer_id: None,
         birth_date: None,
         groups: vec![],

@@ -162,6 +162,7 @@ async fn demo_contacts(
                     vat_rate: None,
                     vat_number: None,
                     position: None,
+                    language: None,
                     employer_id: None,
                     birth_date: None,
                     groups: vec![],

@@ -350,7 +350,7 @@ pub struct HistoryEntry {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseOrderRequest {
-    /// `fr`, `nl` or `en`; the tenant's language when absent.
+    /// `fr`, `nl` or `en`; when absent, the customer's language, else the tenant's.
     pub language: Option<String>,
 }
 
@@ -389,16 +389,6 @@ async fn purchase_order(
 ) -> Result<PurchaseOrderSent> {
     let txn = app.db.begin().await?;
     let o = lock(app, &txn, user, opportunity_id).await?;
-    let language = match language.map(|l| l.trim().to_lowercase()) {
-        Some(l) if forecourt_core::mail::LANGUAGES.contains(&l.as_str()) => l,
-        Some(_) => return Err(Error::invalid("language", "one of `fr`, `nl`, `en`")),
-        None => app
-            .directory
-            .tenant_info(app, o.tenant_id)
-            .await?
-            .map(|i| i.language)
-            .unwrap_or_else(|| "fr".into()),
-    };
     let offer_row = opportunity_action::Entity::find()
         .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
         .filter(opportunity_action::Column::OpportunityId.eq(o.id))
@@ -446,6 +436,20 @@ async fn purchase_order(
             .ok_or(Error::NotFound("contact"))?,
     )
     .await?;
+    // The request's language, else the customer's, else the tenant's.
+    let language = match language {
+        Some(l) => crate::validate::language(&l)
+            .ok_or_else(|| Error::invalid("language", "one of `fr`, `nl`, `en`"))?,
+        None => match customer.contact.language.clone() {
+            Some(l) => l,
+            None => app
+                .directory
+                .tenant_info(app, o.tenant_id)
+                .await?
+                .map(|i| i.language)
+                .unwrap_or_else(|| "fr".into()),
+        },
+    };
     let to = customer
         .emails
         .first()
@@ -524,7 +528,7 @@ macro_rules! kind_routes {
             /// Send the purchase order
             ///
             /// Renders the purchase order of the latest offer (customer, vehicle, price, discount,
-            /// validity) in `language` (the tenant's by default) and queues it for the
+            /// validity) in `language` (by default the customer's, else the tenant's) and queues it for the
             /// opportunity's first contact. 422 `no_offer` without an offer,
             /// `customer_without_email` when the customer has no email.
             #[oai(path = "/opportunities/:id/purchase-order", method = "post")]

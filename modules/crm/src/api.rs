@@ -138,6 +138,9 @@ pub struct ContactBody {
     pub vat_number: Option<String>,
     /// Position in the employer.
     pub position: Option<String>,
+    /// Language for mail and documents (purchase orders): `fr`, `nl` or `en`; a locale such as
+    /// `nl-BE` is reduced to its language. The tenant's language when absent.
+    pub language: Option<String>,
     /// The company contact this person works for.
     pub employer_id: Option<Uuid>,
     /// Birth date, in the past.
@@ -199,6 +202,9 @@ pub struct ContactPatch {
     /// Position.
     #[serde(default)]
     pub position: MaybeUndefined<String>,
+    /// Language (`fr`, `nl`, `en`); null returns to the tenant's.
+    #[serde(default)]
+    pub language: MaybeUndefined<String>,
     /// Employer.
     #[serde(default)]
     pub employer_id: MaybeUndefined<Uuid>,
@@ -254,6 +260,8 @@ pub struct ContactView {
     pub vat_number: Option<String>,
     /// Position.
     pub position: Option<String>,
+    /// Language for mail and documents, when set (`fr`, `nl`, `en`).
+    pub language: Option<String>,
     /// Employer (a company contact).
     pub employer_id: Option<Uuid>,
     /// Birth date.
@@ -369,6 +377,7 @@ fn view(f: Full, today: NaiveDate, extensions: serde_json::Value) -> ContactView
         vat_rate: c.vat_rate,
         vat_number: c.vat_number,
         position: c.position,
+        language: c.language,
         employer_id: c.employer_id,
         age: c.birth_date.and_then(|b| validate::age(b, today)),
         birth_date: c.birth_date,
@@ -408,6 +417,7 @@ fn as_body(f: &Full) -> ContactBody {
         vat_rate: v.vat_rate,
         vat_number: v.vat_number,
         position: v.position,
+        language: v.language,
         employer_id: v.employer_id,
         birth_date: v.birth_date,
         groups: v.groups,
@@ -440,6 +450,7 @@ fn patched(mut b: ContactBody, p: ContactPatch) -> ContactBody {
     apply(&mut b.vat_rate, p.vat_rate);
     apply(&mut b.vat_number, p.vat_number);
     apply(&mut b.position, p.position);
+    apply(&mut b.language, p.language);
     apply(&mut b.employer_id, p.employer_id);
     apply(&mut b.birth_date, p.birth_date);
     apply(&mut b.comments, p.comments);
@@ -636,6 +647,15 @@ async fn validate_body(
         vat_rate: b.vat_rate,
         vat_number,
         position: text("position", b.position, 100)?,
+        language: match b.language {
+            Some(l) => Some(validate::language(&l).ok_or_else(|| {
+                Error::invalid(
+                    "language",
+                    "one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)",
+                )
+            })?),
+            None => None,
+        },
         employer_id: b.employer_id,
         birth_date,
         groups,

@@ -28,6 +28,7 @@ pub mod contact {
         pub vat_rate: Option<f64>,
         pub vat_number: Option<String>,
         pub position: Option<String>,
+        pub language: Option<String>,
         pub employer_id: Option<Uuid>,
         pub birth_date: Option<Date>,
         pub comments: Option<String>,

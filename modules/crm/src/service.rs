@@ -328,6 +328,8 @@ pub struct ContactData {
     pub vat_number: Option<String>,
     /// Position in the employer.
     pub position: Option<String>,
+    /// Language for mail and documents (`fr`, `nl`, `en`).
+    pub language: Option<String>,
     /// The company contact the person works for.
     pub employer_id: Option<Uuid>,
     /// Birth date.
@@ -365,6 +367,7 @@ impl From<&Full> for ContactData {
             vat_rate: c.vat_rate,
             vat_number: c.vat_number.clone(),
             position: c.position.clone(),
+            language: c.language.clone(),
             employer_id: c.employer_id,
             birth_date: c.birth_date,
             groups: f.groups.clone(),
@@ -418,6 +421,7 @@ pub async fn write(
         vat_rate: Set(d.vat_rate),
         vat_number: Set(d.vat_number.clone()),
         position: Set(d.position.clone()),
+        language: Set(d.language.clone()),
         employer_id: Set(d.employer_id),
         birth_date: Set(d.birth_date),
         comments: Set(d.comments.clone()),
@@ -580,6 +584,7 @@ pub async fn insert_many(
             vat_rate: d.vat_rate,
             vat_number: d.vat_number.clone(),
             position: d.position.clone(),
+            language: d.language.clone(),
             employer_id: d.employer_id,
             birth_date: d.birth_date,
             comments: d.comments.clone(),
@@ -921,6 +926,7 @@ pub async fn merge(
         vat_rate: c.vat_rate,
         vat_number: c.vat_number.clone(),
         position: c.position.clone(),
+        language: c.language.clone(),
         employer_id: c.employer_id,
         birth_date: c.birth_date,
         groups,

@@ -5,6 +5,15 @@ use chrono::NaiveDate;
 use forecourt_core::{Error, Result};
 use unicode_normalization::UnicodeNormalization;
 
+/// A language for mail and documents: `fr`, `nl` or `en`, from a code or a locale
+/// (`nl-BE`, `fr_BE`, `EN`). `None` for anything else.
+pub fn language(raw: &str) -> Option<String> {
+    let primary = raw.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    forecourt_core::mail::LANGUAGES
+        .contains(&primary.as_str())
+        .then_some(primary)
+}
+
 /// Parses a phone number written in any usual format, with `country` (ISO alpha-2) as the
 /// default region, and returns it in E.164 (`+32470123456`).
 pub fn phone(field: &str, raw: &str, country: &str) -> Result<String> {

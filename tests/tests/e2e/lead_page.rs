@@ -340,3 +340,64 @@ async fn search_finds_the_customers_opportunities_and_stock_vehicles() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_purchase_order_goes_out_over_smtp_in_the_customers_language() {
+    let smtp = forecourt_tests::smtp::SmtpReceiver::start().await;
+    let url = smtp.url.clone();
+    let s = TestServer::start_with(|c| {
+        c.smtp_url = Some(forecourt_core::secret::Secret::new(url));
+    })
+    .await;
+    let t = s.tenant("go").await;
+    let (opp, vehicle, contact) = opportunity(&s, &t).await;
+    // The customer reads English; the tenant's language is French.
+    s.patch(
+        &format!("/api/v1/contacts/{contact}"),
+        &t.admin_token,
+        json!({"language": "en-GB"}),
+    )
+    .await
+    .ok(200);
+    let read = s
+        .get(&format!("/api/v1/contacts/{contact}"), &t.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(read["language"], "en");
+    s.patch(
+        &format!("/api/v1/contacts/{contact}"),
+        &t.admin_token,
+        json!({"language": "de"}),
+    )
+    .await
+    .invalid("language");
+    let email = read["emails"][0].as_str().unwrap().to_string();
+    s.post(
+        &format!("/api/v1/opportunities/{opp}/offers"),
+        &t.admin_token,
+        json!({"vehicle_id": vehicle, "price": 18500, "discount": 500, "valid_until": "2099-06-30"}),
+    )
+    .await
+    .ok(201);
+    let sent = s
+        .post(
+            &format!("/api/v1/opportunities/{opp}/purchase-order"),
+            &t.admin_token,
+            json!({}),
+        )
+        .await
+        .ok(202);
+    assert_eq!(sent["language"], "en");
+
+    // Delivered over a real SMTP session, not written to the folder.
+    let got = smtp.wait_for(&email).await;
+    let data = got.data.replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        data.contains("Subject: Purchase order: Opel Corsa"),
+        "{data}"
+    );
+    assert!(data.contains("Total: 18000.00 EUR"), "{data}");
+    assert!(got.from.contains('@'), "envelope sender: {got:?}");
+    assert!(s.outbox_files().is_empty(), "nothing went to the folder");
+    s.stop().await;
+}
