@@ -337,10 +337,6 @@ pub enum ContactResponse {
     Created(Json<ContactView>, #[oai(header = "ETag")] String),
 }
 
-fn etag(version: i32) -> String {
-    format!("\"{version}\"")
-}
-
 fn view(f: Full, today: NaiveDate, extensions: serde_json::Value) -> ContactView {
     let c = f.contact;
     ContactView {
@@ -807,16 +803,9 @@ async fn answer(
     let ext = extensions(app, user, id).await?;
     let body = Json(view(full, app.clock.now().date_naive(), ext));
     Ok(if created {
-        ContactResponse::Created(body, etag(version))
+        ContactResponse::Created(body, forecourt_core::http::etag(version))
     } else {
-        ContactResponse::Ok(body, etag(version))
-    })
-}
-
-fn matches_etag(if_match: &str, version: i32) -> bool {
-    if_match.split(',').any(|t| {
-        let t = t.trim();
-        t == "*" || t.trim_start_matches("W/") == etag(version)
+        ContactResponse::Ok(body, forecourt_core::http::etag(version))
     })
 }
 
@@ -956,7 +945,7 @@ impl ContactsApi {
         let txn = app.db.begin().await.map_err(Error::from)?;
         let current = service::load_visible(&txn, &auth.0, id.0, scope).await?;
         if let Some(m) = if_match.0.as_deref()
-            && !matches_etag(m, current.contact.version)
+            && !forecourt_core::http::if_match(m, current.contact.version)
         {
             return Err(Error::PreconditionFailed.into());
         }

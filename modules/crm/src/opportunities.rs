@@ -161,6 +161,23 @@ pub struct OpportunityView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// When it was won or lost.
     pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Bumped by every change to the opportunity or its lead page; its `ETag`.
+    pub version: i32,
+}
+
+/// An opportunity with its `ETag` (send it back as `If-Match` to change it safely).
+#[derive(poem_openapi::ApiResponse)]
+pub enum OpportunityResponse {
+    /// The opportunity.
+    #[oai(status = 200)]
+    Ok(Json<OpportunityView>, #[oai(header = "ETag")] String),
+}
+
+impl From<OpportunityView> for OpportunityResponse {
+    fn from(v: OpportunityView) -> Self {
+        let tag = forecourt_core::http::etag(v.version);
+        OpportunityResponse::Ok(Json(v), tag)
+    }
 }
 
 /// A created opportunity and the contacts' other open opportunities, so the client can offer
@@ -241,6 +258,7 @@ async fn views(
             created_at: o.created_at,
             updated_at: o.updated_at,
             closed_at: o.closed_at,
+            version: o.version,
         })
         .collect())
 }
@@ -742,35 +760,45 @@ impl OpportunitiesApi {
     }
 
     /// Get an opportunity
+    ///
+    /// With its `ETag`: send it back as `If-Match` when changing the opportunity.
     #[oai(path = "/opportunities/:id", method = "get")]
     async fn get(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> poem::Result<Json<OpportunityView>> {
+    ) -> poem::Result<OpportunityResponse> {
         let o = load(&app, &app.db, &auth.0, id.0, Action::Read).await?;
-        Ok(Json(views(&app, &auth.0, vec![o]).await?.remove(0)))
+        Ok(views(&app, &auth.0, vec![o]).await?.remove(0).into())
     }
 
     /// Change an opportunity
     ///
     /// Customer information, source and vehicles of interest. `expired` is the system's and is
-    /// refused like any unknown field.
+    /// refused like any unknown field. With `If-Match` carrying a stale ETag (someone changed
+    /// the opportunity since it was read) the answer is 412 and nothing changes.
     #[oai(path = "/opportunities/:id", method = "patch")]
     async fn patch(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: poem_openapi::param::Header<Option<String>>,
         body: JsonBody<OpportunityPatch>,
-    ) -> poem::Result<Json<OpportunityView>> {
+    ) -> poem::Result<OpportunityResponse> {
         let b = body.0;
         if let MaybeUndefined::Value(s) = b.source_id {
             check_source(&app, &auth.0, Some(s)).await?;
         }
         let txn = app.db.begin().await.map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
+        // `lock` claimed the row by bumping its version: the caller read the one before.
+        if let Some(m) = if_match.0.as_deref()
+            && !forecourt_core::http::if_match(m, o.version - 1)
+        {
+            return Err(Error::PreconditionFailed.into());
+        }
         let mut am: opportunity::ActiveModel = o.clone().into();
         match b.customer_info {
             MaybeUndefined::Value(c) => {
@@ -795,7 +823,7 @@ impl OpportunitiesApi {
             &json!({"customer_info": updated.customer_info, "source_id": updated.source_id}),
         );
         let view = commit_with(&app, txn, &auth.0, updated, "updated", changes, false).await?;
-        Ok(Json(view))
+        Ok(view.into())
     }
 
     /// Change the status

@@ -1383,3 +1383,75 @@ async fn opportunities_concurrent_writes_keep_invariants() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn opportunities_patch_honours_if_match() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let c = contact(&s, &t.admin_token).await;
+    let id = s
+        .post(
+            OPPS,
+            &t.admin_token,
+            json!({"contacts": [{"contact_id": c}]}),
+        )
+        .await
+        .ok(201)["opportunity"]
+        .str("id");
+    let read = s
+        .send(
+            forecourt_tests::Method::GET,
+            &opp_path(&id),
+            &t.admin_token,
+            &Value::Null,
+        )
+        .await;
+    let tag = read.header("etag").to_string();
+    assert_eq!(tag, format!("\"{}\"", read.body["version"]));
+    // Someone else adds a comment: the opportunity moved on.
+    s.post(
+        &format!("{}/comments", opp_path(&id)),
+        &t.admin_token,
+        json!({"text": "Called, no answer"}),
+    )
+    .await
+    .ok(201);
+    let stale = s
+        .send_with(
+            forecourt_tests::Method::PATCH,
+            &opp_path(&id),
+            &t.admin_token,
+            &[("content-type", "application/json"), ("if-match", &tag)],
+            br#"{"customer_info": "overwrites"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(stale.assert_problem(412)["type"], "precondition_failed");
+    let fresh = s
+        .send(
+            forecourt_tests::Method::GET,
+            &opp_path(&id),
+            &t.admin_token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(
+        fresh.body["customer_info"],
+        Value::Null,
+        "the stale write changed nothing"
+    );
+    let ok = s
+        .send_with(
+            forecourt_tests::Method::PATCH,
+            &opp_path(&id),
+            &t.admin_token,
+            &[
+                ("content-type", "application/json"),
+                ("if-match", fresh.header("etag")),
+            ],
+            br#"{"customer_info": "Wants a 7-seater"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["customer_info"], "Wants a 7-seater");
+    assert_ne!(ok.header("etag"), fresh.header("etag"));
+}
