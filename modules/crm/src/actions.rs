@@ -237,6 +237,41 @@ impl Kind for FollowUp {
     }
 }
 
+/// Changes to a task: absent fields stay.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// What to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// When it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Who does it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<Uuid>,
+    /// Whether it is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<bool>,
+}
+
+/// Changes to a follow-up: absent fields stay.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpPatch {
+    /// When to contact the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
 /// A comment.
 #[derive(Object, Serialize, Deserialize, Debug, Clone)]
 #[oai(deny_unknown_fields)]
@@ -294,6 +329,69 @@ async fn add<K: Kind>(
         id,
         created_by: Some(user.user_id),
         created_at: now,
+        data: body,
+    })
+}
+
+/// Changes one action: the given fields replace the stored ones, and the result is checked
+/// exactly like a new action of its kind.
+async fn update<K: Kind>(
+    app: &App,
+    user: &TenantUser,
+    opportunity_id: Uuid,
+    action_id: Uuid,
+    patch: impl Serialize,
+) -> Result<ActionView<K>> {
+    let txn = app.db.begin().await?;
+    let o = lock(app, &txn, user, opportunity_id).await?;
+    let row = opportunity_action::Entity::find()
+        .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
+        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
+        .filter(opportunity_action::Column::Kind.eq(K::KIND))
+        .filter(opportunity_action::Column::Id.eq(action_id))
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound(K::KIND))?;
+    let mut merged = row.data.clone();
+    if let (Some(target), serde_json::Value::Object(changes)) = (
+        merged.as_object_mut(),
+        serde_json::to_value(patch).map_err(Error::internal)?,
+    ) {
+        target.extend(changes);
+    }
+    let body: K = serde_json::from_value(merged).map_err(Error::internal)?;
+    body.check(app, user).await?;
+    let data = serde_json::to_value(&body).map_err(Error::internal)?;
+    let now = app.clock.now();
+    opportunity_action::Entity::update_many()
+        .col_expr(
+            opportunity_action::Column::Data,
+            sea_orm::prelude::Expr::value(data.clone()),
+        )
+        .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
+        .filter(opportunity_action::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    let mut changes = activity::diff(&row.data, &data);
+    if let Some(c) = changes.as_object_mut() {
+        c.insert("action_id".into(), serde_json::json!(row.id));
+    }
+    activity::record(
+        &txn,
+        o.tenant_id,
+        Actor::User(user),
+        now,
+        "opportunity",
+        o.id,
+        &format!("{}_updated", K::KIND),
+        changes,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ActionView {
+        id: row.id,
+        created_by: row.created_by,
+        created_at: row.created_at,
         data: body,
     })
 }
@@ -534,6 +632,22 @@ macro_rules! kind_routes {
             #[oai(path = "/opportunities/:id/purchase-order", method = "post")]
             async fn purchase_order(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<PurchaseOrderRequest>) -> poem::Result<PurchaseOrderResponse> {
                 Ok(PurchaseOrderResponse::Accepted(Json(purchase_order(&app, &auth.0, id.0, body.0.language).await?)))
+            }
+
+            /// Change a task
+            ///
+            /// Mark it done, move its due date, hand it to someone else. Absent fields stay.
+            #[oai(path = "/opportunities/:id/tasks/:task_id", method = "patch")]
+            async fn update_task(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, task_id: Path<Uuid>, body: JsonBody<TaskPatch>) -> poem::Result<Json<ActionView<Task>>> {
+                Ok(Json(update::<Task>(&app, &auth.0, id.0, task_id.0, body.0).await?))
+            }
+
+            /// Change a follow-up
+            ///
+            /// Record its outcome, move its deadline. Absent fields stay.
+            #[oai(path = "/opportunities/:id/follow-ups/:follow_up_id", method = "patch")]
+            async fn update_follow_up(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, follow_up_id: Path<Uuid>, body: JsonBody<FollowUpPatch>) -> poem::Result<Json<ActionView<FollowUp>>> {
+                Ok(Json(update::<FollowUp>(&app, &auth.0, id.0, follow_up_id.0, body.0).await?))
             }
 
             /// The Details tab: every action on the opportunity, who and when, newest first.

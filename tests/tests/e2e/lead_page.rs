@@ -401,3 +401,92 @@ async fn the_purchase_order_goes_out_over_smtp_in_the_customers_language() {
     assert!(s.outbox_files().is_empty(), "nothing went to the folder");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn tasks_are_done_and_follow_ups_get_their_outcome() {
+    let s = TestServer::start().await;
+    let (t, other) = (s.tenant("go").await, s.tenant("go").await);
+    let (opp, _, _) = opportunity(&s, &t).await;
+    let base = format!("/api/v1/opportunities/{opp}");
+    let task = s
+        .post(
+            &format!("{base}/tasks"),
+            &t.admin_token,
+            json!({"title": "Send the financing offer", "due_at": "2099-01-11T10:00:00Z", "assignee_id": t.admin_user_id}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let url = format!("{base}/tasks/{task}");
+    // Another tenant, an unknown id, a user of another tenant: refused, nothing changes.
+    s.patch(&url, &other.admin_token, json!({"done": true}))
+        .await
+        .problem(404, "not_found");
+    s.patch(
+        &format!("{base}/tasks/{}", uuid::Uuid::now_v7()),
+        &t.admin_token,
+        json!({"done": true}),
+    )
+    .await
+    .problem(404, "not_found");
+    s.patch(
+        &url,
+        &t.admin_token,
+        json!({"assignee_id": other.admin_user_id}),
+    )
+    .await
+    .invalid("assignee_id");
+    s.patch(&url, &t.admin_token, json!({"done": true, "priority": 1}))
+        .await
+        .invalid("priority");
+    let done = s
+        .patch(&url, &t.admin_token, json!({"done": true}))
+        .await
+        .ok(200);
+    assert_eq!(done["done"], true);
+    assert_eq!(done["title"], "Send the financing offer");
+    let listed = s
+        .get(&format!("{base}/tasks"), &t.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(listed["items"][0]["done"], true);
+
+    let follow_up = s
+        .post(
+            &format!("{base}/follow-ups"),
+            &t.admin_token,
+            json!({"deadline": "2099-01-12T10:00:00Z", "reason": "Financing answer"}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let updated = s
+        .patch(
+            &format!("{base}/follow-ups/{follow_up}"),
+            &t.admin_token,
+            json!({"outcome": "Financing approved, appointment Saturday"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        updated["outcome"],
+        "Financing approved, appointment Saturday"
+    );
+    assert_eq!(updated["reason"], "Financing answer");
+
+    let history = s
+        .get(&format!("{base}/activity"), &t.admin_token)
+        .await
+        .ok(200);
+    let task_update = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "task_updated")
+        .expect("task update in the Details tab");
+    assert_eq!(
+        task_update["changes"]["done"],
+        json!({"from": false, "to": true})
+    );
+    assert_eq!(history["items"][0]["action"], "follow_up_updated");
+}
