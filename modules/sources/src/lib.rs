@@ -9,6 +9,7 @@ use sea_orm::DatabaseTransaction;
 
 pub mod api;
 pub mod entities;
+pub mod report;
 pub mod service;
 
 pub use api::SourcesApi;

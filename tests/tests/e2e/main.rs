@@ -17,5 +17,6 @@ mod opel;
 mod opportunities;
 mod optins;
 mod permissions;
+mod reports;
 mod search;
 mod service;
