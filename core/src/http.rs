@@ -61,8 +61,13 @@ pub fn error_to_response(err: poem::Error, request_id: &str) -> Response {
 
 /// Errors raised by poem and poem-openapi themselves.
 fn foreign_problem(err: &poem::Error) -> Problem {
-    let status = err.status();
     let text = err.to_string();
+    // An id in the path that is not even an id names no resource: 404, like a missing one.
+    let status = if text.starts_with("failed to parse path") {
+        StatusCode::NOT_FOUND
+    } else {
+        err.status()
+    };
     let (kind, title, detail, field) = match status {
         StatusCode::NOT_FOUND => (
             "not_found",
@@ -96,7 +101,15 @@ fn foreign_problem(err: &poem::Error) -> Problem {
         ),
         s if s.is_client_error() => {
             let field = field_in(&text);
-            if is_body_error(&text) {
+            if let Some(name) = parameter_in(&text) {
+                // A query, path or header parameter of the wrong type: name it like a body field.
+                (
+                    "validation_error",
+                    "Invalid parameter",
+                    text.replace("failed to parse parameter ", "parameter "),
+                    Some(name),
+                )
+            } else if is_body_error(&text) {
                 let kind = if text.contains("expected value")
                     || text.contains("EOF while parsing")
                     || text.contains("key must be a string")
@@ -134,6 +147,12 @@ fn foreign_problem(err: &poem::Error) -> Problem {
         extra: None,
         request_id: None,
     }
+}
+
+/// The parameter named by poem-openapi's "failed to parse parameter `x`: ..." message.
+fn parameter_in(text: &str) -> Option<String> {
+    let rest = text.split("failed to parse parameter `").nth(1)?;
+    Some(rest[..rest.find('`')?].to_string())
 }
 
 fn is_body_error(text: &str) -> bool {

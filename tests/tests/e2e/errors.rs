@@ -176,3 +176,30 @@ async fn every_response_carries_a_request_id() {
         );
     }
 }
+
+#[tokio::test]
+async fn parameters_of_the_wrong_type_are_named() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    for (path, field) in [
+        ("/api/v1/lead-sources?active=maybe", "active"),
+        ("/api/v1/contacts?limit=lots", "limit"),
+    ] {
+        let r = s
+            .send(Method::GET, path, &t.admin_token, &Value::Null)
+            .await;
+        let p = r.assert_problem(422);
+        assert_eq!(p["type"], "validation_error", "{path}: {p}");
+        assert_eq!(p["field"], field, "{path}: {p}");
+    }
+    // A malformed id names no resource.
+    let r = s
+        .send(
+            Method::GET,
+            "/api/v1/contacts/not-a-uuid",
+            &t.admin_token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(r.assert_problem(404)["type"], "not_found");
+}
