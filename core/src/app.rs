@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     context::Directory,
     mail::Mailer,
-    module::{ContactPort, Registry},
+    module::{ContactPort, LeadPort, Registry},
     storage::Storage,
 };
 use sea_orm::DatabaseConnection;
@@ -33,6 +33,8 @@ pub struct App {
     pub directory: Arc<dyn Directory>,
     /// The contact store, for modules that attach records to contacts.
     pub contacts: Arc<dyn ContactPort>,
+    /// The CRM's intake of leads from partners.
+    pub leads: Arc<dyn LeadPort>,
     /// Uploaded files.
     pub storage: Arc<dyn Storage>,
 }

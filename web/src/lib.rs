@@ -38,22 +38,27 @@ pub fn modules() -> Vec<Box<dyn Module>> {
 
 /// Every API of every module, as one poem-openapi service (APIs combine only as tuples).
 fn api() -> OpenApiService<impl OpenApi, ()> {
+    // poem-openapi combines at most 16 APIs per tuple; one tuple per layer keeps room.
     OpenApiService::new(
         (
-            ServiceApi,
-            forecourt_tenants::auth::AuthApi,
-            forecourt_tenants::platform::PlatformApi,
-            forecourt_tenants::admin::AdminApi,
-            forecourt_tenants::users::UsersApi,
-            forecourt_tenants::permissions::PermissionsApi,
+            (
+                ServiceApi,
+                forecourt_tenants::auth::AuthApi,
+                forecourt_tenants::platform::PlatformApi,
+                forecourt_tenants::admin::AdminApi,
+                forecourt_tenants::users::UsersApi,
+                forecourt_tenants::permissions::PermissionsApi,
+            ),
             forecourt_sources::SourcesApi,
-            forecourt_crm::ContactsApi,
-            forecourt_crm::SearchApi,
-            forecourt_crm::OpportunitiesApi,
-            forecourt_crm::VehiclesApi,
-            forecourt_crm::CrmSettingsApi,
-            forecourt_crm::LeadPageApi,
-            forecourt_crm::DocumentsApi,
+            (
+                forecourt_crm::ContactsApi,
+                forecourt_crm::SearchApi,
+                forecourt_crm::OpportunitiesApi,
+                forecourt_crm::VehiclesApi,
+                forecourt_crm::CrmSettingsApi,
+                forecourt_crm::LeadPageApi,
+                forecourt_crm::DocumentsApi,
+            ),
             forecourt_optins::OptinsApi,
             forecourt_opel::OpelApi,
         ),
@@ -111,6 +116,7 @@ pub async fn build_app_with_clock(
         registry,
         directory: Arc::new(forecourt_tenants::TenantDirectory),
         contacts: Arc::new(forecourt_crm::Contacts),
+        leads: Arc::new(forecourt_crm::Leads),
         storage,
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;

@@ -101,12 +101,19 @@ pub struct TradeIn {
     pub make: String,
     /// Model.
     pub model: String,
-    /// Model year.
-    pub year: i32,
-    /// Odometer, in km.
-    pub mileage_km: i32,
-    /// Valuation offered, in euros.
-    pub valuation: f64,
+    /// Model year (unknown for some leads).
+    pub year: Option<i32>,
+    /// Odometer, in km (unknown until the car is seen).
+    pub mileage_km: Option<i32>,
+    /// Valuation offered, in euros (absent until the car is appraised; a lead carries the
+    /// customer's or a third party's appraisal).
+    pub valuation: Option<f64>,
+    /// VIN, when known.
+    pub vin: Option<String>,
+    /// `excellent`, `good`, `fair`, `poor` or free text.
+    pub condition: Option<String>,
+    /// Free text (outstanding finance, damage...).
+    pub comments: Option<String>,
 }
 
 impl Kind for TradeIn {
@@ -114,13 +121,86 @@ impl Kind for TradeIn {
     async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
         text("make", &self.make, 60)?;
         text("model", &self.model, 60)?;
-        if !(1900..=2100).contains(&self.year) {
+        if let Some(y) = self.year
+            && !(1900..=2100).contains(&y)
+        {
             return Err(Error::invalid("year", "a model year"));
         }
-        if self.mileage_km < 0 {
+        if self.mileage_km.is_some_and(|m| m < 0) {
             return Err(Error::invalid("mileage_km", "not negative"));
         }
-        amount("valuation", self.valuation)
+        if let Some(v) = self.valuation {
+            amount("valuation", v)?;
+        }
+        optional_text("condition", &self.condition, 60)?;
+        optional_text("comments", &self.comments, 2000)
+    }
+}
+
+fn optional_text(field: &str, v: &Option<String>, max: usize) -> Result<()> {
+    match v {
+        Some(v) => text(field, v, max),
+        None => Ok(()),
+    }
+}
+
+/// A vehicle the customer asked about: from a partner's lead or noted by a salesperson. Linked
+/// to the stock vehicle when one matches.
+#[derive(Object, Serialize, Deserialize, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleRequest {
+    /// `buy`, `lease` or `test_drive`.
+    pub interest: String,
+    /// The stock vehicle it matched, if any.
+    pub vehicle_id: Option<Uuid>,
+    /// Make.
+    pub make: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Trim or version.
+    pub trim: Option<String>,
+    /// Model year.
+    pub year: Option<i32>,
+    /// VIN.
+    pub vin: Option<String>,
+    /// `new` or `used`.
+    pub condition: Option<String>,
+    /// Odometer in km.
+    pub mileage_km: Option<i64>,
+    /// Price asked or quoted, in euros.
+    pub price: Option<f64>,
+    /// Free text.
+    pub comments: Option<String>,
+}
+
+impl Kind for VehicleRequest {
+    const KIND: &'static str = "vehicle_request";
+    async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
+        if !["buy", "lease", "test_drive"].contains(&self.interest.as_str()) {
+            return Err(Error::invalid("interest", "`buy`, `lease` or `test_drive`"));
+        }
+        if let Some(v) = self.vehicle_id {
+            stock_vehicle(app, user, v).await?;
+        }
+        if self.make.is_none()
+            && self.model.is_none()
+            && self.vin.is_none()
+            && self.vehicle_id.is_none()
+        {
+            return Err(Error::invalid(
+                "model",
+                "say which vehicle (make and model, VIN or vehicle_id)",
+            ));
+        }
+        optional_text("make", &self.make, 60)?;
+        optional_text("model", &self.model, 60)?;
+        optional_text("trim", &self.trim, 100)?;
+        optional_text("comments", &self.comments, 2000)?;
+        if let Some(p) = self.price {
+            amount("price", p)?;
+        }
+        Ok(())
     }
 }
 
@@ -162,18 +242,29 @@ impl Kind for Offer {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct TestDrive {
-    /// The stock vehicle driven.
-    pub vehicle_id: Uuid,
-    /// When.
-    pub scheduled_at: DateTime<Utc>,
+    /// The stock vehicle driven (absent for a request about a vehicle not in stock).
+    pub vehicle_id: Option<Uuid>,
+    /// When; absent while the test drive is still to be scheduled (a customer's request).
+    pub scheduled_at: Option<DateTime<Utc>>,
     /// The contact who drives.
     pub driver_contact_id: Uuid,
+    /// The vehicle as the customer named it, when it is not a stock vehicle.
+    pub vehicle: Option<String>,
 }
 
 impl Kind for TestDrive {
     const KIND: &'static str = "test_drive";
     async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
-        stock_vehicle(app, user, self.vehicle_id).await?;
+        match (self.vehicle_id, &self.vehicle) {
+            (Some(v), _) => stock_vehicle(app, user, v).await?,
+            (None, Some(name)) => text("vehicle", name, 200)?,
+            (None, None) => {
+                return Err(Error::invalid(
+                    "vehicle_id",
+                    "a stock vehicle, or `vehicle` naming one",
+                ));
+            }
+        }
         let found = service::scoped(user.tenant_id)
             .filter(crate::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
@@ -300,30 +391,7 @@ async fn add<K: Kind>(
     let o = lock(app, &txn, user, opportunity_id).await?;
     body.check(app, user).await?;
     let now = app.clock.now();
-    let data = serde_json::to_value(&body).map_err(Error::internal)?;
-    let id = Uuid::now_v7();
-    opportunity_action::Entity::insert(opportunity_action::ActiveModel {
-        tenant_id: Set(o.tenant_id),
-        id: Set(id),
-        opportunity_id: Set(o.id),
-        kind: Set(K::KIND.into()),
-        data: Set(data.clone()),
-        created_by: Set(Some(user.user_id)),
-        created_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    activity::record(
-        &txn,
-        o.tenant_id,
-        Actor::User(user),
-        now,
-        "opportunity",
-        o.id,
-        &format!("{}_added", K::KIND),
-        data,
-    )
-    .await?;
+    let id = insert(&txn, &o, &body, Actor::User(user), now).await?;
     txn.commit().await?;
     Ok(ActionView {
         id,
@@ -331,6 +399,46 @@ async fn add<K: Kind>(
         created_at: now,
         data: body,
     })
+}
+
+/// Stores an action of the opportunity and records it in its activity, inside `txn`. The
+/// body must have been checked.
+pub(crate) async fn insert<K: Kind>(
+    txn: &sea_orm::DatabaseTransaction,
+    o: &crate::entities::opportunity::Model,
+    body: &K,
+    actor: Actor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let data = serde_json::to_value(body).map_err(Error::internal)?;
+    let id = Uuid::now_v7();
+    let created_by = match actor {
+        Actor::User(u) => Some(u.user_id),
+        Actor::System(_) => None,
+    };
+    opportunity_action::Entity::insert(opportunity_action::ActiveModel {
+        tenant_id: Set(o.tenant_id),
+        id: Set(id),
+        opportunity_id: Set(o.id),
+        kind: Set(K::KIND.into()),
+        data: Set(data.clone()),
+        created_by: Set(created_by),
+        created_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    activity::record(
+        txn,
+        o.tenant_id,
+        actor,
+        now,
+        "opportunity",
+        o.id,
+        &format!("{}_added", K::KIND),
+        data,
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Changes one action: the given fields replace the stored ones, and the result is checked
@@ -667,6 +775,7 @@ macro_rules! kind_routes {
 
 kind_routes! {
     "/opportunities/:id/trade-ins", TradeIn, list_trade_ins, add_trade_in, "trade-ins";
+    "/opportunities/:id/vehicle-requests", VehicleRequest, list_vehicle_requests, add_vehicle_request, "vehicles asked about";
     "/opportunities/:id/offers", Offer, list_offers, add_offer, "offers";
     "/opportunities/:id/test-drives", TestDrive, list_test_drives, add_test_drive, "test drives";
     "/opportunities/:id/tasks", Task, list_tasks, add_task, "tasks";

@@ -13,6 +13,7 @@ pub mod api;
 pub mod documents;
 pub mod entities;
 pub mod expiry;
+pub mod intake;
 pub mod opportunities;
 pub mod service;
 pub mod validate;
@@ -21,6 +22,7 @@ pub mod vehicles;
 pub use actions::LeadPageApi;
 pub use api::{ContactsApi, SearchApi};
 pub use documents::DocumentsApi;
+pub use intake::Leads;
 pub use opportunities::{CrmSettingsApi, OpportunitiesApi};
 pub use vehicles::VehiclesApi;
 
