@@ -412,6 +412,21 @@ pub(crate) async fn insert<K: Kind>(
 ) -> Result<Uuid> {
     let data = serde_json::to_value(body).map_err(Error::internal)?;
     let id = Uuid::now_v7();
+    insert_data(txn, o, K::KIND, id, data, actor, now).await?;
+    Ok(id)
+}
+
+/// [`insert`] for an action whose id is chosen beforehand (a document's file is stored
+/// under it) and whose data is already a document.
+pub(crate) async fn insert_data(
+    txn: &sea_orm::DatabaseTransaction,
+    o: &crate::entities::opportunity::Model,
+    kind: &str,
+    id: Uuid,
+    data: serde_json::Value,
+    actor: Actor<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let created_by = match actor {
         Actor::User(u) => Some(u.user_id),
         Actor::System(_) => None,
@@ -420,7 +435,7 @@ pub(crate) async fn insert<K: Kind>(
         tenant_id: Set(o.tenant_id),
         id: Set(id),
         opportunity_id: Set(o.id),
-        kind: Set(K::KIND.into()),
+        kind: Set(kind.into()),
         data: Set(data.clone()),
         created_by: Set(created_by),
         created_at: Set(now),
@@ -434,11 +449,10 @@ pub(crate) async fn insert<K: Kind>(
         now,
         "opportunity",
         o.id,
-        &format!("{}_added", K::KIND),
+        &format!("{kind}_added"),
         data,
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// Changes one action: the given fields replace the stored ones, and the result is checked

@@ -7,13 +7,14 @@
 //! becomes a path: files are stored by id).
 
 use crate::{
+    actions,
     entities::opportunity_action,
     opportunities::{load, lock},
 };
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
-    activity::{self, Actor},
+    activity::Actor,
     context::TenantUser,
     http::{Created, List, TenantAuth},
     module::Action,
@@ -25,9 +26,7 @@ use poem_openapi::{
     param::Path,
     payload::{Binary, Json},
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::sync::Arc;
@@ -251,28 +250,8 @@ async fn upload(
     let key = StorageKey::tenant(o.tenant_id, COLLECTION, id);
     app.storage.put(&key, &bytes).await?;
     let stored = async {
-        opportunity_action::Entity::insert(opportunity_action::ActiveModel {
-            tenant_id: Set(o.tenant_id),
-            id: Set(id),
-            opportunity_id: Set(o.id),
-            kind: Set(KIND.into()),
-            data: Set(data.clone()),
-            created_by: Set(Some(user.user_id)),
-            created_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        activity::record(
-            &txn,
-            o.tenant_id,
-            Actor::User(user),
-            now,
-            "opportunity",
-            o.id,
-            "document_added",
-            serde_json::json!({"document_id": id, "filename": doc.filename, "size": doc.size}),
-        )
-        .await?;
+        let actor = Actor::User(user);
+        actions::insert_data(&txn, &o, KIND, id, data, actor, now).await?;
         txn.commit().await?;
         Ok::<_, Error>(())
     }

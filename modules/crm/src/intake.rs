@@ -83,32 +83,33 @@ fn reach(lead: &InboundLead, country: &str) -> Reach {
 /// The tenant's contact with one of these emails (in the lead's order), else one of these
 /// phones.
 async fn matching(txn: &DatabaseTransaction, t: Uuid, r: &Reach) -> Result<Option<contact::Model>> {
-    let mut id = None;
-    for e in &r.emails {
-        id = contact_email::Entity::find()
-            .filter(contact_email::Column::TenantId.eq(t))
-            .filter(contact_email::Column::Email.eq(e.as_str()))
-            .order_by_asc(contact_email::Column::ContactId)
-            .one(txn)
-            .await?
-            .map(|row| row.contact_id);
-        if id.is_some() {
-            break;
-        }
+    // The first of the lead's values (in its order) that some contact has; the oldest such
+    // contact when several have it.
+    fn first(found: Vec<(String, Uuid)>, wanted: &[String]) -> Option<Uuid> {
+        wanted
+            .iter()
+            .find_map(|w| found.iter().filter(|(v, _)| v == w).map(|(_, c)| *c).min())
     }
-    if id.is_none() {
-        for p in &r.phones {
-            id = contact_phone::Entity::find()
-                .filter(contact_phone::Column::TenantId.eq(t))
-                .filter(contact_phone::Column::Phone.eq(p.as_str()))
-                .order_by_asc(contact_phone::Column::ContactId)
-                .one(txn)
-                .await?
-                .map(|row| row.contact_id);
-            if id.is_some() {
-                break;
-            }
-        }
+    let by_email = contact_email::Entity::find()
+        .filter(contact_email::Column::TenantId.eq(t))
+        .filter(contact_email::Column::Email.is_in(r.emails.iter().map(String::as_str)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.email, row.contact_id))
+        .collect();
+    // An email is the stronger identity: phones count only when no email matched.
+    let mut id = first(by_email, &r.emails);
+    if id.is_none() && !r.phones.is_empty() {
+        let by_phone = contact_phone::Entity::find()
+            .filter(contact_phone::Column::TenantId.eq(t))
+            .filter(contact_phone::Column::Phone.is_in(r.phones.iter().map(String::as_str)))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.phone, row.contact_id))
+            .collect();
+        id = first(by_phone, &r.phones);
     }
     let Some(id) = id else { return Ok(None) };
     Ok(service::scoped(t)
