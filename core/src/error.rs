@@ -44,7 +44,10 @@ pub enum Error {
     PayloadTooLarge,
     /// 415: a body of a type this route does not take; `field` names the header or part.
     #[error("{detail}")]
-    UnsupportedMediaType { detail: String, field: Option<String> },
+    UnsupportedMediaType {
+        detail: String,
+        field: Option<String>,
+    },
     /// 422: the input parsed but is invalid; names the offending field.
     #[error("{field}: {detail}")]
     Validation {

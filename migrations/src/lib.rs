@@ -14,6 +14,8 @@ mod m0004_contacts;
 mod m0005_opportunities;
 mod m0006_opportunity_actions;
 mod m0007_contact_language;
+mod m0008_connectors;
+mod m0009_report_indexes;
 pub mod testing;
 mod util;
 
@@ -31,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_opportunities::Migration),
             Box::new(m0006_opportunity_actions::Migration),
             Box::new(m0007_contact_language::Migration),
+            Box::new(m0008_connectors::Migration),
+            Box::new(m0009_report_indexes::Migration),
         ]
     }
 }

@@ -33,6 +33,7 @@ pub fn modules() -> Vec<Box<dyn Module>> {
         Box::new(forecourt_crm::CrmModule),
         Box::new(forecourt_optins::OptinsModule),
         Box::new(forecourt_opel::OpelModule),
+        Box::new(forecourt_connectors::ConnectorsModule),
     ]
 }
 
@@ -61,6 +62,10 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
             ),
             forecourt_optins::OptinsApi,
             forecourt_opel::OpelApi,
+            (
+                forecourt_connectors::ConnectorsApi,
+                forecourt_connectors::InboundApi,
+            ),
         ),
         "Forecourt",
         env!("CARGO_PKG_VERSION"),

@@ -212,6 +212,10 @@ async fn contact_of(
     let last = clean(&lead.contact.last_name);
     let business = clean(&lead.contact.company_name);
     let person = first.is_some() || last.is_some();
+    // A name alone reaches nobody: the lead is refused, whatever else it carries.
+    if r.emails.is_empty() && r.phones.is_empty() {
+        return Err(unreachable(r));
+    }
     if let Some(found) = matching(txn, t, r).await? {
         if found.blocked {
             return Err(Error::Validation {
@@ -267,9 +271,6 @@ async fn contact_of(
             _ => None,
         };
         return Ok((found, company, false));
-    }
-    if !person && business.is_none() && r.emails.is_empty() && r.phones.is_empty() {
-        return Err(unreachable(r));
     }
     if !person && let Some(b) = &business {
         // Only a business: the company itself is the customer.

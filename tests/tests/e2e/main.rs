@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod connectors;
 mod contacts;
 mod documents;
 mod errors;
