@@ -101,6 +101,29 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
             .map_err(err)?;
             writeln!(out, "  {email} ({role})")?;
         }
+        if tier == Tier::Expert {
+            // A partner feed to try the inbound endpoint with (see the README).
+            let c = forecourt_connectors::service::create(
+                &app.db,
+                t.tenant_id,
+                forecourt_core::activity::Actor::System("demo"),
+                forecourt_connectors::service::NewConnector {
+                    partner: "AutoScout24",
+                    name: "AutoScout24 feed",
+                    establishment_id: Some(t.establishment_id),
+                    source_id: None,
+                    enabled: true,
+                },
+                app.clock.now(),
+            )
+            .await
+            .map_err(err)?;
+            writeln!(
+                out,
+                "  connector of {name}: POST /inbound/{}/leads, secret {}",
+                c.id, c.secret
+            )?;
+        }
     }
     Ok(out)
 }

@@ -72,6 +72,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         iterations: usize,
     },
+    /// Sustained lead intake through `POST /inbound/{connector}/leads` (JSON and ADF; new,
+    /// merged and duplicate leads) against creating a contact through the API, on a node
+    /// started in-process on the configured database (a temporary SQLite file when none is
+    /// configured).
+    Intake {
+        /// Deliveries per phase.
+        #[arg(long, default_value_t = 2000)]
+        leads: usize,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,13 +182,7 @@ async fn main() -> anyhow::Result<()> {
                 "expiry rule evaluated at {at}: {tenants} tenants swept, {expired} opportunities expired"
             );
         }
-        Command::Bench {
-            command:
-                BenchCommand::Search {
-                    contacts,
-                    iterations,
-                },
-        } => {
+        Command::Bench { command } => {
             let mut config = config;
             let _scratch = match config.database_url {
                 Some(_) => None,
@@ -186,11 +192,25 @@ async fn main() -> anyhow::Result<()> {
                     Some(dir)
                 }
             };
-            let app = forecourt_web::build_app(config).await?;
-            println!(
-                "{}",
-                forecourt_web::bench::search(&app, contacts, iterations).await?
-            );
+            match command {
+                BenchCommand::Search {
+                    contacts,
+                    iterations,
+                } => {
+                    let app = forecourt_web::build_app(config).await?;
+                    println!(
+                        "{}",
+                        forecourt_web::bench::search(&app, contacts, iterations).await?
+                    );
+                }
+                BenchCommand::Intake { leads, concurrency } => {
+                    config.bind = "127.0.0.1:0".into();
+                    let server = forecourt_web::spawn(config).await?;
+                    let report = forecourt_web::bench::intake(&server, leads, concurrency).await;
+                    server.shutdown().await;
+                    println!("{}", report?);
+                }
+            }
         }
     }
     Ok(())
