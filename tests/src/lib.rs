@@ -9,13 +9,18 @@
 
 pub mod smtp;
 
+use chrono::{DateTime, Utc};
+use forecourt_core::clock::{Clock, SystemClock};
 use forecourt_core::{config::Config, secret::Secret};
 use reqwest::header::HeaderMap;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The clock a node started with [`TestServer::start_clocked`] runs on.
+pub use forecourt_core::clock::FixedClock;
 pub use reqwest::{Method, StatusCode};
 
 /// The operator created from the configuration on first start.
@@ -272,6 +277,30 @@ async fn fresh_database(url: &str) -> String {
     with_database(url, &name)
 }
 
+/// The test configuration in a fresh temporary data folder (on a fresh database and on Redis
+/// when the environment names them), adjusted by `adjust`; returns it with the folder.
+async fn test_config(adjust: impl FnOnce(&mut Config)) -> (Config, tempfile::TempDir) {
+    let data_dir = tempfile::tempdir().expect("temporary data dir");
+    let mut cfg = Config {
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.path().to_path_buf(),
+        operator_email: Some(OPERATOR_EMAIL.into()),
+        operator_password: Some(Secret::new(OPERATOR_PASSWORD)),
+        authz_refresh_ms: 200,
+        outbox_poll_ms: 100,
+        cache_prefix: format!("t{}", uuid::Uuid::now_v7().simple()),
+        ..Config::default()
+    };
+    if let Ok(url) = std::env::var("FORECOURT_TEST_DATABASE_URL") {
+        cfg.database_url = Some(Secret::new(fresh_database(&url).await));
+    }
+    if let Ok(url) = std::env::var("FORECOURT_TEST_REDIS_URL") {
+        cfg.redis_url = Some(Secret::new(url));
+    }
+    adjust(&mut cfg);
+    (cfg, data_dir)
+}
+
 impl TestServer {
     /// A node with the test configuration.
     pub async fn start() -> Self {
@@ -280,25 +309,20 @@ impl TestServer {
 
     /// A node with the test configuration, adjusted by `adjust` before start.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let data_dir = tempfile::tempdir().expect("temporary data dir");
-        let mut cfg = Config {
-            bind: "127.0.0.1:0".into(),
-            data_dir: data_dir.path().to_path_buf(),
-            operator_email: Some(OPERATOR_EMAIL.into()),
-            operator_password: Some(Secret::new(OPERATOR_PASSWORD)),
-            authz_refresh_ms: 200,
-            outbox_poll_ms: 100,
-            cache_prefix: format!("t{}", uuid::Uuid::now_v7().simple()),
-            ..Config::default()
-        };
-        if let Ok(url) = std::env::var("FORECOURT_TEST_DATABASE_URL") {
-            cfg.database_url = Some(Secret::new(fresh_database(&url).await));
-        }
-        if let Ok(url) = std::env::var("FORECOURT_TEST_REDIS_URL") {
-            cfg.redis_url = Some(Secret::new(url));
-        }
-        adjust(&mut cfg);
-        Self::launch(cfg, data_dir).await
+        let (cfg, data_dir) = test_config(adjust).await;
+        Self::launch(cfg, data_dir, None).await
+    }
+
+    /// A node with the test configuration, adjusted by `adjust` before start, whose clock
+    /// stands still at `at` until the test moves it with the returned [`FixedClock`].
+    pub async fn start_clocked(
+        at: DateTime<Utc>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> (Self, FixedClock) {
+        let (cfg, data_dir) = test_config(adjust).await;
+        let clock = FixedClock::new(at);
+        let server = Self::launch(cfg, data_dir, Some(Arc::new(clock.clone()))).await;
+        (server, clock)
     }
 
     /// A second node on the same database, data folder, cache prefix and Redis as `other`.
@@ -307,13 +331,20 @@ impl TestServer {
         cfg.bind = "127.0.0.1:0".into();
         cfg.database_url = Some(Secret::new(other.config.database_url()));
         adjust(&mut cfg);
-        Self::launch(cfg, tempfile::tempdir().expect("temporary data dir")).await
+        Self::launch(cfg, tempfile::tempdir().expect("temporary data dir"), None).await
     }
 
-    async fn launch(cfg: Config, data_dir: tempfile::TempDir) -> Self {
-        let server = forecourt_web::spawn(cfg.clone())
+    /// Starts a node with `cfg` on the given clock (`None`: the wall clock).
+    async fn launch(
+        cfg: Config,
+        data_dir: tempfile::TempDir,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Self {
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let app = forecourt_web::build_app_with_clock(cfg.clone(), clock)
             .await
             .expect("server starts");
+        let server = forecourt_web::spawn_app(app).await.expect("server starts");
         Self {
             base: format!("http://{}", server.addr),
             data_dir,

@@ -3,204 +3,15 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use forecourt_core::{clock::FixedClock, config::Config, secret::Secret};
 use forecourt_tests::{
-    Expect, Json, Method, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, StatusCode, Tenant,
-    TestServer, onboarding, unique, unique_email,
+    Expect, Json, Method, PASSWORD, StatusCode, Tenant, TestServer, unique, unique_email,
 };
 use hmac::{Hmac, Mac};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::sync::Arc;
 
 const CONNECTORS: &str = "/api/v1/connectors";
-
-// ---------------------------------------------------------------------------------------------
-// A node to talk to: the harness's server, or one whose clock the test moves.
-
-#[derive(Clone, Copy)]
-struct Http<'a> {
-    base: &'a str,
-    client: &'a reqwest::Client,
-}
-
-impl<'a> Http<'a> {
-    fn of(s: &'a TestServer) -> Self {
-        Self {
-            base: &s.base,
-            client: &s.client,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if !token.is_empty() {
-            req = req.bearer_auth(token);
-        }
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        read(req.send().await.unwrap()).await
-    }
-
-    async fn raw(
-        &self,
-        path: &str,
-        headers: &[(&str, String)],
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.client.post(format!("{}{path}", self.base)).body(body);
-        for (k, v) in headers {
-            req = req.header(*k, v.as_str());
-        }
-        let resp = req.send().await.unwrap();
-        if !resp.status().is_success() && resp.status() != StatusCode::NOT_FOUND {
-            let ct = resp
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            assert!(
-                ct.starts_with("application/problem+json"),
-                "a refusal is a problem document, not {ct:?}"
-            );
-        }
-        read(resp).await
-    }
-}
-
-async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    let body = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, body)
-}
-
-/// A node on the test database whose clock stands still until the test moves it.
-struct Clocked {
-    base: String,
-    client: reqwest::Client,
-    clock: FixedClock,
-    server: forecourt_web::Server,
-    _dir: tempfile::TempDir,
-}
-
-impl Clocked {
-    async fn start(at: DateTime<Utc>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = Config {
-            bind: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_path_buf(),
-            operator_email: Some(OPERATOR_EMAIL.into()),
-            operator_password: Some(Secret::new(OPERATOR_PASSWORD)),
-            authz_refresh_ms: 200,
-            outbox_poll_ms: 100,
-            // The sweep stays out of the way: the rule is evaluated at intake.
-            expiry_sweep_secs: 3600,
-            cache_prefix: format!("t{}", uuid::Uuid::now_v7().simple()),
-            ..Config::default()
-        };
-        if let Ok(url) = std::env::var("FORECOURT_TEST_DATABASE_URL") {
-            cfg.database_url = Some(Secret::new(fresh_database(&url).await));
-        }
-        if let Ok(url) = std::env::var("FORECOURT_TEST_REDIS_URL") {
-            cfg.redis_url = Some(Secret::new(url));
-        }
-        let clock = FixedClock::new(at);
-        let app = forecourt_web::build_app_with_clock(cfg, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        let server = forecourt_web::spawn_app(app).await.unwrap();
-        Self {
-            base: format!("http://{}", server.addr),
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            clock,
-            server,
-            _dir: dir,
-        }
-    }
-
-    fn http(&self) -> Http<'_> {
-        Http {
-            base: &self.base,
-            client: &self.client,
-        }
-    }
-
-    async fn login(&self, email: &str) -> String {
-        let password = if email == OPERATOR_EMAIL {
-            OPERATOR_PASSWORD
-        } else {
-            PASSWORD
-        };
-        self.http()
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                "",
-                json!({"email": email, "password": password}),
-            )
-            .await
-            .ok(200)
-            .str("token")
-    }
-
-    /// An Expert tenant: its admin's email and token.
-    async fn tenant(&self) -> (String, String) {
-        let op = self.login(OPERATOR_EMAIL).await;
-        let email = unique_email("admin");
-        self.http()
-            .call(
-                Method::POST,
-                "/api/v1/platform/tenants",
-                &op,
-                onboarding("expert", &email, Some(PASSWORD)),
-            )
-            .await
-            .ok(201);
-        let token = self.login(&email).await;
-        (email, token)
-    }
-}
-
-/// A fresh database on the PostgreSQL server of `url` (as the harness makes for each node).
-async fn fresh_database(url: &str) -> String {
-    let name = format!("fc_test_{}", uuid::Uuid::now_v7().simple());
-    let admin = sea_orm::Database::connect(url).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let authority = head.find("://").map_or(0, |i| i + 3);
-    let server = match head[authority..].find('/') {
-        Some(i) => &head[..authority + i],
-        None => head,
-    };
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The partner's side.
@@ -229,9 +40,29 @@ fn sign(secret: &str, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// Posts a delivery to the inbound path with exactly these headers; a refusal (other than an
+/// unknown connector's 404) must be a problem document.
+async fn inbound(
+    s: &TestServer,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = s.send_with(Method::POST, path, "", &headers, body).await;
+    if !reply.status.is_success() && reply.status != StatusCode::NOT_FOUND {
+        assert!(
+            reply.content_type().starts_with("application/problem+json"),
+            "a refusal is a problem document, not {:?}",
+            reply.content_type()
+        );
+    }
+    (reply.status, reply.body)
+}
+
 /// Sends a delivery signed with `secret` at `at`.
 async fn deliver_signed(
-    h: Http<'_>,
+    s: &TestServer,
     p: &Partner,
     secret: &str,
     at: DateTime<Utc>,
@@ -246,13 +77,18 @@ async fn deliver_signed(
         ("webhook-timestamp", ts.to_string()),
         ("webhook-signature", sign(secret, webhook_id, ts, body)),
     ];
-    h.raw(&p.path(), &headers, body.to_vec()).await
+    inbound(s, &p.path(), &headers, body.to_vec()).await
 }
 
 /// Sends a body signed now with the connector's secret and a fresh `webhook-id`.
-async fn deliver(h: Http<'_>, p: &Partner, content_type: &str, body: &[u8]) -> (StatusCode, Value) {
+async fn deliver(
+    s: &TestServer,
+    p: &Partner,
+    content_type: &str,
+    body: &[u8],
+) -> (StatusCode, Value) {
     deliver_signed(
-        h,
+        s,
         p,
         &p.secret,
         Utc::now(),
@@ -264,8 +100,8 @@ async fn deliver(h: Http<'_>, p: &Partner, content_type: &str, body: &[u8]) -> (
 }
 
 /// Sends a JSON lead document.
-async fn push(h: Http<'_>, p: &Partner, doc: &Value) -> (StatusCode, Value) {
-    deliver(h, p, "application/json", doc.to_string().as_bytes()).await
+async fn push(s: &TestServer, p: &Partner, doc: &Value) -> (StatusCode, Value) {
+    deliver(s, p, "application/json", doc.to_string().as_bytes()).await
 }
 
 /// A Belgian mobile number nobody else in the test has (contacts also match by phone): a
@@ -305,8 +141,8 @@ fn lead(lead_id: Option<&str>, email: &str) -> Value {
 }
 
 /// Creates a connector (admin token) and answers it with its secret.
-async fn connector(h: Http<'_>, token: &str, body: Value) -> (Partner, Value) {
-    let c = h.call(Method::POST, CONNECTORS, token, body).await.ok(201);
+async fn connector(s: &TestServer, token: &str, body: Value) -> (Partner, Value) {
+    let c = s.post(CONNECTORS, token, body).await.ok(201);
     let p = Partner {
         id: c.str("id"),
         secret: c.str("secret"),
@@ -316,7 +152,7 @@ async fn connector(h: Http<'_>, token: &str, body: Value) -> (Partner, Value) {
 
 async fn autoscout(s: &TestServer, t: &Tenant) -> (Partner, Value) {
     connector(
-        Http::of(s),
+        s,
         &t.admin_token,
         json!({"partner": "AutoScout24", "name": "AutoScout24 Leuven"}),
     )
@@ -354,12 +190,11 @@ fn fixture(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn connectors_are_configured_with_a_secret_shown_once_and_the_partner_source() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
 
     let (p, created) = connector(
-        h,
+        &s,
         tok,
         json!({"partner": "  mobile.de ", "name": "mobile.de Gent", "establishment_id": t.establishment_id}),
     )
@@ -377,12 +212,12 @@ async fn connectors_are_configured_with_a_secret_shown_once_and_the_partner_sour
         .await
         .ok(200);
     assert_eq!(source["name"], "mobile.de");
-    let (_, again) = connector(h, tok, json!({"partner": "MOBILE.DE", "name": "Second"})).await;
+    let (_, again) = connector(&s, tok, json!({"partner": "MOBILE.DE", "name": "Second"})).await;
     assert_eq!(again["source_id"], source_id.as_str());
     // A source chosen explicitly is kept.
     let own = s.create_source(tok).await.str("id");
     let (_, chosen) = connector(
-        h,
+        &s,
         tok,
         json!({"partner": "Website", "name": "Site", "source_id": own, "enabled": false}),
     )
@@ -529,14 +364,13 @@ async fn connectors_are_configured_with_a_secret_shown_once_and_the_partner_sour
 #[tokio::test]
 async fn a_json_lead_lands_once_whatever_the_redeliveries() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, c) = autoscout(&s, &t).await;
     let email = unique_email("jan");
 
     let doc = lead(Some("AS-1001"), &email);
-    let first = push(h, &p, &doc).await.ok(202);
+    let first = push(&s, &p, &doc).await.ok(202);
     let r = only_result(&first);
     assert_eq!(r["outcome"], "created", "{first}");
     assert_eq!(r["lead_key"], "AS-1001@autoscout24");
@@ -566,7 +400,7 @@ async fn a_json_lead_lands_once_whatever_the_redeliveries() {
     let mut resend = doc.clone();
     resend["prospects"][0]["status"] = json!("resend");
     for body in [&doc, &resend] {
-        let again = push(h, &p, body).await.ok(202);
+        let again = push(&s, &p, body).await.ok(202);
         let d = only_result(&again);
         assert_eq!(d["outcome"], "duplicate", "{again}");
         assert_eq!(d["opportunity_id"], opp.as_str());
@@ -578,7 +412,7 @@ async fn a_json_lead_lands_once_whatever_the_redeliveries() {
     let anon = lead(None, &unique_email("anon")).to_string();
     let webhook = unique("msg");
     let once = deliver_signed(
-        h,
+        &s,
         &p,
         &p.secret,
         Utc::now(),
@@ -592,7 +426,7 @@ async fn a_json_lead_lands_once_whatever_the_redeliveries() {
     assert_eq!(r1["outcome"], "created");
     assert_eq!(r1["lead_key"], format!("webhook:{webhook}#0"));
     let twice = deliver_signed(
-        h,
+        &s,
         &p,
         &p.secret,
         Utc::now(),
@@ -689,13 +523,12 @@ async fn a_json_lead_lands_once_whatever_the_redeliveries() {
 #[tokio::test]
 async fn adf_leads_are_read_by_content_type() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, c) = autoscout(&s, &t).await;
 
     let adf = fixture("trade-in.xml");
-    let answer = deliver(h, &p, "application/xml", &adf).await.ok(202);
+    let answer = deliver(&s, &p, "application/xml", &adf).await.ok(202);
     let r = only_result(&answer);
     assert_eq!(r["outcome"], "created", "{answer}");
     let o = s
@@ -707,12 +540,12 @@ async fn adf_leads_are_read_by_content_type() {
         .ok(200);
     assert_eq!(o["source_id"], c["source_id"]);
     // The same document as text/xml is the same lead.
-    let again = deliver(h, &p, "text/xml", &adf).await.ok(202);
+    let again = deliver(&s, &p, "text/xml", &adf).await.ok(202);
     assert_eq!(only_result(&again)["outcome"], "duplicate");
 
     // Several prospects: one result each, in order.
     let multi = fixture("multi-prospect.xml");
-    let many = deliver(h, &p, "application/x-adf+xml", &multi)
+    let many = deliver(&s, &p, "application/x-adf+xml", &multi)
         .await
         .ok(202);
     let results = many["results"].as_array().unwrap();
@@ -723,7 +556,7 @@ async fn adf_leads_are_read_by_content_type() {
     assert!(results.iter().any(|r| r["outcome"] == "created"), "{many}");
     // A Latin-1 document, declared by its charset parameter too.
     let latin = fixture("latin1.xml");
-    let (status, body) = deliver(h, &p, "text/xml; charset=ISO-8859-1", &latin).await;
+    let (status, body) = deliver(&s, &p, "text/xml; charset=ISO-8859-1", &latin).await;
     assert!(
         status == 202 || status == 422,
         "Latin-1 is read: {status} {body}"
@@ -732,7 +565,7 @@ async fn adf_leads_are_read_by_content_type() {
 
     // A hostile document: refused with the parser's type, kept in the log.
     let xxe = br#"<?xml version="1.0"?><!DOCTYPE adf [<!ENTITY x SYSTEM "file:///etc/passwd">]><adf><prospect><customer><contact><name>&x;</name></contact></customer></prospect></adf>"#;
-    let refused = deliver(h, &p, "application/xml", xxe).await.ok(422);
+    let refused = deliver(&s, &p, "application/xml", xxe).await.ok(422);
     assert_eq!(refused["type"], "dtd_refused", "{refused}");
     let kept = s
         .get(
@@ -749,7 +582,6 @@ async fn adf_leads_are_read_by_content_type() {
 #[tokio::test]
 async fn bad_signatures_are_refused_and_create_nothing() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, _) = autoscout(&s, &t).await;
@@ -836,7 +668,7 @@ async fn bad_signatures_are_refused_and_create_nothing() {
         ),
     ];
     for (what, headers, body, says) in cases {
-        let (status, reply) = h.raw(&p.path(), &headers, body).await;
+        let (status, reply) = inbound(&s, &p.path(), &headers, body).await;
         assert_eq!(status, 401, "{what}: {reply}");
         assert_eq!(reply["type"], "invalid_signature", "{what}: {reply}");
         let detail = reply.str("detail");
@@ -848,7 +680,7 @@ async fn bad_signatures_are_refused_and_create_nothing() {
     for offset in [-6, 6] {
         let at = now + Duration::minutes(offset);
         let (status, reply) =
-            deliver_signed(h, &p, &p.secret, at, "msg_time", "application/json", bytes).await;
+            deliver_signed(&s, &p, &p.secret, at, "msg_time", "application/json", bytes).await;
         assert_eq!(status, 401, "{offset} min: {reply}");
         assert_eq!(reply["type"], "invalid_signature");
         let says = if offset < 0 {
@@ -896,17 +728,18 @@ async fn bad_signatures_are_refused_and_create_nothing() {
     .await
     .problem(409, "not_replayable");
     // The right signature still works.
-    let (status, ok) = deliver_signed(h, &p, &p.secret, now, id, "application/json", bytes).await;
+    let (status, ok) = deliver_signed(&s, &p, &p.secret, now, id, "application/json", bytes).await;
     assert_eq!(status, 202, "{ok}");
 }
 
 #[tokio::test]
 async fn a_rotated_secret_keeps_working_for_a_day() {
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    let n = Clocked::start(t0).await;
-    let h = n.http();
-    let (admin, tok) = n.tenant().await;
-    let (p, _) = connector(h, &tok, json!({"partner": "Gocar", "name": "Gocar"})).await;
+    // The expiry sweep stays out of the way of the moved clock.
+    let (s, clock) = TestServer::start_clocked(t0, |cfg| cfg.expiry_sweep_secs = 3600).await;
+    let t = s.tenant("expert").await;
+    let tok = t.admin_token.clone();
+    let (p, _) = connector(&s, &tok, json!({"partner": "Gocar", "name": "Gocar"})).await;
     let old = p.secret.clone();
     let json_lead = |id: &str| {
         lead(Some(id), &unique_email("rot"))
@@ -914,13 +747,20 @@ async fn a_rotated_secret_keeps_working_for_a_day() {
             .into_bytes()
     };
 
-    let (st, r) =
-        deliver_signed(h, &p, &old, t0, "m1", "application/json", &json_lead("R-1")).await;
+    let (st, r) = deliver_signed(
+        &s,
+        &p,
+        &old,
+        t0,
+        "m1",
+        "application/json",
+        &json_lead("R-1"),
+    )
+    .await;
     assert_eq!(st, 202, "{r}");
 
-    let rotated = h
-        .call(
-            Method::POST,
+    let rotated = s
+        .post(
             &format!("{CONNECTORS}/{}/rotate-secret", p.id),
             &tok,
             Value::Null,
@@ -931,23 +771,15 @@ async fn a_rotated_secret_keeps_working_for_a_day() {
     assert!(new.starts_with("whsec_") && new != old);
     let until = DateTime::parse_from_rfc3339(&rotated.str("previous_valid_until")).unwrap();
     assert_eq!(until, t0 + Duration::hours(24));
-    let shown = h
-        .call(
-            Method::GET,
-            &format!("{CONNECTORS}/{}", p.id),
-            &tok,
-            Value::Null,
-        )
-        .await
-        .ok(200);
+    let shown = s.get(&format!("{CONNECTORS}/{}", p.id), &tok).await.ok(200);
     assert!(shown["previous_secret_valid_until"].is_string(), "{shown}");
 
     // During the grace period both secrets are accepted.
     let at = t0 + Duration::hours(23);
-    n.clock.set(at);
+    clock.set(at);
     for (secret, id) in [(&old, "R-2"), (&new, "R-3")] {
         let (st, r) = deliver_signed(
-            h,
+            &s,
             &p,
             secret,
             at,
@@ -961,9 +793,9 @@ async fn a_rotated_secret_keeps_working_for_a_day() {
     }
     // After it, only the new one.
     let at = t0 + Duration::hours(24) + Duration::seconds(1);
-    n.clock.set(at);
+    clock.set(at);
     let (st, r) = deliver_signed(
-        h,
+        &s,
         &p,
         &old,
         at,
@@ -975,7 +807,7 @@ async fn a_rotated_secret_keeps_working_for_a_day() {
     assert_eq!(st, 401, "{r}");
     assert_eq!(r["type"], "invalid_signature");
     let (st, r) = deliver_signed(
-        h,
+        &s,
         &p,
         &new,
         at,
@@ -985,34 +817,25 @@ async fn a_rotated_secret_keeps_working_for_a_day() {
     )
     .await;
     assert_eq!(st, 202, "{r}");
-    let tok = n.login(&admin).await;
-    let shown = h
-        .call(
-            Method::GET,
-            &format!("{CONNECTORS}/{}", p.id),
-            &tok,
-            Value::Null,
-        )
-        .await
-        .ok(200);
+    let tok = s.login(&t.admin_email, PASSWORD).await;
+    let shown = s.get(&format!("{CONNECTORS}/{}", p.id), &tok).await.ok(200);
     assert!(shown["previous_secret_valid_until"].is_null(), "{shown}");
-    n.server.shutdown().await;
+    s.stop().await;
 }
 
 #[tokio::test]
 async fn a_disabled_connector_logs_the_delivery_for_a_replay() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, c) = connector(
-        h,
+        &s,
         tok,
         json!({"partner": "2dehands", "name": "2dehands", "enabled": false}),
     )
     .await;
     let doc = lead(Some("2DH-77"), &unique_email("dis"));
-    let refused = push(h, &p, &doc).await.problem(403, "connector_disabled");
+    let refused = push(&s, &p, &doc).await.problem(403, "connector_disabled");
     let delivery = refused.str("delivery_id");
     assert!(
         s.get("/api/v1/opportunities", tok)
@@ -1111,7 +934,7 @@ async fn go_tenants_have_no_connectors() {
     // Tenant facts are cached; the change reaches every node within the propagation delay.
     let mut refused = Value::Null;
     for _ in 0..30 {
-        let (st, r) = push(Http::of(&s), &p, &lead(Some("GO-1"), &unique_email("go"))).await;
+        let (st, r) = push(&s, &p, &lead(Some("GO-1"), &unique_email("go"))).await;
         if st == 403 {
             refused = r;
             break;
@@ -1133,7 +956,7 @@ async fn go_tenants_have_no_connectors() {
     .ok(200);
     let mut refused = Value::Null;
     for _ in 0..30 {
-        let (st, r) = push(Http::of(&s), &px, &lead(Some("S-1"), &unique_email("s"))).await;
+        let (st, r) = push(&s, &px, &lead(Some("S-1"), &unique_email("s"))).await;
         if st == 403 {
             refused = r;
             break;
@@ -1146,14 +969,13 @@ async fn go_tenants_have_no_connectors() {
 #[tokio::test]
 async fn another_tenants_connectors_and_deliveries_are_not_found() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let a = s.tenant("expert").await;
     let b = s.tenant("expert").await;
     let (pa, _) = autoscout(&s, &a).await;
     let (pb, _) = autoscout(&s, &b).await;
-    let refused = push(h, &pa, &json!({"prospects": []})).await.ok(422);
+    let refused = push(&s, &pa, &json!({"prospects": []})).await.ok(422);
     let da = refused.str("delivery_id");
-    let db = push(h, &pb, &json!({"prospects": []}))
+    let db = push(&s, &pb, &json!({"prospects": []}))
         .await
         .ok(422)
         .str("delivery_id");
@@ -1229,7 +1051,7 @@ async fn another_tenants_connectors_and_deliveries_are_not_found() {
             id: path.split('/').nth(2).unwrap().to_string(),
             secret: pa.secret.clone(),
         };
-        let (st, r) = push(h, &ghost, &lead(Some("X"), "x@example.test")).await;
+        let (st, r) = push(&s, &ghost, &lead(Some("X"), "x@example.test")).await;
         assert_eq!(st, 404, "{r}");
     }
 }
@@ -1237,39 +1059,38 @@ async fn another_tenants_connectors_and_deliveries_are_not_found() {
 #[tokio::test]
 async fn bodies_that_cannot_be_used_are_refused_precisely() {
     let s = TestServer::start_with(|cfg| cfg.max_body_bytes = 64 * 1024).await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, _) = autoscout(&s, &t).await;
 
-    let text = deliver(h, &p, "text/plain", b"name: Jan").await.ok(415);
+    let text = deliver(&s, &p, "text/plain", b"name: Jan").await.ok(415);
     assert_eq!(text["type"], "unsupported_media_type");
     assert_eq!(text["field"], "content-type");
-    let (st, _) = deliver(h, &p, "application/octet-stream", b"{}").await;
+    let (st, _) = deliver(&s, &p, "application/octet-stream", b"{}").await;
     assert_eq!(st, 415);
 
     let mut doc = lead(Some("U-1"), &unique_email("u"));
     doc["prospects"][0]["customer"]["nickname"] = json!("Jantje");
-    let unknown = push(h, &p, &doc)
+    let unknown = push(&s, &p, &doc)
         .await
         .invalid("prospects[0].customer.nickname");
     assert!(unknown["delivery_id"].is_string());
     let mut doc = lead(Some("U-2"), &unique_email("u"));
     doc["prospects"][0]["vehicles"][0]["interest"] = json!("rent");
-    push(h, &p, &doc)
+    push(&s, &p, &doc)
         .await
         .invalid("prospects[0].vehicles[0].interest");
-    push(h, &p, &json!({"prospects": []}))
+    push(&s, &p, &json!({"prospects": []}))
         .await
         .invalid("prospects");
-    let malformed = deliver(h, &p, "application/json", b"{\"prospects\": [")
+    let malformed = deliver(&s, &p, "application/json", b"{\"prospects\": [")
         .await
         .ok(422);
     assert_eq!(malformed["type"], "malformed_json");
 
     // A lead without a usable email or phone is the CRM's refusal, per prospect.
     let nobody = json!({"prospects": [{"ids": [{"value": "N-1"}], "customer": {"emails": ["not-an-email"]}}]});
-    let refused = push(h, &p, &nobody).await.ok(422);
+    let refused = push(&s, &p, &nobody).await.ok(422);
     assert_eq!(refused["type"], "lead_rejected", "{refused}");
     assert_eq!(refused["field"], "prospects[0].customer");
     assert_eq!(
@@ -1279,7 +1100,7 @@ async fn bodies_that_cannot_be_used_are_refused_precisely() {
     // A name is not a way to reach someone: refused too, and the bad number is quoted.
     let named = json!({"prospects": [{"ids": [{"value": "N-2"}], "customer": {
         "first_name": "Jan", "last_name": "Peeters", "phones": [{"number": "12"}]}}]});
-    let refused = push(h, &p, &named).await.ok(422);
+    let refused = push(&s, &p, &named).await.ok(422);
     assert_eq!(
         refused["results"][0]["problem"]["type"],
         "contact_unreachable"
@@ -1294,7 +1115,7 @@ async fn bodies_that_cannot_be_used_are_refused_precisely() {
 
     // Over the body limit: 413 before anything is read.
     let big = vec![b' '; 65 * 1024];
-    let (st, r) = deliver(h, &p, "application/json", &big).await;
+    let (st, r) = deliver(&s, &p, "application/json", &big).await;
     assert_eq!(st, 413, "{r}");
 
     assert!(
@@ -1320,12 +1141,11 @@ async fn bodies_that_cannot_be_used_are_refused_precisely() {
 #[tokio::test]
 async fn concurrent_deliveries_of_one_lead_create_it_once() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, _) = autoscout(&s, &t).await;
     let body = lead(Some("RACE-1"), &unique_email("race")).to_string();
-    let sends = (0..10).map(|_| deliver(h, &p, "application/json", body.as_bytes()));
+    let sends = (0..10).map(|_| deliver(&s, &p, "application/json", body.as_bytes()));
     let answers = futures::future::join_all(sends).await;
     let mut created = 0;
     let mut opportunities = std::collections::HashSet::new();
@@ -1350,7 +1170,6 @@ async fn concurrent_deliveries_of_one_lead_create_it_once() {
 #[tokio::test]
 async fn a_lead_for_a_customer_with_an_open_opportunity_is_merged_into_it() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, _) = autoscout(&s, &t).await;
@@ -1373,7 +1192,7 @@ async fn a_lead_for_a_customer_with_an_open_opportunity_is_merged_into_it() {
         .await
         .ok(201)["opportunity"]
         .str("id");
-    let answer = push(h, &p, &lead(Some("M-1"), &email)).await.ok(202);
+    let answer = push(&s, &p, &lead(Some("M-1"), &email)).await.ok(202);
     let r = only_result(&answer);
     assert_eq!(r["outcome"], "merged", "{answer}");
     assert_eq!(r["opportunity_id"], opp.as_str());
@@ -1398,22 +1217,21 @@ async fn a_lead_for_a_customer_with_an_open_opportunity_is_merged_into_it() {
 #[tokio::test]
 async fn an_expired_opportunity_gets_a_new_one_at_intake() {
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    let n = Clocked::start(t0).await;
-    let h = n.http();
-    let (admin, tok) = n.tenant().await;
-    h.call(
-        Method::PUT,
+    // The sweep stays out of the way: the rule is evaluated at intake.
+    let (s, clock) = TestServer::start_clocked(t0, |cfg| cfg.expiry_sweep_secs = 3600).await;
+    let t = s.tenant("expert").await;
+    let tok = t.admin_token.clone();
+    s.put(
         "/api/v1/settings/expiry",
         &tok,
         json!({"period_days": 1, "exempt_statuses": []}),
     )
     .await
     .ok(200);
-    let (p, _) = connector(h, &tok, json!({"partner": "Facebook", "name": "Lead ads"})).await;
+    let (p, _) = connector(&s, &tok, json!({"partner": "Facebook", "name": "Lead ads"})).await;
     let email = unique_email("exp");
-    let contact = h
-        .call(
-            Method::POST,
+    let contact = s
+        .post(
             "/api/v1/contacts",
             &tok,
             json!({"kind": "person", "last_name": "Maes", "emails": [email]}),
@@ -1421,9 +1239,8 @@ async fn an_expired_opportunity_gets_a_new_one_at_intake() {
         .await
         .ok(201)
         .str("id");
-    let opp = h
-        .call(
-            Method::POST,
+    let opp = s
+        .post(
             "/api/v1/opportunities",
             &tok,
             json!({"contacts": [{"contact_id": contact}]}),
@@ -1431,12 +1248,12 @@ async fn an_expired_opportunity_gets_a_new_one_at_intake() {
         .await
         .ok(201)["opportunity"]
         .str("id");
-    let (p, email) = (&p, &email);
+    let (srv, p, email) = (&s, &p, &email);
     let send = |id: &'static str, at: DateTime<Utc>| {
         let body = lead(Some(id), email).to_string();
         async move {
             deliver_signed(
-                h,
+                srv,
                 p,
                 &p.secret,
                 at,
@@ -1450,37 +1267,34 @@ async fn an_expired_opportunity_gets_a_new_one_at_intake() {
 
     // A day minus a minute later it is still open: merged.
     let at = t0 + Duration::days(1) - Duration::minutes(1);
-    n.clock.set(at);
+    clock.set(at);
     let merged = send("E-1", at).await.ok(202);
     assert_eq!(only_result(&merged)["outcome"], "merged", "{merged}");
     assert_eq!(only_result(&merged)["opportunity_id"], opp.as_str());
 
     // A day and a minute later it has expired (no sweep ran): a new opportunity.
     let at = t0 + Duration::days(1) + Duration::minutes(1);
-    n.clock.set(at);
+    clock.set(at);
     let created = send("E-2", at).await.ok(202);
     let r = only_result(&created);
     assert_eq!(r["outcome"], "created", "{created}");
     assert_ne!(r["opportunity_id"], opp.as_str());
     assert_eq!(r["contact_id"], contact.as_str());
-    let tok = n.login(&admin).await;
-    let fresh = h
-        .call(
-            Method::GET,
+    let tok = s.login(&t.admin_email, PASSWORD).await;
+    let fresh = s
+        .get(
             &format!("/api/v1/opportunities/{}", r.str("opportunity_id")),
             &tok,
-            Value::Null,
         )
         .await
         .ok(200);
     assert_eq!(fresh["expired"], false);
-    n.server.shutdown().await;
+    s.stop().await;
 }
 
 #[tokio::test]
 async fn a_blocked_contacts_lead_is_rejected_and_logged() {
     let s = TestServer::start().await;
-    let h = Http::of(&s);
     let t = s.tenant("expert").await;
     let tok = t.admin_token.as_str();
     let (p, _) = autoscout(&s, &t).await;
@@ -1501,7 +1315,7 @@ async fn a_blocked_contacts_lead_is_rejected_and_logged() {
     )
     .await
     .ok(200);
-    let refused = push(h, &p, &lead(Some("B-1"), &email)).await.ok(422);
+    let refused = push(&s, &p, &lead(Some("B-1"), &email)).await.ok(422);
     assert_eq!(refused["type"], "lead_rejected", "{refused}");
     assert!(
         refused.str("field").starts_with("prospects[0]"),
@@ -1534,7 +1348,7 @@ async fn a_blocked_contacts_lead_is_rejected_and_logged() {
     let mut mixed = lead(Some("B-2"), &email);
     let ok = lead(Some("B-3"), &unique_email("fine"))["prospects"][0].clone();
     mixed["prospects"].as_array_mut().unwrap().push(ok);
-    let partial = push(h, &p, &mixed).await.ok(202);
+    let partial = push(&s, &p, &mixed).await.ok(202);
     assert_eq!(partial["outcome"], "partial");
     assert_eq!(partial["results"][0]["outcome"], "rejected");
     assert_eq!(partial["results"][1]["outcome"], "created");
