@@ -37,6 +37,8 @@ pub struct App {
     pub leads: Arc<dyn LeadPort>,
     /// Uploaded files.
     pub storage: Arc<dyn Storage>,
+    /// One writing request at a time on SQLite (see [`crate::db::WriteGate`]).
+    pub write_gate: crate::db::WriteGate,
 }
 
 impl std::fmt::Debug for App {

@@ -1,7 +1,10 @@
 //! The one place a database connection is made: the URL scheme picks the backend.
 
 use crate::secret::redact_url;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::time::Duration;
 
 /// Connects to SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL (a pool), by scheme.
@@ -30,4 +33,38 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// True when the connection is PostgreSQL (for the few queries that differ).
 pub fn is_postgres(db: &impl sea_orm::ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
+}
+
+/// Begins a transaction that may write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+/// taken up front, so concurrent writers wait their turn under the busy timeout instead of
+/// failing when a read transaction tries to become a write one (which SQLite refuses at once,
+/// without waiting). PostgreSQL ignores the mode.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// SQLite has one writer, and its busy handler is neither fair nor ordered: under a burst of
+/// writes a request can wait past the busy timeout while later ones keep taking the lock. On
+/// SQLite a node therefore lets one writing request run at a time, first come first served
+/// (tokio's mutex is fair); on PostgreSQL the gate is open.
+#[derive(Debug, Default)]
+pub struct WriteGate(Option<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    /// The gate a node on `db` needs: closed in turn on SQLite, open on PostgreSQL.
+    pub fn for_db(db: &DatabaseConnection) -> Self {
+        Self((!is_postgres(db)).then(|| tokio::sync::Mutex::new(())))
+    }
+
+    /// Waits for this request's turn to write; the turn ends when the guard is dropped.
+    pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
 }

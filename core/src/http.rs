@@ -270,7 +270,8 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
     }
     // Read after authentication and gating, so a caller who may not post here cannot make the
     // node buffer an upload-sized body.
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if writes {
         let body = req.take_body();
         let bytes = body
             .into_bytes_limit(limit)
@@ -278,6 +279,11 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
             .map_err(|_| Error::PayloadTooLarge)?;
         req.set_body(bytes);
     }
+    // The body is in memory before the turn is taken: a slow client never holds the gate.
+    let _turn = match writes {
+        true => app.write_gate.enter().await,
+        false => None,
+    };
     next.call(req).await.map(IntoResponse::into_response)
 }
 

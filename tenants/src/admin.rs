@@ -21,7 +21,7 @@ use poem_openapi::{
     types::MaybeUndefined,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
     sea_query::OnConflict,
 };
 use serde_json::json;
@@ -286,7 +286,9 @@ impl AdminApi {
             .into());
         }
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         tenant_module::Entity::insert(tenant_module::ActiveModel {
             tenant_id: Set(tid),
             module: Set(m.id().into()),
@@ -375,7 +377,9 @@ impl AdminApi {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let c = am.insert(&txn).await.map_err(Error::from)?;
         activity::record(
             &txn,
@@ -439,7 +443,9 @@ impl AdminApi {
             )?);
         }
         am.updated_at = Set(app.clock.now());
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let c = am.update(&txn).await.map_err(Error::from)?;
         activity::record(
             &txn,
@@ -504,7 +510,9 @@ impl AdminApi {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let e = am.insert(&txn).await.map_err(Error::from)?;
         activity::record(
             &txn,
@@ -558,7 +566,9 @@ impl AdminApi {
             am.company_id = Set(c);
         }
         am.updated_at = Set(app.clock.now());
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let e = am.update(&txn).await.map_err(Error::from)?;
         activity::record(
             &txn,

@@ -13,9 +13,7 @@ use forecourt_core::{
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -87,7 +85,7 @@ pub async fn seed_defaults(
 pub async fn backfill_defaults(app: &App) -> Result<()> {
     let tenants = crate::entities::tenant::Entity::find().all(&app.db).await?;
     for t in tenants {
-        let txn = app.db.begin().await?;
+        let txn = forecourt_core::db::begin(&app.db).await?;
         let n = seed_missing_defaults(&txn, &app.registry, t.id, app.clock.now()).await?;
         txn.commit().await?;
         if n > 0 {
@@ -295,7 +293,9 @@ impl PermissionsApi {
             .await?;
         let g = Self::checked(&app, &auth.0, &body.0).await?;
         ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         authz::add_grant(&txn, auth.tenant_id(), &g).await?;
         forecourt_core::activity::record(
             &txn,
@@ -328,7 +328,9 @@ impl PermissionsApi {
             .await?;
         let g = Self::checked(&app, &auth.0, &body.0).await?;
         ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         if !authz::remove_grant(&txn, auth.tenant_id(), &g).await? {
             return Err(Error::NotFound("grant").into());
         }

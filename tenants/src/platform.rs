@@ -19,9 +19,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -246,7 +244,7 @@ pub async fn create_operator(app: &App, email: &str, name: &str, pw: &str) -> Re
     password::check_new("password", pw)?;
     let hash = password::hash(pw).await?;
     let id = Uuid::now_v7();
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     platform_user::ActiveModel {
         id: Set(id),
         reseller_id: Set(None),
@@ -310,7 +308,7 @@ pub async fn onboard(app: &App, reseller_id: Option<Uuid>, body: &Onboarding) ->
         Uuid::now_v7(),
         Uuid::now_v7(),
     );
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     tenant::ActiveModel {
         id: Set(tenant_id),
         reseller_id: Set(reseller_id),
@@ -420,7 +418,7 @@ pub async fn create_reseller(app: &App, body: &NewReseller) -> Result<ResellerCr
     };
     let now = app.clock.now();
     let (id, user_id) = (Uuid::now_v7(), Uuid::now_v7());
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     reseller::ActiveModel {
         id: Set(id),
         name: Set(name.clone()),

@@ -25,7 +25,7 @@ use poem_openapi::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait, prelude::Expr,
+    QueryFilter, QueryOrder, prelude::Expr,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -221,7 +221,7 @@ pub async fn insert_user(
     };
     let now = app.clock.now();
     let id = Uuid::now_v7();
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     let u = user::ActiveModel {
         tenant_id: Set(tid),
         id: Set(id),
@@ -419,7 +419,9 @@ impl UsersApi {
             am.active = Set(a);
         }
         am.updated_at = Set(app.clock.now());
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let u = am.update(&txn).await.map_err(Error::from)?;
         if deactivate {
             revoke_all(&txn, &app, u.tenant_id, u.id).await?;
@@ -487,7 +489,9 @@ impl UsersApi {
             )
             .into());
         }
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         authz::set_user_roles(&txn, tid, u.id, &new).await?;
         activity::record(
             &txn,
@@ -555,7 +559,9 @@ impl UsersApi {
             .ok_or(Error::NotFound("user"))?;
         permissions::ensure_covers_user(&app, &auth.0, body.user_id).await?;
         let id = Uuid::now_v7();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let account = Account::Tenant {
             tenant_id: tid,
             user_id: body.user_id,
@@ -608,7 +614,9 @@ impl UsersApi {
             .filter(|k| k.revoked_at.is_none())
             .ok_or(Error::NotFound("api key"))?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         api_key::Entity::update_many()
             .col_expr(api_key::Column::RevokedAt, Expr::value(now))
             .filter(api_key::Column::TenantId.eq(tid))

@@ -3,7 +3,6 @@
 use forecourt_core::{App, context::TenantUser, module::Scope, module::Tier};
 use forecourt_crm::service::{self, ContactData};
 use forecourt_tenants::platform::{NewAdmin, NewCompany, NewEstablishment, Onboarding, onboard};
-use sea_orm::TransactionTrait;
 use std::{fmt::Write, time::Instant};
 use uuid::Uuid;
 
@@ -152,7 +151,7 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
             .map(|i| (Uuid::now_v7(), contact(i, user.user_id, t.establishment_id)))
             .collect();
         target = target.or(batch.first().map(|(id, _)| *id));
-        let txn = app.db.begin().await?;
+        let txn = forecourt_core::db::begin(&app.db).await?;
         service::insert_many(
             &txn,
             t.tenant_id,

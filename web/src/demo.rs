@@ -136,7 +136,7 @@ async fn demo_contacts(
     establishment: uuid::Uuid,
 ) -> anyhow::Result<()> {
     use forecourt_crm::service::{ContactData, insert_many};
-    use sea_orm::TransactionTrait;
+
     let people = [
         (
             "Gérard",
@@ -210,7 +210,7 @@ async fn demo_contacts(
     company.national_number = Some("0403170701".into());
     company.vat_rate = Some(21.0);
     items.push((uuid::Uuid::now_v7(), company));
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     insert_many(&txn, tenant_id, &items, Some(admin), app.clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

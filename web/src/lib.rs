@@ -111,6 +111,7 @@ pub async fn build_app_with_clock(
         .collect();
     let mail = Mailer::with_templates(&config, &templates)?;
     let storage = Arc::new(FsStorage::new(config.data_dir.join("files")));
+    let write_gate = forecourt_core::db::WriteGate::for_db(&db);
     let app = Arc::new(App {
         config,
         db,
@@ -123,6 +124,7 @@ pub async fn build_app_with_clock(
         contacts: Arc::new(forecourt_crm::Contacts),
         leads: Arc::new(forecourt_crm::Leads),
         storage,
+        write_gate,
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
     forecourt_tenants::permissions::backfill_defaults(&app).await?;

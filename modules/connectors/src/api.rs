@@ -24,7 +24,6 @@ use poem_openapi::{
     registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
     types::{MaybeUndefined, Type},
 };
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -369,7 +368,9 @@ impl ConnectorsApi {
     ) -> poem::Result<Created<CreatedConnector>> {
         app.authz.require(&auth.0, OBJECT, Action::Write).await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let c = service::create(
             &txn,
             auth.tenant_id(),
@@ -432,7 +433,9 @@ impl ConnectorsApi {
     ) -> poem::Result<Json<ConnectorView>> {
         app.authz.require(&auth.0, OBJECT, Action::Write).await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::get(&txn, auth.tenant_id(), id.0).await?;
         let before = service::snapshot(&current);
         let c = service::update(
@@ -477,7 +480,9 @@ impl ConnectorsApi {
     ) -> poem::Result<Json<RotatedSecret>> {
         app.authz.require(&auth.0, OBJECT, Action::Write).await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::get(&txn, auth.tenant_id(), id.0).await?;
         let c = service::rotate(&txn, current, now).await?;
         let until = c.previous_secret_until.unwrap_or(now);

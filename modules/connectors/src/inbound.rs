@@ -23,8 +23,7 @@ use forecourt_core::{
 };
 use poem_openapi::{Enum, Object};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-    prelude::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, prelude::Expr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,21 +36,6 @@ const ACTOR: Actor<'static> = Actor::System("connector");
 const MAX_KEY_BYTES: usize = 255;
 /// How often a prospect is retried when its transaction lost a race on the same record.
 const ATTEMPTS: usize = 3;
-
-/// SQLite has one writer, and its busy handler is not fair: under a burst of deliveries a
-/// writer can wait past the busy timeout while others keep taking the lock. Intake's writes
-/// therefore queue here, first come first served, on SQLite (one process owns the file);
-/// PostgreSQL needs no such thing.
-static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The turn to write, on SQLite.
-async fn turn(app: &App) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    if forecourt_core::db::is_postgres(&app.db) {
-        None
-    } else {
-        Some(SQLITE_WRITER.lock().await)
-    }
-}
 
 /// What became of one prospect.
 #[derive(Enum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,12 +276,9 @@ pub async fn refuse_unsigned(
         replay_of: Set(None),
         processed_at: Set(Some(now)),
     };
-    {
-        let _turn = turn(app).await;
-        delivery::Entity::insert(row)
-            .exec_without_returning(&app.db)
-            .await?;
-    }
+    delivery::Entity::insert(row)
+        .exec_without_returning(&app.db)
+        .await?;
     Ok(problem)
 }
 
@@ -337,12 +318,9 @@ pub async fn receive(app: &App, incoming: Incoming<'_>) -> Result<Answer> {
         replay_of: Set(incoming.replay_of),
         processed_at: Set(None),
     };
-    {
-        let _turn = turn(app).await;
-        delivery::Entity::insert(row)
-            .exec_without_returning(&app.db)
-            .await?;
-    }
+    delivery::Entity::insert(row)
+        .exec_without_returning(&app.db)
+        .await?;
     let mut results = Vec::new();
     let answer = process(app, &incoming, id, received_at, &mut results).await;
     let (outcome, error) = match &answer {
@@ -358,7 +336,6 @@ pub async fn receive(app: &App, incoming: Incoming<'_>) -> Result<Answer> {
     let status = error.as_ref().map_or(202, |p| p.status);
     // The results are stored on their own.
     let error = error.map(|p| InboundProblem { results: None, ..p });
-    let _turn = turn(app).await;
     delivery::Entity::update_many()
         .col_expr(delivery::Column::Outcome, Expr::value(outcome))
         .col_expr(delivery::Column::StatusCode, Expr::value(i32::from(status)))
@@ -596,8 +573,7 @@ async fn land_one(
     };
     let mut last_conflict = None;
     for _ in 0..ATTEMPTS {
-        let _turn = turn(app).await;
-        let txn = app.db.begin().await?;
+        let txn = forecourt_core::db::begin(&app.db).await?;
         // The key first: it is the lock. A concurrent delivery of the same lead waits here
         // for this transaction, then meets the key.
         let claimed = connector_lead::ActiveModel {

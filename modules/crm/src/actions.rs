@@ -24,9 +24,7 @@ use poem_openapi::{
     payload::Json,
     types::{ParseFromJSON, ToJSON, Type},
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -387,7 +385,7 @@ async fn add<K: Kind>(
     body: K,
 ) -> Result<ActionView<K>> {
     // Access first: a caller who cannot reach the opportunity learns nothing from the body.
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     let o = lock(app, &txn, user, opportunity_id).await?;
     body.check(app, user).await?;
     let now = app.clock.now();
@@ -464,7 +462,7 @@ async fn update<K: Kind>(
     action_id: Uuid,
     patch: impl Serialize,
 ) -> Result<ActionView<K>> {
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     let o = lock(app, &txn, user, opportunity_id).await?;
     let row = opportunity_action::Entity::find()
         .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
@@ -607,7 +605,7 @@ async fn purchase_order(
     opportunity_id: Uuid,
     language: Option<String>,
 ) -> Result<PurchaseOrderSent> {
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     let o = lock(app, &txn, user, opportunity_id).await?;
     let offer_row = opportunity_action::Entity::find()
         .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))

@@ -22,7 +22,7 @@ use poem_openapi::{
     payload::Json,
     types::MaybeUndefined,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
@@ -697,7 +697,7 @@ async fn extensions(app: &App, user: &TenantUser, id: Uuid) -> Result<serde_json
     let Some(info) = app.directory.tenant_info(app, user.tenant_id).await? else {
         return Ok(json!({}));
     };
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     let mut out = serde_json::Map::new();
     for m in app.registry.modules() {
         if app
@@ -888,7 +888,9 @@ impl ContactsApi {
         ensure_within(&auth.0, scope, &data)?;
         let now = app.clock.now();
         let id = Uuid::now_v7();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let model = service::write(&txn, t, id, &data, None, Some(auth.0.user_id), now).await?;
         service::reindex(&app, &txn, t, id).await?;
         activity::record(
@@ -942,7 +944,9 @@ impl ContactsApi {
             .require(&auth.0, "contacts", Action::Write)
             .await?;
         let t = auth.tenant_id();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::load_visible(&txn, &auth.0, id.0, scope).await?;
         if let Some(m) = if_match.0.as_deref()
             && !forecourt_core::http::if_match(m, current.contact.version)
@@ -1018,7 +1022,9 @@ impl ContactsApi {
             .require(&auth.0, "contacts", Action::Delete)
             .await?;
         let t = auth.tenant_id();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::load_visible(&txn, &auth.0, id.0, scope).await?;
         contact::Entity::update_many()
             .col_expr(
@@ -1065,7 +1071,9 @@ impl ContactsApi {
             .require(&auth.0, "contacts", Action::Write)
             .await?;
         let t = auth.tenant_id();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::load_visible(&txn, &auth.0, id.0, scope).await?;
         if current.contact.lifecycle == "customer" {
             return Err(
@@ -1176,7 +1184,9 @@ impl ContactsApi {
             );
         }
         let t = auth.tenant_id();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let survivor = service::load_visible(&txn, &auth.0, id.0, write).await?;
         let mut merged = Vec::new();
         for d in &body.duplicates {

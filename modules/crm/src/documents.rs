@@ -26,7 +26,7 @@ use poem_openapi::{
     param::Path,
     payload::{Binary, Json},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::sync::Arc;
@@ -229,7 +229,7 @@ async fn upload(
     req: &Request,
     body: bytes::Bytes,
 ) -> Result<Document> {
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     // Access first: a caller who cannot reach the opportunity learns nothing about the file.
     let o = lock(app, &txn, user, opportunity_id).await?;
     let (raw_name, content_type, bytes) = received(req, body).await?;

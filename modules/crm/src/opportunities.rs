@@ -22,7 +22,7 @@ use poem_openapi::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -693,7 +693,9 @@ impl OpportunitiesApi {
             .filter(|c| !c.is_empty());
         let now = app.clock.now();
         let id = Uuid::now_v7();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let mut contact_ids = Vec::new();
         for lc in &b.contacts {
             if !contact_ids.contains(&lc.contact_id) {
@@ -791,7 +793,9 @@ impl OpportunitiesApi {
         if let MaybeUndefined::Value(s) = b.source_id {
             check_source(&app, &auth.0, Some(s)).await?;
         }
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
         // `lock` claimed the row by bumping its version: the caller read the one before.
         if let Some(m) = if_match.0.as_deref()
@@ -849,7 +853,9 @@ impl OpportunitiesApi {
         if b.status == "lost" && reason.is_none() {
             return Err(Error::invalid("reason", "say why the opportunity was lost").into());
         }
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
         if CLOSED.contains(&o.status.as_str()) {
             return Err(Error::conflict(
@@ -917,7 +923,9 @@ impl OpportunitiesApi {
             .authz
             .require(&auth.0, "opportunities", Action::Write)
             .await?;
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
         let (user, est) = (
             b.user_id.or(o.assigned_user_id),
@@ -964,7 +972,9 @@ impl OpportunitiesApi {
         id: Path<Uuid>,
         body: JsonBody<LinkedContact>,
     ) -> poem::Result<Created<List<LinkedContactView>>> {
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
         linkable(&txn, &app, &auth.0, body.contact_id).await?;
         let r = role(body.role.as_deref())?;
@@ -1021,7 +1031,9 @@ impl OpportunitiesApi {
         id: Path<Uuid>,
         body: JsonBody<Unlink>,
     ) -> poem::Result<NoContent> {
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let o = lock(&app, &txn, &auth.0, id.0).await?;
         let links = opportunity_contact::Entity::find()
             .filter(opportunity_contact::Column::TenantId.eq(o.tenant_id))
@@ -1123,7 +1135,9 @@ impl CrmSettingsApi {
             .await?;
         body.0.validate()?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let before = expiry::settings(&txn, auth.tenant_id()).await?;
         expiry::save(&txn, auth.tenant_id(), &body.0, now).await?;
         activity::record(

@@ -14,10 +14,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -222,7 +219,9 @@ impl VehiclesApi {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let v = am.insert(&txn).await.map_err(|e| {
             map_unique(
                 e,

@@ -14,7 +14,7 @@ use forecourt_core::{
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -92,7 +92,7 @@ async fn open(
     contact_id: Uuid,
     scope: Scope,
 ) -> Result<DatabaseTransaction> {
-    let txn = app.db.begin().await?;
+    let txn = forecourt_core::db::begin(&app.db).await?;
     if !app.contacts.visible(&txn, user, contact_id, scope).await? {
         return Err(Error::NotFound("contact"));
     }

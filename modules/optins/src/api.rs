@@ -14,7 +14,6 @@ use forecourt_core::{
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -137,7 +136,9 @@ impl OptinsApi {
         id: Path<Uuid>,
     ) -> poem::Result<Json<Consents>> {
         let scope = app.authz.require(&auth.0, OBJECT, Action::Read).await?;
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         if !app.contacts.visible(&txn, &auth.0, id.0, scope).await? {
             return Err(Error::NotFound("contact").into());
         }
@@ -180,7 +181,9 @@ impl OptinsApi {
     ) -> poem::Result<Created<ConsentEvent>> {
         let scope = app.authz.require(&auth.0, OBJECT, Action::Write).await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         if !app.contacts.visible(&txn, &auth.0, id.0, scope).await? {
             return Err(Error::NotFound("contact").into());
         }

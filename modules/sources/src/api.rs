@@ -17,7 +17,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -128,7 +128,9 @@ impl SourcesApi {
             .require(&auth.0, "settings.sources", Action::Write)
             .await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let m = service::create(
             &txn,
             auth.tenant_id(),
@@ -181,7 +183,9 @@ impl SourcesApi {
             .require(&auth.0, "settings.sources", Action::Write)
             .await?;
         let now = app.clock.now();
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let current = service::get(&txn, auth.tenant_id(), id.0).await?;
         let before = snapshot(&current);
         let m = service::update(&txn, current, body.name.as_deref(), body.active, now).await?;
@@ -213,7 +217,9 @@ impl SourcesApi {
         app.authz
             .require(&auth.0, "settings.sources", Action::Delete)
             .await?;
-        let txn = app.db.begin().await.map_err(Error::from)?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
         let m = service::get(&txn, auth.tenant_id(), id.0).await?;
         lead_source::Entity::delete_by_id((m.tenant_id, m.id))
             .exec(&txn)
