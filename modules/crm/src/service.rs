@@ -690,13 +690,17 @@ pub async fn reindex(
         .filter(contact_term::Column::ContactId.eq(id))
         .exec(txn)
         .await?;
-    for (term, weight) in terms {
-        contact_term::Entity::insert(contact_term::ActiveModel {
-            tenant_id: Set(tenant_id),
-            term: Set(term),
-            contact_id: Set(id),
-            weight: Set(weight),
-        })
+    // One statement for all the terms: a contact write costs the same round trips whatever
+    // its number of names, emails and phones.
+    if !terms.is_empty() {
+        contact_term::Entity::insert_many(terms.into_iter().map(|(term, weight)| {
+            contact_term::ActiveModel {
+                tenant_id: Set(tenant_id),
+                term: Set(term),
+                contact_id: Set(id),
+                weight: Set(weight),
+            }
+        }))
         .exec_without_returning(txn)
         .await?;
     }
