@@ -3,7 +3,10 @@
 //! `core` owns what every module shares: the [`module::Module`] trait and its registry, licence
 //! tiers, the authenticated [`context::Principal`], the one error type, configuration, the
 //! database and cache handles, the permission enforcer, core events, the activity log and mail.
-//! Modules depend on `core`, never on each other or on `web`.
+//! Modules depend on `core` and never on `web`. A module reaches another only through a port
+//! of `core` ([`module::ContactPort`], [`module::LeadPort`]) or, for a module it declares in
+//! [`module::Module::depends_on`], through that module's crate (connectors create lead sources
+//! with `sources`).
 
 pub mod activity;
 pub mod app;
