@@ -906,6 +906,19 @@ async fn a_disabled_connector_logs_the_delivery_for_a_replay() {
     .problem(409, "not_replayable");
 }
 
+/// Pushes a lead until the connector's tenant facts (cached) have caught up and it is refused
+/// with 403; answers the refusal (or `Null` after 3 s).
+async fn pushed_until_refused(s: &TestServer, p: &Partner, lead_id: &str) -> Value {
+    for _ in 0..30 {
+        let (st, r) = push(s, p, &lead(Some(lead_id), &unique_email("lead"))).await;
+        if st == 403 {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Value::Null
+}
+
 #[tokio::test]
 async fn go_tenants_have_no_connectors() {
     let s = TestServer::start().await;
@@ -932,15 +945,7 @@ async fn go_tenants_have_no_connectors() {
     .await
     .ok(200);
     // Tenant facts are cached; the change reaches every node within the propagation delay.
-    let mut refused = Value::Null;
-    for _ in 0..30 {
-        let (st, r) = push(&s, &p, &lead(Some("GO-1"), &unique_email("go"))).await;
-        if st == 403 {
-            refused = r;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let refused = pushed_until_refused(&s, &p, "GO-1").await;
     assert_eq!(refused["type"], "module_not_licensed", "{refused}");
     assert!(refused["delivery_id"].is_string());
 
@@ -954,15 +959,7 @@ async fn go_tenants_have_no_connectors() {
     )
     .await
     .ok(200);
-    let mut refused = Value::Null;
-    for _ in 0..30 {
-        let (st, r) = push(&s, &px, &lead(Some("S-1"), &unique_email("s"))).await;
-        if st == 403 {
-            refused = r;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let refused = pushed_until_refused(&s, &px, "S-1").await;
     assert_eq!(refused["type"], "tenant_suspended", "{refused}");
 }
 
