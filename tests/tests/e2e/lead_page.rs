@@ -58,6 +58,10 @@ fn actions(vehicle: &str, contact: &str, assignee: &str) -> Vec<(&'static str, V
             "comments",
             json!({"text": "Wants delivery before Christmas"}),
         ),
+        (
+            "vehicle-requests",
+            json!({"interest": "lease", "vehicle_id": vehicle, "make": "Opel", "model": "Corsa", "price": 299}),
+        ),
     ]
 }
 
@@ -99,6 +103,7 @@ async fn every_action_is_recorded_listed_and_in_the_details_tab() {
         "task_added",
         "follow_up_added",
         "comment_added",
+        "vehicle_request_added",
         "created",
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
@@ -141,6 +146,17 @@ async fn actions_are_validated_and_name_the_field() {
             "comments",
             json!({"text": "hi", "created_by": t.admin_user_id}),
             "created_by",
+        ),
+        (
+            "vehicle-requests",
+            json!({"interest": "rent", "model": "Corsa"}),
+            "interest",
+        ),
+        ("vehicle-requests", json!({"interest": "buy"}), "model"),
+        (
+            "test-drives",
+            json!({"driver_contact_id": t.admin_user_id}),
+            "vehicle_id",
         ),
     ];
     for (path, body, field) in cases {
