@@ -250,7 +250,8 @@ pub trait ContactPort: Send + Sync + 'static {
         contact_id: Uuid,
         scope: Scope,
     ) -> Result<bool>;
-    /// Rebuilds a contact's search terms (after a module changed what it contributes).
+    /// Rebuilds a contact's search terms (after a module changed what it contributes), inside
+    /// the caller's transaction. Call [`ContactPort::changed`] once it has committed.
     async fn reindex(
         &self,
         app: &App,
@@ -258,6 +259,10 @@ pub trait ContactPort: Send + Sync + 'static {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<()>;
+    /// Tells the contact store that the tenant's contacts changed in a transaction that has
+    /// now committed: its cached searches go stale. Called after the commit, never before, so
+    /// a search running in between cannot be cached without the change.
+    async fn changed(&self, app: &App, tenant_id: Uuid);
 }
 
 /// A lead arriving from outside the tenant's users (a partner's connector), in the CRM's

@@ -662,6 +662,7 @@ async fn land_one(
                 )
                 .await?;
                 txn.commit().await?;
+                app.contacts.changed(app, c.tenant_id).await;
                 result.outcome = outcome;
                 result.opportunity_id = Some(landed.opportunity_id);
                 result.contact_id = Some(landed.contact_id);

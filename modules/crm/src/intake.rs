@@ -44,9 +44,7 @@ impl LeadPort for Leads {
         tenant_id: Uuid,
         lead: &InboundLead,
     ) -> Result<LeadLanded> {
-        let landed = land(app, txn, tenant_id, lead).await?;
-        service::searches_changed(app, tenant_id).await;
-        Ok(landed)
+        land(app, txn, tenant_id, lead).await
     }
 }
 

@@ -197,9 +197,10 @@ impl ContactPort for Contacts {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<()> {
-        service::reindex(app, txn, tenant_id, contact_id).await?;
-        // Module-contributed terms changed: cached searches are stale.
+        service::reindex(app, txn, tenant_id, contact_id).await
+    }
+
+    async fn changed(&self, app: &App, tenant_id: Uuid) {
         service::searches_changed(app, tenant_id).await;
-        Ok(())
     }
 }

@@ -169,6 +169,7 @@ impl OpelApi {
             .await?;
         }
         txn.commit().await.map_err(Error::from)?;
+        app.contacts.changed(&app, tenant).await;
         Ok(Json(after.try_into()?))
     }
 
@@ -202,6 +203,7 @@ impl OpelApi {
         )
         .await?;
         txn.commit().await.map_err(Error::from)?;
+        app.contacts.changed(&app, tenant).await;
         Ok(NoContent::NoContent)
     }
 }

@@ -1357,3 +1357,32 @@ async fn a_blocked_contacts_lead_is_rejected_and_logged() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["replayable"], true);
 }
+
+#[tokio::test]
+async fn a_landed_lead_is_found_by_search_at_once() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let (p, _) = autoscout(&s, &t).await;
+    let email = unique_email("searched");
+    let path = format!("/api/v1/search?q={email}");
+    // Searched before it exists: the empty answer is cached...
+    let before = s.get(&path, &t.admin_token).await.ok(200);
+    assert!(
+        before["contacts"].as_array().unwrap().is_empty(),
+        "{before}"
+    );
+    let landed = push(&s, &p, &lead(Some("SEARCH-1"), &email)).await.ok(202);
+    let contact = only_result(&landed)["contact_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // ...and the lead's commit made it stale.
+    let after = s.get(&path, &t.admin_token).await.ok(200);
+    let found: Vec<&str> = after["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(found, vec![contact.as_str()], "{after}");
+}
