@@ -443,6 +443,24 @@ pub async fn write(
     Ok(model)
 }
 
+/// Inserts rows in multi-row statements, `per_statement` at a time (SQLite bounds the bound
+/// parameters of one statement); no rows, no statement.
+async fn insert_rows<A>(
+    conn: &impl ConnectionTrait,
+    rows: Vec<A>,
+    per_statement: usize,
+) -> Result<()>
+where
+    A: sea_orm::ActiveModelTrait + Clone + Send + Sync,
+{
+    for chunk in rows.chunks(per_statement) {
+        <A::Entity as EntityTrait>::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn replace_children(
     conn: &impl ConnectionTrait,
     t: Uuid,
@@ -469,38 +487,44 @@ async fn replace_children(
         .filter(contact_address::Column::ContactId.eq(id))
         .exec(conn)
         .await?;
-    for (i, e) in d.emails.iter().enumerate() {
-        contact_email::Entity::insert(contact_email::ActiveModel {
+    let emails = d
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| contact_email::ActiveModel {
             tenant_id: Set(t),
             contact_id: Set(id),
             email: Set(e.clone()),
             position: Set(i as i32),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    for (i, p) in d.phones.iter().enumerate() {
-        contact_phone::Entity::insert(contact_phone::ActiveModel {
+        });
+    insert_rows(conn, emails.collect(), 2000).await?;
+    let phones = d
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(i, p)| contact_phone::ActiveModel {
             tenant_id: Set(t),
             contact_id: Set(id),
             phone: Set(p.clone()),
             position: Set(i as i32),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    for (i, g) in d.groups.iter().enumerate() {
-        contact_group::Entity::insert(contact_group::ActiveModel {
+        });
+    insert_rows(conn, phones.collect(), 2000).await?;
+    let groups = d
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| contact_group::ActiveModel {
             tenant_id: Set(t),
             contact_id: Set(id),
             name: Set(g.clone()),
             position: Set(i as i32),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    for (i, a) in d.addresses.iter().enumerate() {
-        contact_address::Entity::insert(contact_address::ActiveModel {
+        });
+    insert_rows(conn, groups.collect(), 2000).await?;
+    let addresses = d
+        .addresses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| contact_address::ActiveModel {
             tenant_id: Set(t),
             id: Set(Uuid::now_v7()),
             contact_id: Set(id),
@@ -511,10 +535,8 @@ async fn replace_children(
             city: Set(a.city.clone()),
             country: Set(a.country.clone()),
             position: Set(i as i32),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
+        });
+    insert_rows(conn, addresses.collect(), 500).await?;
     Ok(())
 }
 
@@ -631,27 +653,10 @@ pub async fn insert_many(
         }
         contacts.push(contact::ActiveModel::from(row));
     }
-    // Chunks keep every statement under SQLite's bound-parameter limit.
-    for chunk in contacts.chunks(500) {
-        contact::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    for chunk in emails.chunks(2000) {
-        contact_email::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    for chunk in phones.chunks(2000) {
-        contact_phone::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    for chunk in terms.chunks(2000) {
-        contact_term::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
+    insert_rows(conn, contacts, 500).await?;
+    insert_rows(conn, emails, 2000).await?;
+    insert_rows(conn, phones, 2000).await?;
+    insert_rows(conn, terms, 2000).await?;
     Ok(())
 }
 
@@ -692,18 +697,15 @@ pub async fn reindex(
         .await?;
     // One statement for all the terms: a contact write costs the same round trips whatever
     // its number of names, emails and phones.
-    if !terms.is_empty() {
-        contact_term::Entity::insert_many(terms.into_iter().map(|(term, weight)| {
-            contact_term::ActiveModel {
-                tenant_id: Set(tenant_id),
-                term: Set(term),
-                contact_id: Set(id),
-                weight: Set(weight),
-            }
-        }))
-        .exec_without_returning(txn)
-        .await?;
-    }
+    let rows = terms
+        .into_iter()
+        .map(|(term, weight)| contact_term::ActiveModel {
+            tenant_id: Set(tenant_id),
+            term: Set(term),
+            contact_id: Set(id),
+            weight: Set(weight),
+        });
+    insert_rows(txn, rows.collect(), 2000).await?;
     Ok(())
 }
 
