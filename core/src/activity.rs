@@ -4,8 +4,8 @@
 use crate::{Result, context::TenantUser, entities::activity_log};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    prelude::*,
+    ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, prelude::*, sea_query::SelectStatement,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -67,15 +67,83 @@ pub fn diff(before: &Value, after: &Value) -> Value {
     Value::Object(out)
 }
 
-/// A tenant's activity, newest first, optionally for one entity.
+/// Which records of one entity type a caller may read, as the module that owns the type
+/// answers (see [`crate::module::Module::readable`]).
+#[derive(Debug, Clone)]
+pub enum Readable {
+    /// None.
+    Nothing,
+    /// Every entry of the type: settings-like entries that name no deletable record.
+    All,
+    /// The records whose ids this subquery selects; it must select one id column and pin the
+    /// tenant. A deleted or merged record is no longer selected, so its history is left to
+    /// `activity` admins.
+    Ids(Box<SelectStatement>),
+}
+
+impl Readable {
+    /// The ids of the rows `query` selects; the query must already pin the tenant and keep
+    /// only what the caller may read.
+    pub fn ids<E: EntityTrait>(query: sea_orm::Select<E>, id: E::Column) -> Self {
+        Readable::Ids(Box::new(query.select_only().column(id).into_query()))
+    }
+}
+
+/// The entries a caller may see: `None` for everything (an `activity` admin), else the
+/// condition that keeps only the entries of records the caller may read.
+pub async fn visible_to(app: &crate::App, user: &TenantUser) -> Result<Option<Condition>> {
+    if app
+        .authz
+        .scope(user, "activity", crate::module::Action::Admin)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let info = app.directory.tenant_info(app, user.tenant_id).await?;
+    let mut any = Condition::any();
+    for m in app.registry.modules() {
+        let available = info.as_ref().is_some_and(|i| {
+            app.registry
+                .check_available(m, i.tier, &i.disabled_modules)
+                .is_ok()
+        });
+        if !available {
+            continue;
+        }
+        for ty in m.activity_entities() {
+            let of_type = activity_log::Column::EntityType.eq(*ty);
+            match m.readable(app, user, ty).await? {
+                Readable::Nothing => {}
+                Readable::All => any = any.add(of_type),
+                Readable::Ids(ids) => {
+                    any = any.add(
+                        Condition::all()
+                            .add(of_type)
+                            .add(activity_log::Column::EntityId.in_subquery(*ids)),
+                    )
+                }
+            }
+        }
+    }
+    // An empty `any` matches nothing, which is what a caller with no readable type gets.
+    Ok(Some(any))
+}
+
+/// A tenant's activity, newest first, optionally for one entity, keeping only the entries
+/// `visible` admits (see [`visible_to`]).
 pub async fn list(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
+    visible: Option<Condition>,
     entity: Option<(&str, Uuid)>,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<activity_log::Model>> {
     let mut q = activity_log::Entity::find().filter(activity_log::Column::TenantId.eq(tenant_id));
+    if let Some(v) = visible {
+        q = q.filter(v);
+    }
     if let Some((ty, id)) = entity {
         q = q
             .filter(activity_log::Column::EntityType.eq(ty))

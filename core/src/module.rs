@@ -214,6 +214,24 @@ pub trait Module: Send + Sync + 'static {
     async fn on_event(&self, _app: &App, _txn: &DatabaseTransaction, _event: &Event) -> Result<()> {
         Ok(())
     }
+    /// The entity types this module writes to the activity log (e.g. `contact`). Their
+    /// entries are shown to a caller who is not an `activity` admin only where
+    /// [`Module::readable`] admits the record; entries of types no available module claims
+    /// are shown to `activity` admins only.
+    fn activity_entities(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Which records of `entity_type` (one of [`Module::activity_entities`]) `user` may read,
+    /// with the same scopes and sharing as the module's own reads: their history is visible
+    /// exactly to those who may read the record.
+    async fn readable(
+        &self,
+        _app: &App,
+        _user: &crate::context::TenantUser,
+        _entity_type: &str,
+    ) -> Result<crate::activity::Readable> {
+        Ok(crate::activity::Readable::Nothing)
+    }
     /// Extra search terms this module holds for a contact (e.g. a fleet code), indexed by the
     /// contact search whenever the contact is (re)indexed.
     async fn contact_terms(

@@ -16,6 +16,7 @@ mod m0006_opportunity_actions;
 mod m0007_contact_language;
 mod m0008_connectors;
 mod m0009_report_indexes;
+mod m0011_term_modules;
 pub mod testing;
 mod util;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_contact_language::Migration),
             Box::new(m0008_connectors::Migration),
             Box::new(m0009_report_indexes::Migration),
+            Box::new(m0011_term_modules::Migration),
         ]
     }
 }

@@ -587,7 +587,11 @@ impl AdminApi {
 
     /// The activity log
     ///
-    /// Newest first; filter by `entity_type` and `entity_id` for one record's history.
+    /// Newest first; filter by `entity_type` and `entity_id` for one record's history. Needs
+    /// `activity`/`read`, and shows only the entries of records the caller may read (with the
+    /// same scopes and company sharing as reading the record itself: a contact, an
+    /// opportunity, a user...). Entries of deleted or merged records, and of modules the
+    /// tenant switched off, are shown to `activity` admins only (the `admin` role).
     #[oai(path = "/activity", method = "get")]
     async fn activity(
         &self,
@@ -611,9 +615,11 @@ impl AdminApi {
                 .into());
             }
         };
+        let visible = activity::visible_to(&app, &auth.0).await?;
         let rows = activity::list(
             &app.db,
             auth.tenant_id(),
+            visible,
             entity,
             parse_cursor(cursor.0.as_deref())?,
             limit + 1,

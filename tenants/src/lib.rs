@@ -10,6 +10,7 @@ pub mod entities;
 pub mod password;
 pub mod permissions;
 pub mod platform;
+pub mod readable;
 pub mod users;
 
 pub use directory::TenantDirectory;
@@ -50,6 +51,7 @@ const READ_ALL: &[DefaultGrant] = &[
 /// The platform module: always present, in every tier, cannot be switched off.
 pub struct PlatformModule;
 
+#[async_trait::async_trait]
 impl Module for PlatformModule {
     fn id(&self) -> &'static str {
         "platform"
@@ -128,5 +130,16 @@ impl Module for PlatformModule {
                 }],
             },
         ]
+    }
+    fn activity_entities(&self) -> &'static [&'static str] {
+        readable::ENTITIES
+    }
+    async fn readable(
+        &self,
+        app: &forecourt_core::App,
+        user: &forecourt_core::context::TenantUser,
+        entity_type: &str,
+    ) -> forecourt_core::Result<forecourt_core::activity::Readable> {
+        readable::readable(app, user, entity_type).await
     }
 }

@@ -138,7 +138,7 @@ async fn view(app: &App, u: user::Model) -> Result<UserView> {
 }
 
 /// The users a scope lets the caller reach.
-fn scope_condition(scope: Scope, caller: &TenantUser) -> Condition {
+pub(crate) fn scope_condition(scope: Scope, caller: &TenantUser) -> Condition {
     match scope {
         Scope::Tenant => Condition::all(),
         Scope::Establishment => match caller.establishment_id {

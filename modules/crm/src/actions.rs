@@ -774,7 +774,7 @@ macro_rules! kind_routes {
             #[oai(path = "/opportunities/:id/activity", method = "get")]
             async fn activity(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>) -> poem::Result<Json<List<HistoryEntry>>> {
                 let o = load(&app, &app.db, &auth.0, id.0, Action::Read).await?;
-                let rows = activity::list(&app.db, o.tenant_id, Some(("opportunity", o.id)), None, 500).await?;
+                let rows = activity::list(&app.db, o.tenant_id, None, Some(("opportunity", o.id)), None, 500).await?;
                 let items = rows
                     .into_iter()
                     .map(|r| HistoryEntry { at: r.at, actor_user_id: r.actor_user_id, actor: r.actor, action: r.action, changes: r.changes })

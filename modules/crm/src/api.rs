@@ -728,43 +728,24 @@ async fn search_ids(
     }
     let t = user.tenant_id;
     let company = service::user_company(&app.db, user).await?;
-    let reach = match scope {
-        Scope::Tenant => "t".to_string(),
-        Scope::Establishment => format!(
-            "e{}",
-            user.establishment_id
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        ),
-        Scope::Own => format!("o{}", user.user_id),
-    };
+    let hidden = service::hidden_modules(app, t).await?;
     let generation = app.cache.count(&service::generation_key(t)).await;
+    // The key holds exactly what decides the answer: the visibility (scope, user,
+    // establishment, company), the modules whose terms count, the limit and the words.
     let key = CacheKey::tenant(
         t,
         &format!(
-            "contacts:search:{generation}:{reach}:{}:{limit}:{}",
-            company.map(|c| c.to_string()).unwrap_or_default(),
+            "contacts:search:{generation}:{}:{}:{limit}:{}",
+            service::visibility_key(user, scope, company),
+            hidden.join(","),
             tokens.join(" ")
         ),
     );
     if let Some(ids) = app.cache.get::<Vec<Uuid>>(&key).await {
         return Ok(ids);
     }
-    // Rank over a generous candidate set, then keep what the caller may see, in rank order.
-    let candidates = service::search(&app.db, t, &tokens, 500).await?;
-    let visible: std::collections::HashSet<Uuid> = service::scoped(t)
-        .filter(contact::Column::Id.is_in(candidates.clone()))
-        .filter(service::visibility(user, scope, company))
-        .all(&app.db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let ids: Vec<Uuid> = candidates
-        .into_iter()
-        .filter(|id| visible.contains(id))
-        .take(limit as usize)
-        .collect();
+    let visible = service::visibility(user, scope, company);
+    let ids = service::search(&app.db, t, &tokens, visible, &hidden, limit).await?;
     app.cache.set(&key, &ids, Duration::from_secs(60)).await;
     Ok(ids)
 }

@@ -131,6 +131,8 @@ pub mod contact_term {
         #[sea_orm(primary_key, auto_increment = false)]
         pub contact_id: Uuid,
         pub weight: i32,
+        /// The module that contributed the term; empty for the contact's own fields.
+        pub module: String,
     }
     no_relations!();
 }

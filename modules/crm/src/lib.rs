@@ -2,10 +2,11 @@
 
 use forecourt_core::{
     App, Result,
+    activity::Readable,
     context::TenantUser,
     module::{Action, ContactPort, DefaultGrant, Module, PermissionObject, Scope, Tier},
 };
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
 pub mod actions;
@@ -155,6 +156,40 @@ impl Module for CrmModule {
     }
     fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
         forecourt_core::mail_templates!("assignment", "purchase_order")
+    }
+    fn activity_entities(&self) -> &'static [&'static str] {
+        &["contact", "opportunity", "vehicle", "settings"]
+    }
+    async fn readable(&self, app: &App, user: &TenantUser, entity_type: &str) -> Result<Readable> {
+        let object = match entity_type {
+            "contact" => "contacts",
+            "opportunity" => "opportunities",
+            "vehicle" => "vehicles",
+            "settings" => "settings.expiry",
+            _ => return Ok(Readable::Nothing),
+        };
+        let Some(scope) = app.authz.scope(user, object, Action::Read).await? else {
+            return Ok(Readable::Nothing);
+        };
+        Ok(match entity_type {
+            "contact" => {
+                let company = service::user_company(&app.db, user).await?;
+                Readable::ids(
+                    service::scoped(user.tenant_id)
+                        .filter(service::visibility(user, scope, company)),
+                    entities::contact::Column::Id,
+                )
+            }
+            "opportunity" => Readable::ids(
+                opportunities::readable(user, scope),
+                entities::opportunity::Column::Id,
+            ),
+            "vehicle" => Readable::ids(
+                vehicles::scoped(user.tenant_id),
+                entities::vehicle::Column::Id,
+            ),
+            _ => Readable::All,
+        })
     }
     async fn on_event(
         &self,

@@ -203,6 +203,11 @@ fn reach(user: &TenantUser, scope: Scope) -> Condition {
     }
 }
 
+/// The opportunities `user` reaches at `scope`: what its activity entries are shown for.
+pub fn readable(user: &TenantUser, scope: Scope) -> sea_orm::Select<opportunity::Entity> {
+    scoped(user.tenant_id).filter(reach(user, scope))
+}
+
 fn scoped(tenant_id: Uuid) -> sea_orm::Select<opportunity::Entity> {
     opportunity::Entity::find().filter(opportunity::Column::TenantId.eq(tenant_id))
 }

@@ -114,11 +114,13 @@ pub async fn user_company(conn: &impl ConnectionTrait, user: &TenantUser) -> Res
 }
 
 /// The contacts a caller may see at `scope`: own = assigned to them; establishment = of their
-/// establishment; tenant = all. Contacts kept to one company are seen only from that company
-/// (users attached to no establishment, typically group admins, see every company's).
+/// establishment (or assigned to them); tenant = all, whatever company they are kept to.
+/// Below tenant scope, contacts kept to one company are seen only from that company; a user
+/// attached to no establishment reaches only the contacts assigned to them (any company):
+/// having no establishment never widens the view.
 pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Condition {
     let reach = match scope {
-        Scope::Tenant => Condition::all(),
+        Scope::Tenant => return Condition::all(),
         Scope::Establishment => match user.establishment_id {
             Some(e) => Condition::any()
                 .add(contact::Column::EstablishmentId.eq(e))
@@ -135,6 +137,28 @@ pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Con
         (None, _) => Condition::all(),
     };
     Condition::all().add(reach).add(sharing)
+}
+
+/// Exactly what decides which contacts `user` sees at `scope` (see [`visibility`]), as text:
+/// part of the key of every cached search, so two callers share a cached answer only when
+/// they see the same contacts.
+pub fn visibility_key(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> String {
+    let opt = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
+    match scope {
+        Scope::Tenant => "t".into(),
+        Scope::Establishment => format!(
+            "e:{}:{}:{}",
+            opt(user.establishment_id),
+            user.user_id,
+            opt(company)
+        ),
+        Scope::Own => format!(
+            "o:{}:{}:{}",
+            opt(user.establishment_id),
+            user.user_id,
+            opt(company)
+        ),
+    }
 }
 
 /// A contact with its emails, phones, addresses and groups.
@@ -628,12 +652,7 @@ pub async fn insert_many(
             groups: vec![],
         };
         for (term, weight) in own_terms(&full) {
-            terms.push(contact_term::ActiveModel {
-                tenant_id: Set(tenant_id),
-                term: Set(term),
-                contact_id: Set(*id),
-                weight: Set(weight),
-            });
+            terms.push(term_row(tenant_id, *id, term, weight, ""));
         }
         for (i, e) in d.emails.iter().enumerate() {
             emails.push(contact_email::ActiveModel {
@@ -675,8 +694,11 @@ pub async fn reindex(
         return Ok(());
     };
     let full = complete(txn, c).await?;
-    let mut terms = own_terms(&full);
-    // Only modules the tenant has contribute: a switched-off module's data is not searchable.
+    // term -> (weight, contributing module); the contact's own fields win over a module's
+    // identical term, so switching that module off never hides what the contact itself says.
+    let mut terms: BTreeMap<String, (i32, &'static str)> = BTreeMap::new();
+    // Only modules the tenant has contribute; a search also ignores the terms of a module
+    // switched off later (see [`search`]), so toggling needs no reindex.
     let info = app.directory.tenant_info(app, tenant_id).await?;
     let available = |m: &dyn forecourt_core::module::Module| {
         info.as_ref().is_some_and(|i| {
@@ -687,8 +709,14 @@ pub async fn reindex(
     };
     for m in app.registry.modules().filter(|m| available(*m)) {
         for t in m.contact_terms(app, txn, tenant_id, id).await? {
-            terms.insert(validate::fold(t.trim()), 3);
+            let term = validate::fold(t.trim());
+            if !term.is_empty() {
+                terms.insert(term, (3, m.id()));
+            }
         }
+    }
+    for (term, weight) in own_terms(&full) {
+        terms.insert(term, (weight, ""));
     }
     contact_term::Entity::delete_many()
         .filter(contact_term::Column::TenantId.eq(tenant_id))
@@ -699,52 +727,126 @@ pub async fn reindex(
     // its number of names, emails and phones.
     let rows = terms
         .into_iter()
-        .map(|(term, weight)| contact_term::ActiveModel {
-            tenant_id: Set(tenant_id),
-            term: Set(term),
-            contact_id: Set(id),
-            weight: Set(weight),
-        });
+        .map(|(term, (weight, module))| term_row(tenant_id, id, term, weight, module));
     insert_rows(txn, rows.collect(), 2000).await?;
     Ok(())
 }
 
-/// Ranked contact ids matching every token as a prefix of one of their terms. Each token is an
-/// index range scan on `(tenant_id, term)`; exact term matches rank above prefixes.
+/// The registered modules the tenant lacks or switched off: their search terms are ignored.
+pub async fn hidden_modules(app: &App, tenant_id: Uuid) -> Result<Vec<String>> {
+    let info = app.directory.tenant_info(app, tenant_id).await?;
+    Ok(app
+        .registry
+        .modules()
+        .filter(|m| {
+            info.as_ref().is_none_or(|i| {
+                app.registry
+                    .check_available(*m, i.tier, &i.disabled_modules)
+                    .is_err()
+            })
+        })
+        .map(|m| m.id().to_string())
+        .collect())
+}
+
+fn term_row(
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    term: String,
+    weight: i32,
+    module: &str,
+) -> contact_term::ActiveModel {
+    contact_term::ActiveModel {
+        tenant_id: Set(tenant_id),
+        term: Set(term),
+        contact_id: Set(contact_id),
+        weight: Set(weight),
+        module: Set(module.to_string()),
+    }
+}
+
+/// Ranked contact ids matching every token as a prefix of one of their terms, among the
+/// contacts `visible` admits, ignoring terms contributed by the modules in `hidden_modules`
+/// (those the tenant lacks or switched off). Each token is an index range scan on
+/// `(tenant_id, term)`; exact term matches rank above prefixes. The visibility is part of the
+/// query, so `limit` counts only contacts the caller may see.
 pub async fn search(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     tokens: &[String],
+    visible: Condition,
+    hidden_modules: &[String],
     limit: u64,
 ) -> Result<Vec<Uuid>> {
+    use sea_orm::sea_query::{
+        Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType,
+    };
     if tokens.is_empty() {
         return Ok(vec![]);
     }
-    let mut values: Vec<sea_orm::Value> = vec![tenant_id.into()];
-    let mut parts = Vec::new();
-    for t in tokens.iter().take(6) {
-        let (lo, hi) = (values.len() + 1, values.len() + 2);
-        values.push(t.clone().into());
-        // Terms are ASCII no greater than 'z', so `t || '{'` bounds every term starting with t.
-        values.push(format!("{t}{{").into());
-        parts.push(format!(
-            "SELECT contact_id, MAX(CASE WHEN term = ${lo} THEN weight * 2 ELSE weight END) AS score \
-             FROM contact_terms WHERE tenant_id = $1 AND term >= ${lo} AND term < ${hi} GROUP BY contact_id"
-        ));
-    }
-    let n = parts.len();
-    let sql = format!(
-        "SELECT contact_id, SUM(score) AS score FROM ({}) AS hits GROUP BY contact_id \
-         HAVING COUNT(*) = {n} ORDER BY SUM(score) DESC, contact_id ASC LIMIT {limit}",
-        parts.join(" UNION ALL ")
+    let terms = contact_term::Entity;
+    let (term, weight, cid) = (
+        contact_term::Column::Term,
+        contact_term::Column::Weight,
+        contact_term::Column::ContactId,
     );
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?;
+    let mut hits: Option<SelectStatement> = None;
+    for t in tokens.iter().take(6) {
+        // Terms are ASCII no greater than 'z', so `t || '{'` bounds every term starting with t.
+        let mut part = Query::select();
+        part.column((terms, cid))
+            .expr_as(
+                Func::max(
+                    Expr::case(
+                        Expr::col((terms, term)).eq(t.as_str()),
+                        Expr::col((terms, weight)).mul(2),
+                    )
+                    .finally(Expr::col((terms, weight))),
+                ),
+                Alias::new("score"),
+            )
+            .from(terms)
+            .and_where(Expr::col((terms, contact_term::Column::TenantId)).eq(tenant_id))
+            .and_where(Expr::col((terms, term)).gte(t.as_str()))
+            .and_where(Expr::col((terms, term)).lt(format!("{t}{{")))
+            .group_by_col((terms, cid));
+        if !hidden_modules.is_empty() {
+            part.and_where(
+                Expr::col((terms, contact_term::Column::Module)).is_not_in(hidden_modules.to_vec()),
+            );
+        }
+        hits = Some(match hits {
+            None => part,
+            Some(mut all) => {
+                all.union(UnionType::All, part);
+                all
+            }
+        });
+    }
+    let Some(hits) = hits else {
+        return Ok(vec![]);
+    };
+    let n = tokens.len().min(6) as i64;
+    let h = Alias::new("hits");
+    let score = Func::sum(Expr::col((h.clone(), Alias::new("score"))));
+    let query = Query::select()
+        .column((h.clone(), cid))
+        .from_subquery(hits, h.clone())
+        .join(
+            JoinType::InnerJoin,
+            contact::Entity,
+            Condition::all()
+                .add(Expr::col((contact::Entity, contact::Column::TenantId)).eq(tenant_id))
+                .add(Expr::col((contact::Entity, contact::Column::Id)).equals((h.clone(), cid))),
+        )
+        .cond_where(visible)
+        .group_by_col((h.clone(), cid))
+        .and_having(Func::count(Expr::col((h.clone(), cid))).eq(n))
+        .order_by_expr(score.into(), Order::Desc)
+        .order_by((h.clone(), cid), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows = conn.query_all(&query).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| r.try_get::<Uuid>("", "contact_id").ok())
@@ -804,7 +906,7 @@ pub async fn duplicates(conn: &impl ConnectionTrait, f: &Full) -> Result<Vec<(Uu
     // Similar name: every word of the name is a term of the other contact.
     let name_words = validate::words(&f.contact.display_name);
     if !name_words.is_empty() {
-        for id in search(conn, t, &name_words, 50).await? {
+        for id in search(conn, t, &name_words, Condition::all(), &[], 50).await? {
             let exact = contact_term::Entity::find()
                 .filter(contact_term::Column::TenantId.eq(t))
                 .filter(contact_term::Column::ContactId.eq(id))

@@ -57,6 +57,30 @@ impl Module for SourcesModule {
             ],
         }]
     }
+    fn activity_entities(&self) -> &'static [&'static str] {
+        &["lead_source"]
+    }
+    async fn readable(
+        &self,
+        app: &App,
+        user: &forecourt_core::context::TenantUser,
+        _entity_type: &str,
+    ) -> Result<forecourt_core::activity::Readable> {
+        use forecourt_core::activity::Readable;
+        Ok(
+            match app
+                .authz
+                .scope(user, "settings.sources", Action::Read)
+                .await?
+            {
+                Some(_) => Readable::ids(
+                    service::scoped(user.tenant_id),
+                    entities::lead_source::Column::Id,
+                ),
+                None => Readable::Nothing,
+            },
+        )
+    }
     async fn on_event(&self, app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
         // Seeded whatever the tier, so a tenant that moves up to Expert finds them ready.
         if let Event::TenantCreated { tenant_id, .. } = event {

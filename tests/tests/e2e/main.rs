@@ -21,3 +21,4 @@ mod permissions;
 mod reports;
 mod search;
 mod service;
+mod visibility;

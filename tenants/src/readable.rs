@@ -1,0 +1,66 @@
+//! Which platform records (users, API keys, sites, companies, settings) a caller may read:
+//! the activity log shows their entries only to those (see `Module::readable`).
+
+use crate::{
+    entities::{api_key, company, establishment, user},
+    users::scope_condition,
+};
+use forecourt_core::{
+    App, Result,
+    activity::Readable,
+    context::TenantUser,
+    module::{Action, Scope},
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+/// The entity types the platform writes to the activity log.
+pub const ENTITIES: &[&str] = &[
+    "user",
+    "api_key",
+    "permission",
+    "establishment",
+    "company",
+    "module",
+];
+
+/// The records of `entity_type` that `caller` may read.
+pub async fn readable(app: &App, caller: &TenantUser, entity_type: &str) -> Result<Readable> {
+    let object = match entity_type {
+        "user" => "users",
+        "api_key" => "settings.api_keys",
+        "permission" => "permissions",
+        "establishment" => "establishments",
+        "company" => "companies",
+        "module" => "settings.modules",
+        _ => return Ok(Readable::Nothing),
+    };
+    let Some(scope) = app.authz.scope(caller, object, Action::Read).await? else {
+        return Ok(Readable::Nothing);
+    };
+    let t = caller.tenant_id;
+    Ok(match entity_type {
+        "user" => Readable::ids(
+            user::Entity::find()
+                .filter(user::Column::TenantId.eq(t))
+                .filter(scope_condition(scope, caller)),
+            user::Column::Id,
+        ),
+        "api_key" => {
+            let mut keys = api_key::Entity::find().filter(api_key::Column::TenantId.eq(t));
+            if scope != Scope::Tenant {
+                keys = keys.filter(api_key::Column::UserId.eq(caller.user_id));
+            }
+            Readable::ids(keys, api_key::Column::Id)
+        }
+        "establishment" => Readable::ids(
+            establishment::Entity::find().filter(establishment::Column::TenantId.eq(t)),
+            establishment::Column::Id,
+        ),
+        "company" => Readable::ids(
+            company::Entity::find().filter(company::Column::TenantId.eq(t)),
+            company::Column::Id,
+        ),
+        // Grants and module switches name no deletable record: the object's readers see all.
+        _ => Readable::All,
+    })
+}
