@@ -115,9 +115,9 @@ pub async fn user_company(conn: &impl ConnectionTrait, user: &TenantUser) -> Res
 
 /// The contacts a caller may see at `scope`: own = assigned to them; establishment = of their
 /// establishment (or assigned to them); tenant = all, whatever company they are kept to.
-/// Below tenant scope, contacts kept to one company are seen only from that company; a user
-/// attached to no establishment reaches only the contacts assigned to them (any company):
-/// having no establishment never widens the view.
+/// Below tenant scope, contacts kept to one company are seen only from that company's
+/// establishments; a user attached to no establishment reaches only the shared contacts
+/// assigned to them: having no establishment never widens the view.
 pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Condition {
     let reach = match scope {
         Scope::Tenant => return Condition::all(),
@@ -129,12 +129,12 @@ pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Con
         },
         Scope::Own => Condition::all().add(contact::Column::AssignedUserId.eq(user.user_id)),
     };
+    // Without an establishment there is no company to share with: only shared contacts.
     let sharing = match (user.establishment_id, company) {
         (Some(_), Some(c)) => Condition::any()
             .add(contact::Column::CompanyId.is_null())
             .add(contact::Column::CompanyId.eq(c)),
-        (Some(_), None) => Condition::all().add(contact::Column::CompanyId.is_null()),
-        (None, _) => Condition::all(),
+        _ => Condition::all().add(contact::Column::CompanyId.is_null()),
     };
     Condition::all().add(reach).add(sharing)
 }

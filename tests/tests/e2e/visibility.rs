@@ -276,6 +276,38 @@ async fn a_tenant_scope_grant_sees_every_companys_contacts() {
             .problem(404, "not_found");
     }
     assert_eq!(found(&s, &m.token, &name).await, Vec::<String>::new());
+
+    // Having no establishment is not a wider view than having one: such a user reaches only
+    // the shared contacts assigned to them, never one kept to a company.
+    let loose = s.create_user(&t.admin_token, &["manager"], None).await;
+    let kept_for_loose = contact(
+        &s,
+        &t.admin_token,
+        person(
+            &name,
+            json!({"company_id": c2, "establishment_id": e2, "assigned_user_id": loose.user_id}),
+        ),
+    )
+    .await;
+    let shared_for_loose = contact(
+        &s,
+        &t.admin_token,
+        person(
+            &name,
+            json!({"establishment_id": e2, "assigned_user_id": loose.user_id}),
+        ),
+    )
+    .await;
+    s.get(&format!("/api/v1/contacts/{kept_for_loose}"), &loose.token)
+        .await
+        .problem(404, "not_found");
+    s.get(
+        &format!("/api/v1/contacts/{shared_for_loose}"),
+        &loose.token,
+    )
+    .await
+    .ok(200);
+    assert_eq!(found(&s, &loose.token, &name).await, vec![shared_for_loose]);
 }
 
 /// The activity entries `token` gets, optionally for one record.
