@@ -20,6 +20,7 @@ use poem::{Request, web::Data};
 use poem_openapi::{Object, OpenApi, payload::Json};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, prelude::Expr,
+    sea_query::OnConflict,
 };
 use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
@@ -40,37 +41,44 @@ pub enum Account {
 
 /// Reserves an email for one account across the platform; 409 when it is taken.
 pub async fn claim_email(conn: &impl ConnectionTrait, email: &str, account: Account) -> Result<()> {
+    if try_claim_email(conn, email, account).await? {
+        Ok(())
+    } else {
+        Err(email_taken())
+    }
+}
+
+/// Reserves an email for one account across the platform; `false` (and nothing written)
+/// when another account holds it. The insert itself decides (`ON CONFLICT DO NOTHING`), so
+/// of two concurrent claims exactly one wins and the other is not an error inside its
+/// transaction (which PostgreSQL would abort).
+pub async fn try_claim_email(
+    conn: &impl ConnectionTrait,
+    email: &str,
+    account: Account,
+) -> Result<bool> {
     let (p, t, u) = match account {
         Account::Platform(id) => (Some(id), None, None),
         Account::Tenant { tenant_id, user_id } => (None, Some(tenant_id), Some(user_id)),
     };
-    if login_email::Entity::find_by_id(email.to_string())
-        .one(conn)
-        .await?
-        .is_some()
-    {
-        return Err(email_taken());
-    }
-    login_email::Entity::insert(login_email::ActiveModel {
+    let inserted = login_email::Entity::insert(login_email::ActiveModel {
         email: Set(email.to_string()),
         platform_user_id: Set(p),
         tenant_id: Set(t),
         user_id: Set(u),
     })
+    .on_conflict(
+        OnConflict::column(login_email::Column::Email)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
-    .await
-    .map_err(|e| {
-        forecourt_core::error::map_unique(
-            e,
-            "email_taken",
-            "this email is already used by an account",
-            "email",
-        )
-    })?;
-    Ok(())
+    .await?;
+    Ok(inserted == 1)
 }
 
-fn email_taken() -> Error {
+/// The 409 for an email another account of the same scope already uses.
+pub fn email_taken() -> Error {
     Error::Conflict {
         kind: "email_taken",
         detail: "this email is already used by an account".into(),

@@ -66,6 +66,9 @@ impl Module for PlatformModule {
     fn api_prefixes(&self) -> &'static [&'static str] {
         &[]
     }
+    fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
+        forecourt_core::mail_templates!("account_exists")
+    }
     fn permission_objects(&self) -> &'static [PermissionObject] {
         &[
             PermissionObject {
