@@ -2,7 +2,7 @@
 
 use crate::{
     Tags,
-    directory::{API_KEY, INVITATION, SESSION},
+    directory::{API_KEY, INVITATION, PASSWORD_RESET, SESSION},
     entities::{credential, login_email, platform_user, reseller, tenant, user},
     password,
 };
@@ -17,9 +17,10 @@ use forecourt_core::{
     secret::{new_token, token_hash},
 };
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, prelude::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    prelude::Expr, sea_query::OnConflict,
 };
 use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
@@ -40,37 +41,44 @@ pub enum Account {
 
 /// Reserves an email for one account across the platform; 409 when it is taken.
 pub async fn claim_email(conn: &impl ConnectionTrait, email: &str, account: Account) -> Result<()> {
+    if try_claim_email(conn, email, account).await? {
+        Ok(())
+    } else {
+        Err(email_taken())
+    }
+}
+
+/// Reserves an email for one account across the platform; `false` (and nothing written)
+/// when another account holds it. The insert itself decides (`ON CONFLICT DO NOTHING`), so
+/// of two concurrent claims exactly one wins and the other is not an error inside its
+/// transaction (which PostgreSQL would abort).
+pub async fn try_claim_email(
+    conn: &impl ConnectionTrait,
+    email: &str,
+    account: Account,
+) -> Result<bool> {
     let (p, t, u) = match account {
         Account::Platform(id) => (Some(id), None, None),
         Account::Tenant { tenant_id, user_id } => (None, Some(tenant_id), Some(user_id)),
     };
-    if login_email::Entity::find_by_id(email.to_string())
-        .one(conn)
-        .await?
-        .is_some()
-    {
-        return Err(email_taken());
-    }
-    login_email::Entity::insert(login_email::ActiveModel {
+    let inserted = login_email::Entity::insert(login_email::ActiveModel {
         email: Set(email.to_string()),
         platform_user_id: Set(p),
         tenant_id: Set(t),
         user_id: Set(u),
     })
+    .on_conflict(
+        OnConflict::column(login_email::Column::Email)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
-    .await
-    .map_err(|e| {
-        forecourt_core::error::map_unique(
-            e,
-            "email_taken",
-            "this email is already used by an account",
-            "email",
-        )
-    })?;
-    Ok(())
+    .await?;
+    Ok(inserted == 1)
 }
 
-fn email_taken() -> Error {
+/// The 409 for an email another account of the same scope already uses.
+pub fn email_taken() -> Error {
     Error::Conflict {
         kind: "email_taken",
         detail: "this email is already used by an account".into(),
@@ -90,6 +98,7 @@ pub async fn issue_credential(
     let prefix = match kind {
         SESSION => "fct_",
         API_KEY => "fck_",
+        PASSWORD_RESET => "fcr_",
         _ => "fci_",
     };
     let token = new_token(prefix);
@@ -213,6 +222,41 @@ pub struct AcceptInvitation {
     pub password: String,
 }
 
+/// Asking for a link to choose a new password.
+#[derive(Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The email the account signs in with.
+    pub email: String,
+}
+
+/// The answer to a reset request: the same whether or not an account uses the address.
+#[derive(Object)]
+pub struct PasswordResetAccepted {
+    /// What happens next, for the person who asked.
+    pub detail: String,
+}
+
+/// The answer to a reset request.
+#[derive(ApiResponse)]
+pub enum PasswordResetAnswer {
+    /// Accepted: a link is mailed if an account signs in with this address.
+    #[oai(status = 202)]
+    Accepted(Json<PasswordResetAccepted>),
+}
+
+/// Choosing a new password with the token of a reset link.
+#[derive(Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPasswordReset {
+    /// The `token` of the reset link.
+    pub token: String,
+    /// The new password (at least 10 characters).
+    pub password: String,
+}
+
 /// The caller's tenant.
 #[derive(Object)]
 pub struct MeTenant {
@@ -262,6 +306,97 @@ fn throttle_keys(email: &str, ip: &str) -> (CacheKey, CacheKey) {
         CacheKey::platform(&format!("login:acct:{}", token_hash(email))),
         CacheKey::platform(&format!("login:addr:{ip}")),
     )
+}
+
+fn reset_throttle_keys(email: &str, ip: &str) -> (CacheKey, CacheKey) {
+    (
+        CacheKey::platform(&format!("reset:acct:{}", token_hash(email))),
+        CacheKey::platform(&format!("reset:addr:{ip}")),
+    )
+}
+
+fn client_ip(req: &Request) -> String {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// How long a password reset link works.
+pub const RESET_TTL_MINUTES: i64 = 60;
+
+/// The credentials of one account.
+fn of_account(account: Account) -> Condition {
+    match account {
+        Account::Platform(id) => Condition::all().add(credential::Column::PlatformUserId.eq(id)),
+        Account::Tenant { tenant_id, user_id } => Condition::all()
+            .add(credential::Column::TenantId.eq(tenant_id))
+            .add(credential::Column::UserId.eq(user_id)),
+    }
+}
+
+/// Revokes an account's unused credentials of the given kinds.
+async fn revoke_kinds(
+    conn: &impl ConnectionTrait,
+    account: Account,
+    kinds: &[&str],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    credential::Entity::update_many()
+        .col_expr(credential::Column::RevokedAt, Expr::value(now))
+        .filter(of_account(account))
+        .filter(credential::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(credential::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Mails a reset link to the account that signs in with `email`, if there is one. Runs after
+/// the request has been answered (see [`AuthApi::request_reset`]).
+async fn send_reset_link(app: &App, email: &str) -> Result<()> {
+    let Some((account, _, who)) = find_account(app, email).await? else {
+        return Ok(());
+    };
+    let language = match account {
+        Account::Tenant { tenant_id, .. } => tenant::Entity::find_by_id(tenant_id)
+            .one(&app.db)
+            .await?
+            .map(|t| t.language)
+            .unwrap_or_else(|| "en".into()),
+        // Platform accounts have no language of their own.
+        Account::Platform(_) => "en".into(),
+    };
+    let _turn = app.write_gate.enter().await;
+    let now = app.clock.now();
+    let ttl = ChronoDuration::minutes(RESET_TTL_MINUTES);
+    let txn = forecourt_core::db::begin(&app.db).await?;
+    // One live link per account: a new request voids the earlier ones.
+    revoke_kinds(&txn, account, &[PASSWORD_RESET], now).await?;
+    let token = issue_credential(&txn, app, PASSWORD_RESET, account, Some(ttl), None).await?;
+    let link = format!(
+        "{}/reset-password?token={token}",
+        app.config.public_url.trim_end_matches('/')
+    );
+    let expires = (now + ttl).format("%Y-%m-%d %H:%M UTC").to_string();
+    let tenant_id = match account {
+        Account::Tenant { tenant_id, .. } => Some(tenant_id),
+        Account::Platform(_) => None,
+    };
+    app.mail
+        .enqueue(
+            &txn,
+            now,
+            tenant_id,
+            &who.email,
+            "password_reset",
+            &language,
+            &serde_json::json!({"name": who.name, "link": link, "expires_at": expires}),
+        )
+        .await?;
+    txn.commit().await?;
+    app.mail.wake();
+    Ok(())
 }
 
 async fn find_account(
@@ -328,12 +463,7 @@ impl AuthApi {
         body: JsonBody<LoginRequest>,
     ) -> poem::Result<Json<LoginResponse>> {
         let email = body.email.trim().to_lowercase();
-        let ip = req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let (acct_key, ip_key) = throttle_keys(&email, &ip);
+        let (acct_key, ip_key) = throttle_keys(&email, &client_ip(req));
         let window = Duration::from_secs(app.config.login_window_secs);
         if app.cache.count(&acct_key).await >= app.config.login_max_failures_per_account
             || app.cache.count(&ip_key).await >= app.config.login_max_failures_per_address
@@ -457,6 +587,160 @@ impl AuthApi {
             }
             _ => return Err(Error::NotFound("invitation").into()),
         }
+        Ok(NoContent::NoContent)
+    }
+
+    /// Ask for a password reset
+    ///
+    /// Mails a single-use link to `{public_url}/reset-password`, valid for an hour, to the
+    /// account that signs in with `email` (in its tenant's language); a new request voids the
+    /// previous link. The answer is the same 202, in the same time, whether or not such an
+    /// account exists: the mail is prepared after answering. Requests are counted per address
+    /// and per email like failed logins (`login_max_failures_per_account`,
+    /// `login_max_failures_per_address` per `login_window_secs`); beyond them, 429 with
+    /// `Retry-After`.
+    #[oai(path = "/auth/password-reset", method = "post")]
+    async fn request_reset(
+        &self,
+        app: Data<&Arc<App>>,
+        req: &Request,
+        body: JsonBody<PasswordResetRequest>,
+    ) -> poem::Result<PasswordResetAnswer> {
+        let email = login_email("email", &body.email)?;
+        let (acct_key, ip_key) = reset_throttle_keys(&email, &client_ip(req));
+        if app.cache.count(&acct_key).await >= app.config.login_max_failures_per_account
+            || app.cache.count(&ip_key).await >= app.config.login_max_failures_per_address
+        {
+            return Err(Error::TooManyRequests {
+                retry_after: app.config.login_window_secs,
+            }
+            .into());
+        }
+        let window = Duration::from_secs(app.config.login_window_secs);
+        app.cache.incr(&acct_key, window).await;
+        app.cache.incr(&ip_key, window).await;
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            if let Err(e) = send_reset_link(&app, &email).await {
+                tracing::error!(error = %e, "password reset link not sent");
+            }
+        });
+        Ok(PasswordResetAnswer::Accepted(Json(PasswordResetAccepted {
+            detail: "if an account signs in with this address, a link to choose a new password \
+                     has been sent to it"
+                .into(),
+        })))
+    }
+
+    /// Choose a new password
+    ///
+    /// Sets the password of the account of a reset link's `token` (same rules as everywhere:
+    /// 10 to 256 characters), consumes the token, and revokes the account's sessions, other
+    /// reset links and pending invitations (API keys stay). An unknown, used or expired token
+    /// answers 404.
+    #[oai(path = "/auth/password-reset/confirm", method = "post")]
+    async fn confirm_reset(
+        &self,
+        app: Data<&Arc<App>>,
+        body: JsonBody<ConfirmPasswordReset>,
+    ) -> poem::Result<NoContent> {
+        password::check_new("password", &body.password)?;
+        let now = app.clock.now();
+        let gone = || Error::NotFound("password reset");
+        let c = credential::Entity::find_by_id(token_hash(body.token.trim()))
+            .one(&app.db)
+            .await
+            .map_err(Error::from)?
+            .filter(|c| {
+                c.kind == PASSWORD_RESET
+                    && c.revoked_at.is_none()
+                    && c.expires_at.is_none_or(|e| e > now)
+            })
+            .ok_or_else(gone)?;
+        let (account, email) = match (c.platform_user_id, c.tenant_id, c.user_id) {
+            (Some(pid), _, _) => {
+                let p = platform_user::Entity::find_by_id(pid)
+                    .one(&app.db)
+                    .await
+                    .map_err(Error::from)?
+                    .ok_or_else(gone)?;
+                (Account::Platform(pid), p.email)
+            }
+            (None, Some(tid), Some(uid)) => {
+                let u = user::Entity::find_by_id((tid, uid))
+                    .one(&app.db)
+                    .await
+                    .map_err(Error::from)?
+                    .filter(|u| u.active)
+                    .ok_or_else(gone)?;
+                (
+                    Account::Tenant {
+                        tenant_id: tid,
+                        user_id: uid,
+                    },
+                    u.email,
+                )
+            }
+            _ => return Err(gone().into()),
+        };
+        let hash = password::hash(&body.password).await?;
+        let txn = forecourt_core::db::begin(&app.db)
+            .await
+            .map_err(Error::from)?;
+        // Consume first, conditionally: of two concurrent uses, one wins.
+        let used = credential::Entity::update_many()
+            .col_expr(credential::Column::RevokedAt, Expr::value(now))
+            .filter(credential::Column::TokenHash.eq(c.token_hash.clone()))
+            .filter(credential::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(Error::from)?;
+        if used.rows_affected != 1 {
+            return Err(gone().into());
+        }
+        match account {
+            Account::Platform(pid) => {
+                platform_user::Entity::update_many()
+                    .col_expr(platform_user::Column::PasswordHash, Expr::value(hash))
+                    .filter(platform_user::Column::Id.eq(pid))
+                    .exec(&txn)
+                    .await
+                    .map_err(Error::from)?;
+            }
+            Account::Tenant { tenant_id, user_id } => {
+                user::Entity::update_many()
+                    .col_expr(user::Column::PasswordHash, Expr::value(hash))
+                    .col_expr(user::Column::UpdatedAt, Expr::value(now))
+                    .filter(user::Column::TenantId.eq(tenant_id))
+                    .filter(user::Column::Id.eq(user_id))
+                    .exec(&txn)
+                    .await
+                    .map_err(Error::from)?;
+            }
+        }
+        // Whoever held the old password, or a session opened with it, is out.
+        revoke_kinds(&txn, account, &[SESSION, PASSWORD_RESET, INVITATION], now).await?;
+        if let Account::Tenant { tenant_id, user_id } = account {
+            let me = forecourt_core::context::TenantUser {
+                tenant_id,
+                user_id,
+                establishment_id: None,
+            };
+            forecourt_core::activity::record(
+                &txn,
+                tenant_id,
+                forecourt_core::activity::Actor::User(&me),
+                now,
+                "user",
+                user_id,
+                "password_reset",
+                serde_json::json!({}),
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(Error::from)?;
+        // The new password starts with a clean slate of failed logins.
+        app.cache.delete(&throttle_keys(&email, "").0).await;
         Ok(NoContent::NoContent)
     }
 

@@ -18,6 +18,8 @@ pub const SESSION: &str = "session";
 pub const API_KEY: &str = "api_key";
 /// A single-use invitation to set a password (never authenticates calls).
 pub const INVITATION: &str = "invitation";
+/// A single-use link to choose a new password (never authenticates calls).
+pub const PASSWORD_RESET: &str = "password_reset";
 
 /// How long a node trusts cached tenant facts. With Redis every node shares the cache and a
 /// change deletes the key, so the TTL is only a safety net; with the in-process cache, other

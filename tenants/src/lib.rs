@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod directory;
 pub mod entities;
+pub mod pages;
 pub mod password;
 pub mod permissions;
 pub mod platform;
@@ -67,6 +68,9 @@ impl Module for PlatformModule {
     }
     fn api_prefixes(&self) -> &'static [&'static str] {
         &[]
+    }
+    fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
+        forecourt_core::mail_templates!("account_exists", "password_reset")
     }
     fn permission_objects(&self) -> &'static [PermissionObject] {
         &[

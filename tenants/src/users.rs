@@ -2,7 +2,10 @@
 
 use crate::{
     Tags,
-    auth::{API_KEY_KIND, Account, claim_email, invite, issue_credential, login_email, revoke_all},
+    auth::{
+        API_KEY_KIND, Account, email_taken, invite, issue_credential, login_email, revoke_all,
+        try_claim_email,
+    },
     entities::{api_key, credential, establishment, tenant, user},
     password, permissions,
     platform::required,
@@ -11,12 +14,12 @@ use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
     authz,
-    context::TenantUser,
+    context::{Authenticated, TenantUser},
     error::map_unique,
     http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
     module::{Action, Scope},
 };
-use poem::web::Data;
+use poem::{Request, web::Data};
 use poem_openapi::{
     Object, OpenApi,
     param::{Path, Query},
@@ -151,6 +154,20 @@ pub(crate) fn scope_condition(scope: Scope, caller: &TenantUser) -> Condition {
     }
 }
 
+/// Whether `target` lies within `scope` as seen from `caller`: the same rule as
+/// [`scope_condition`], for a user already loaded.
+fn in_scope(scope: Scope, caller: &TenantUser, target: &user::Model) -> bool {
+    match scope {
+        Scope::Tenant => true,
+        Scope::Establishment => {
+            target.id == caller.user_id
+                || (caller.establishment_id.is_some()
+                    && target.establishment_id == caller.establishment_id)
+        }
+        Scope::Own => target.id == caller.user_id,
+    }
+}
+
 /// A user of the caller's tenant within the caller's scope for `action`, else 404 (or 403
 /// when the caller has no right at all).
 async fn reachable(
@@ -199,8 +216,22 @@ async fn check_roles(app: &App, caller: &TenantUser, roles: &[String]) -> Result
     Ok(out)
 }
 
+/// What [`insert_user`] does with an email that another account (of another tenant, or of
+/// the platform) already logs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakenElsewhere {
+    /// 409 `email_taken`: for trusted callers (the demo seed), to whom it reveals nothing.
+    Refuse,
+    /// Answer exactly as for a free address, so a tenant admin learns nothing about other
+    /// tenants: the user is created in the caller's tenant without a login (the email keeps
+    /// logging in to its existing account only), and instead of an invitation the address
+    /// is told that it already has an account and cannot be invited with it.
+    Conceal,
+}
+
 /// Inserts a validated user with their roles in one transaction, inviting them by mail when
-/// no password is given. `by` is the acting user, for the activity log.
+/// no password is given. `by` is the acting user, for the activity log. The same email twice
+/// in one tenant is 409 `email_taken`; an email taken elsewhere is handled per `taken`.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_user(
     app: &App,
@@ -211,6 +242,7 @@ pub async fn insert_user(
     password: Option<&str>,
     est: Option<Uuid>,
     roles: &[String],
+    taken: TakenElsewhere,
 ) -> Result<user::Model> {
     let hash = match password {
         Some(pw) => {
@@ -243,21 +275,34 @@ pub async fn insert_user(
             "email",
         )
     })?;
-    claim_email(
-        &txn,
-        email,
-        Account::Tenant {
-            tenant_id: tid,
-            user_id: id,
-        },
-    )
-    .await?;
+    let account = Account::Tenant {
+        tenant_id: tid,
+        user_id: id,
+    };
+    let claimed = try_claim_email(&txn, email, account).await?;
+    if !claimed && taken == TakenElsewhere::Refuse {
+        return Err(email_taken());
+    }
     authz::set_user_roles(&txn, tid, id, roles).await?;
-    if hash.is_none() {
-        let t = tenant::Entity::find_by_id(tid)
-            .one(&txn)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
+    let t = tenant::Entity::find_by_id(tid)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    if !claimed {
+        // The owner of the address learns that someone tried; the caller sees a user like
+        // any other, whose invitation simply never gets accepted.
+        app.mail
+            .enqueue(
+                &txn,
+                now,
+                Some(tid),
+                email,
+                "account_exists",
+                &t.language,
+                &serde_json::json!({"name": name, "tenant_name": t.name}),
+            )
+            .await?;
+    } else if hash.is_none() {
         invite(
             &txn,
             app,
@@ -362,6 +407,7 @@ impl UsersApi {
             body.password.as_deref(),
             est,
             &roles,
+            TakenElsewhere::Conceal,
         )
         .await?;
         Ok(Created::Created(Json(view(&app, u).await?)))
@@ -395,17 +441,38 @@ impl UsersApi {
         let scope = app.authz.require(&auth.0, "users", Action::Write).await?;
         permissions::ensure_covers_user(&app, &auth.0, u.id).await?;
         let before = serde_json::json!({"name": u.name, "establishment_id": u.establishment_id, "active": u.active});
+        let current_establishment = u.establishment_id;
         let mut am: user::ActiveModel = u.into();
         if let Some(n) = &body.name {
             am.name = Set(required("name", n, 200)?);
         }
-        match &body.establishment_id {
-            MaybeUndefined::Value(e) => {
-                check_establishment(&app, &auth.0, *e, scope).await?;
-                am.establishment_id = Set(Some(*e));
+        let new_establishment = match &body.establishment_id {
+            MaybeUndefined::Value(e) => Some(Some(*e)),
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Undefined => None,
+        };
+        if let Some(est) = new_establishment.filter(|e| *e != current_establishment) {
+            // One's establishment decides what one's establishment-scoped grants reach (and
+            // which companies' contacts one sees), so it is set by someone else.
+            if id.0 == auth.0.user_id {
+                return Err(Error::forbidden(
+                    "you cannot change your own establishment; ask another administrator",
+                )
+                .into());
             }
-            MaybeUndefined::Null => am.establishment_id = Set(None),
-            MaybeUndefined::Undefined => {}
+            match est {
+                Some(e) => check_establishment(&app, &auth.0, e, scope).await?,
+                // Without an establishment the user would leave an establishment-scoped
+                // editor's reach, and "no establishment" is never a way to widen a view.
+                None if scope < Scope::Tenant => {
+                    return Err(Error::forbidden(
+                        "you can only manage users of your own establishment",
+                    )
+                    .into());
+                }
+                None => {}
+            }
+            am.establishment_id = Set(est);
         }
         let deactivate = body.active == Some(false);
         if let Some(a) = body.active {
@@ -518,12 +585,18 @@ impl UsersApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
     ) -> poem::Result<Json<List<ApiKeyView>>> {
-        app.authz
+        let scope = app
+            .authz
             .require(&auth.0, "settings.api_keys", Action::Read)
             .await?;
-        let rows = api_key::Entity::find()
+        let mut q = api_key::Entity::find()
             .filter(api_key::Column::TenantId.eq(auth.tenant_id()))
-            .filter(api_key::Column::RevokedAt.is_null())
+            .filter(api_key::Column::RevokedAt.is_null());
+        if scope < Scope::Tenant {
+            q = q
+                .filter(api_key::Column::UserId.is_in(users_in_scope(&app, &auth.0, scope).await?));
+        }
+        let rows = q
             .order_by_asc(api_key::Column::Id)
             .all(&app.db)
             .await
@@ -537,26 +610,34 @@ impl UsersApi {
 
     /// Create an API key
     ///
-    /// Needs `settings.api_keys`/`write`. The key acts as the given user, with that user's
-    /// rights, which must not exceed the caller's. Use it as `Authorization: Bearer <key>`.
-    /// The key is in this answer only.
+    /// Needs `settings.api_keys`/`write` at a scope that reaches the user (own: oneself;
+    /// establishment: users of one's establishment), and, for another user than oneself, the
+    /// right to manage that user (`users`/`write` reaching them, as for editing the user).
+    /// A user one cannot see answers 404, one seen but not managed 403. The key acts as the
+    /// user: it resolves to that user on every call, with their current rights and
+    /// establishment, which must not exceed the caller's. An API key cannot create keys.
+    /// Use it as `Authorization: Bearer <key>`. The key is in this answer only.
     #[oai(path = "/api-keys", method = "post")]
     async fn create_key(
         &self,
         app: Data<&Arc<App>>,
+        req: &Request,
         auth: TenantAuth,
         body: JsonBody<NewApiKey>,
     ) -> poem::Result<Created<ApiKeyView>> {
-        app.authz
+        let key_scope = app
+            .authz
             .require(&auth.0, "settings.api_keys", Action::Write)
             .await?;
+        refuse_api_key(req)?;
         let name = required("name", &body.name, 200)?;
         let tid = auth.tenant_id();
-        user::Entity::find_by_id((tid, body.user_id))
+        let target = user::Entity::find_by_id((tid, body.user_id))
             .one(&app.db)
             .await
             .map_err(Error::from)?
             .ok_or(Error::NotFound("user"))?;
+        ensure_manages(&app, &auth.0, &target, key_scope).await?;
         permissions::ensure_covers_user(&app, &auth.0, body.user_id).await?;
         let id = Uuid::now_v7();
         let txn = forecourt_core::db::begin(&app.db)
@@ -596,16 +677,22 @@ impl UsersApi {
     }
 
     /// Revoke an API key
+    ///
+    /// Needs `settings.api_keys`/`write` at a scope that reaches the key's user; other keys
+    /// answer 404. An API key cannot revoke keys.
     #[oai(path = "/api-keys/:id", method = "delete")]
     async fn revoke_key(
         &self,
         app: Data<&Arc<App>>,
+        req: &Request,
         auth: TenantAuth,
         id: Path<Uuid>,
     ) -> poem::Result<NoContent> {
-        app.authz
+        let scope = app
+            .authz
             .require(&auth.0, "settings.api_keys", Action::Write)
             .await?;
+        refuse_api_key(req)?;
         let tid = auth.tenant_id();
         let k = api_key::Entity::find_by_id((tid, id.0))
             .one(&app.db)
@@ -613,6 +700,15 @@ impl UsersApi {
             .map_err(Error::from)?
             .filter(|k| k.revoked_at.is_none())
             .ok_or(Error::NotFound("api key"))?;
+        if scope < Scope::Tenant {
+            let owner = user::Entity::find_by_id((tid, k.user_id))
+                .one(&app.db)
+                .await
+                .map_err(Error::from)?;
+            if !owner.is_some_and(|o| in_scope(scope, &auth.0, &o)) {
+                return Err(Error::NotFound("api key").into());
+            }
+        }
         let now = app.clock.now();
         let txn = forecourt_core::db::begin(&app.db)
             .await
@@ -645,6 +741,65 @@ impl UsersApi {
         txn.commit().await.map_err(Error::from)?;
         Ok(NoContent::NoContent)
     }
+}
+
+/// The ids of the users `scope` reaches from `caller`.
+async fn users_in_scope(app: &App, caller: &TenantUser, scope: Scope) -> Result<Vec<Uuid>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::TenantId.eq(caller.tenant_id))
+        .filter(scope_condition(scope, caller))
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect())
+}
+
+/// Fails unless `caller` may act for `target` with a grant of `scope` (e.g. create a key for
+/// them): `target` must be within `scope` and, unless it is the caller, within the caller's
+/// `users`/`write` scope, the rule for editing a user. A user the caller cannot even read is
+/// not found.
+async fn ensure_manages(
+    app: &App,
+    caller: &TenantUser,
+    target: &user::Model,
+    scope: Scope,
+) -> Result<()> {
+    let visible = app
+        .authz
+        .scope(caller, "users", Action::Read)
+        .await?
+        .is_some_and(|s| in_scope(s, caller, target));
+    if !visible {
+        return Err(Error::NotFound("user"));
+    }
+    let manages = target.id == caller.user_id
+        || app
+            .authz
+            .scope(caller, "users", Action::Write)
+            .await?
+            .is_some_and(|s| in_scope(s, caller, target));
+    if !manages || !in_scope(scope, caller, target) {
+        return Err(Error::forbidden(
+            "you can only create keys for yourself or for users you manage",
+        ));
+    }
+    Ok(())
+}
+
+/// API keys act for integrations; they cannot mint or revoke keys, so a leaked key cannot
+/// outlive its own revocation through a key it created.
+fn refuse_api_key(req: &Request) -> Result<()> {
+    if req
+        .extensions()
+        .get::<Authenticated>()
+        .is_some_and(|a| a.via_api_key)
+    {
+        return Err(Error::forbidden(
+            "API keys cannot manage API keys; use a user's session",
+        ));
+    }
+    Ok(())
 }
 
 fn key_view(k: api_key::Model, key: Option<String>) -> ApiKeyView {

@@ -9,7 +9,7 @@ use forecourt_tenants::{
         NewAdmin, NewCompany, NewEstablishment, NewPlatformUser, NewReseller, Onboarding,
         create_reseller, onboard,
     },
-    users::insert_user,
+    users::{TakenElsewhere, insert_user},
 };
 use std::fmt::Write;
 
@@ -96,6 +96,7 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
                 Some(DEMO_PASSWORD),
                 Some(t.establishment_id),
                 &[role.to_string()],
+                TakenElsewhere::Refuse,
             )
             .await
             .map_err(err)?;

@@ -154,7 +154,13 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let gate = app.clone();
+    use forecourt_tenants::pages;
     Route::new()
+        // The pages the account mails link to (and their script and style).
+        .at("/accept-invitation", poem::get(pages::accept_invitation))
+        .at("/reset-password", poem::get(pages::reset_password))
+        .at("/assets/account.js", poem::get(pages::script))
+        .at("/assets/account.css", poem::get(pages::style))
         .at("/api/v1/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
