@@ -412,3 +412,242 @@ async fn a_lost_opportunity_is_closed_too_and_its_owner_may_reopen_it() {
     .await
     .problem(409, "opportunity_closed");
 }
+
+/// The body of a new person contact, with `extra` members.
+fn person(extra: Value) -> Value {
+    let mut body = json!({"kind": "person", "last_name": unique("Blocky"), "emails": [unique_email("blocky")]});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Asserts a 403 that names `contacts.blocked` and the `blocked` field.
+#[track_caller]
+fn names_the_permission(reply: (forecourt_tests::StatusCode, Value)) {
+    let body = reply.problem(403, "forbidden");
+    assert_eq!(body["permission"], "contacts.blocked", "{body}");
+    assert_eq!(body["field"], "blocked", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("contacts.blocked")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn blocking_and_unblocking_need_contacts_blocked() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let admin = t.admin_token.as_str();
+    let mgr = s
+        .create_user(admin, &["manager"], Some(&t.establishment_id))
+        .await;
+    let sp = s
+        .create_user(admin, &["salesperson"], Some(&t.establishment_id))
+        .await;
+    let objects = s
+        .get("/api/v1/permissions/objects", admin)
+        .await
+        .ok(200)
+        .items();
+    let declared = objects.iter().find(|o| o["object"] == "contacts.blocked");
+    assert!(
+        declared.is_some_and(|o| o["module"] == "crm" && o["description"].is_string()),
+        "{objects:?}"
+    );
+
+    // A manager's contact, blocked by the admin.
+    let id = s
+        .post(CONTACTS, &mgr.token, person(json!({})))
+        .await
+        .ok(201)
+        .str("id");
+    let path = format!("{CONTACTS}/{id}");
+    let blocked = s
+        .patch(&path, admin, json!({"blocked": true}))
+        .await
+        .ok(200);
+    assert_eq!(blocked["blocked"], true);
+
+    // The manager may write the contact, not lift the block (nor restate it).
+    for value in [false, true] {
+        names_the_permission(s.patch(&path, &mgr.token, json!({"blocked": value})).await);
+    }
+    names_the_permission(
+        s.patch(
+            &path,
+            &mgr.token,
+            json!({"blocked": false, "comments": "unblock me"}),
+        )
+        .await,
+    );
+    let read = s.get(&path, &mgr.token).await.ok(200);
+    assert_eq!(read["blocked"], true);
+    assert!(
+        read["comments"].is_null(),
+        "a refused PATCH changes nothing: {read}"
+    );
+    let edited = s
+        .patch(&path, &mgr.token, json!({"comments": "Called back"}))
+        .await
+        .ok(200);
+    assert_eq!(edited["comments"], "Called back");
+    assert_eq!(edited["blocked"], true);
+
+    // A salesperson on their own contact, and at creation.
+    let own = s.post(CONTACTS, &sp.token, person(json!({}))).await.ok(201);
+    assert_eq!(own["blocked"], false);
+    names_the_permission(
+        s.patch(
+            &format!("{CONTACTS}/{}", own.str("id")),
+            &sp.token,
+            json!({"blocked": true}),
+        )
+        .await,
+    );
+    for token in [sp.token.as_str(), mgr.token.as_str()] {
+        for value in [true, false] {
+            let name = unique("Refused");
+            let body = person(json!({"last_name": name, "blocked": value}));
+            names_the_permission(s.post(CONTACTS, token, body).await);
+            let found = s.get(&format!("{CONTACTS}?q={name}"), admin).await.ok(200);
+            assert!(
+                found.items().is_empty(),
+                "a refused creation stored {found}"
+            );
+        }
+    }
+
+    // The admin may do both.
+    let unblocked = s
+        .patch(&path, admin, json!({"blocked": false}))
+        .await
+        .ok(200);
+    assert_eq!(unblocked["blocked"], false);
+    let created = s
+        .post(CONTACTS, admin, person(json!({"blocked": true})))
+        .await
+        .ok(201);
+    assert_eq!(created["blocked"], true);
+}
+
+#[tokio::test]
+async fn a_delegated_contacts_blocked_grant_applies_within_its_scope() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let admin = t.admin_token.as_str();
+    let mgr = s
+        .create_user(admin, &["manager"], Some(&t.establishment_id))
+        .await;
+    let sp = s
+        .create_user(admin, &["salesperson"], Some(&t.establishment_id))
+        .await;
+    let mine = s
+        .post(CONTACTS, &mgr.token, person(json!({})))
+        .await
+        .ok(201)
+        .str("id");
+    // The salesperson's contact in the manager's establishment: the manager may write it.
+    let theirs = s
+        .post(
+            CONTACTS,
+            admin,
+            person(json!({"assigned_user_id": sp.id, "establishment_id": t.establishment_id})),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let (mine, theirs) = (format!("{CONTACTS}/{mine}"), format!("{CONTACTS}/{theirs}"));
+    let grant = |scope: &str| json!({"subject": format!("user:{}", mgr.id), "object": "contacts.blocked", "action": "write", "scope": scope});
+
+    // Own scope: the manager's own contacts only.
+    s.post("/api/v1/permissions", admin, grant("own"))
+        .await
+        .ok(201);
+    let b = s
+        .patch(&mine, &mgr.token, json!({"blocked": true}))
+        .await
+        .ok(200);
+    assert_eq!(b["blocked"], true);
+    let b = s
+        .patch(&mine, &mgr.token, json!({"blocked": false}))
+        .await
+        .ok(200);
+    assert_eq!(b["blocked"], false);
+    names_the_permission(s.patch(&theirs, &mgr.token, json!({"blocked": true})).await);
+    s.patch(&theirs, &mgr.token, json!({"comments": "Prefers mornings"}))
+        .await
+        .ok(200);
+
+    // Establishment scope: the establishment's contacts too.
+    s.post("/api/v1/permissions", admin, grant("establishment"))
+        .await
+        .ok(201);
+    let b = s
+        .patch(&theirs, &mgr.token, json!({"blocked": true}))
+        .await
+        .ok(200);
+    assert_eq!(b["blocked"], true);
+
+    // Revoked: back to 403.
+    for scope in ["own", "establishment"] {
+        s.delete("/api/v1/permissions", admin, grant(scope))
+            .await
+            .ok(204);
+    }
+    names_the_permission(
+        s.patch(&theirs, &mgr.token, json!({"blocked": false}))
+            .await,
+    );
+    assert_eq!(s.get(&theirs, admin).await.ok(200)["blocked"], true);
+}
+
+#[tokio::test]
+async fn a_merge_never_lifts_a_block() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let admin = t.admin_token.as_str();
+    let mgr = s
+        .create_user(admin, &["manager"], Some(&t.establishment_id))
+        .await;
+    let survivor = s
+        .post(CONTACTS, &mgr.token, person(json!({})))
+        .await
+        .ok(201)
+        .str("id");
+    let duplicate = s
+        .post(CONTACTS, &mgr.token, person(json!({})))
+        .await
+        .ok(201)
+        .str("id");
+    s.patch(
+        &format!("{CONTACTS}/{duplicate}"),
+        admin,
+        json!({"blocked": true}),
+    )
+    .await
+    .ok(200);
+    // The manager may merge (write and delete in his establishment): the block survives.
+    let merged = s
+        .post(
+            &format!("{CONTACTS}/{survivor}/merge"),
+            &mgr.token,
+            json!({"duplicates": [duplicate]}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(merged["blocked"], true, "{merged}");
+    s.get(&format!("{CONTACTS}/{duplicate}"), admin)
+        .await
+        .problem(404, "not_found");
+    names_the_permission(
+        s.patch(
+            &format!("{CONTACTS}/{survivor}"),
+            &mgr.token,
+            json!({"blocked": false}),
+        )
+        .await,
+    );
+}
