@@ -6,7 +6,7 @@
 
 use crate::{
     entities::{opportunity_action, vehicle},
-    opportunities::{load, lock},
+    opportunities::{Change, check_change, load, lock},
     service, vehicles,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -386,7 +386,7 @@ async fn add<K: Kind>(
 ) -> Result<ActionView<K>> {
     // Access first: a caller who cannot reach the opportunity learns nothing from the body.
     let txn = forecourt_core::db::begin(&app.db).await?;
-    let o = lock(app, &txn, user, opportunity_id).await?;
+    let o = lock(app, &txn, user, opportunity_id, Change::Action(K::KIND)).await?;
     body.check(app, user).await?;
     let now = app.clock.now();
     let id = insert(&txn, &o, &body, Actor::User(user), now).await?;
@@ -415,7 +415,8 @@ pub(crate) async fn insert<K: Kind>(
 }
 
 /// [`insert`] for an action whose id is chosen beforehand (a document's file is stored
-/// under it) and whose data is already a document.
+/// under it) and whose data is already a document. Every action goes through here, from the
+/// API and from lead intake, so the closed rule is checked here too ([`check_change`]).
 pub(crate) async fn insert_data(
     txn: &sea_orm::DatabaseTransaction,
     o: &crate::entities::opportunity::Model,
@@ -425,6 +426,7 @@ pub(crate) async fn insert_data(
     actor: Actor<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    check_change(o, Change::Action(kind))?;
     let created_by = match actor {
         Actor::User(u) => Some(u.user_id),
         Actor::System(_) => None,
@@ -463,7 +465,7 @@ async fn update<K: Kind>(
     patch: impl Serialize,
 ) -> Result<ActionView<K>> {
     let txn = forecourt_core::db::begin(&app.db).await?;
-    let o = lock(app, &txn, user, opportunity_id).await?;
+    let o = lock(app, &txn, user, opportunity_id, Change::Action(K::KIND)).await?;
     let row = opportunity_action::Entity::find()
         .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
         .filter(opportunity_action::Column::OpportunityId.eq(o.id))
@@ -606,7 +608,7 @@ async fn purchase_order(
     language: Option<String>,
 ) -> Result<PurchaseOrderSent> {
     let txn = forecourt_core::db::begin(&app.db).await?;
-    let o = lock(app, &txn, user, opportunity_id).await?;
+    let o = lock(app, &txn, user, opportunity_id, Change::PurchaseOrder).await?;
     let offer_row = opportunity_action::Entity::find()
         .filter(opportunity_action::Column::TenantId.eq(o.tenant_id))
         .filter(opportunity_action::Column::OpportunityId.eq(o.id))
@@ -736,7 +738,7 @@ macro_rules! kind_routes {
                     Ok(Json(list::<$ty>(&app, &auth.0, id.0).await?))
                 }
 
-                #[doc = concat!("Add to the ", $what, " of an opportunity (needs write access to it).")]
+                #[doc = concat!("Add to the ", $what, " of an opportunity (needs write access to it). A won or lost opportunity takes only comments (and documents): anything else answers 409 `opportunity_closed`.")]
                 #[oai(path = $path, method = "post")]
                 async fn $post(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<$ty>) -> poem::Result<Created<ActionView<$ty>>> {
                     Ok(Created::Created(Json(add(&app, &auth.0, id.0, body.0).await?)))
@@ -748,7 +750,8 @@ macro_rules! kind_routes {
             /// Renders the purchase order of the latest offer (customer, vehicle, price, discount,
             /// validity) in `language` (by default the customer's, else the tenant's) and queues it for the
             /// opportunity's first contact. 422 `no_offer` without an offer,
-            /// `customer_without_email` when the customer has no email.
+            /// `customer_without_email` when the customer has no email; 409 `opportunity_closed`
+            /// when the opportunity is won or lost (nothing is queued).
             #[oai(path = "/opportunities/:id/purchase-order", method = "post")]
             async fn purchase_order(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<PurchaseOrderRequest>) -> poem::Result<PurchaseOrderResponse> {
                 Ok(PurchaseOrderResponse::Accepted(Json(purchase_order(&app, &auth.0, id.0, body.0.language).await?)))
@@ -756,7 +759,8 @@ macro_rules! kind_routes {
 
             /// Change a task
             ///
-            /// Mark it done, move its due date, hand it to someone else. Absent fields stay.
+            /// Mark it done, move its due date, hand it to someone else. Absent fields stay. 409
+            /// `opportunity_closed` once the opportunity is won or lost.
             #[oai(path = "/opportunities/:id/tasks/:task_id", method = "patch")]
             async fn update_task(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, task_id: Path<Uuid>, body: JsonBody<TaskPatch>) -> poem::Result<Json<ActionView<Task>>> {
                 Ok(Json(update::<Task>(&app, &auth.0, id.0, task_id.0, body.0).await?))
@@ -764,7 +768,8 @@ macro_rules! kind_routes {
 
             /// Change a follow-up
             ///
-            /// Record its outcome, move its deadline. Absent fields stay.
+            /// Record its outcome, move its deadline. Absent fields stay. 409
+            /// `opportunity_closed` once the opportunity is won or lost.
             #[oai(path = "/opportunities/:id/follow-ups/:follow_up_id", method = "patch")]
             async fn update_follow_up(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, follow_up_id: Path<Uuid>, body: JsonBody<FollowUpPatch>) -> poem::Result<Json<ActionView<FollowUp>>> {
                 Ok(Json(update::<FollowUp>(&app, &auth.0, id.0, follow_up_id.0, body.0).await?))

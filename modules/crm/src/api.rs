@@ -151,10 +151,9 @@ pub struct ContactBody {
     pub groups: Vec<String>,
     /// Free comments.
     pub comments: Option<String>,
-    /// A blocked contact cannot be linked to an opportunity.
-    #[oai(default)]
-    #[serde(default)]
-    pub blocked: bool,
+    /// A blocked contact cannot be linked to an opportunity. Not blocked when absent; giving
+    /// it (`true` or `false`) needs `contacts.blocked`/`write` (admins by default), else 403.
+    pub blocked: Option<bool>,
     /// `prospect` (default) or `customer`.
     pub lifecycle: Option<Lifecycle>,
     /// The owner; the caller by default.
@@ -216,7 +215,9 @@ pub struct ContactPatch {
     /// Comments.
     #[serde(default)]
     pub comments: MaybeUndefined<String>,
-    /// Blocked.
+    /// Blocked or unblocked: needs `contacts.blocked`/`write` (admins by default) on this
+    /// contact, else 403 naming the permission, whatever the current value. Leave it out to
+    /// change the other fields.
     pub blocked: Option<bool>,
     /// Owner.
     #[serde(default)]
@@ -418,7 +419,7 @@ fn as_body(f: &Full) -> ContactBody {
         birth_date: v.birth_date,
         groups: v.groups,
         comments: v.comments,
-        blocked: v.blocked,
+        blocked: Some(v.blocked),
         lifecycle: Some(v.lifecycle),
         assigned_user_id: v.assigned_user_id,
         establishment_id: v.establishment_id,
@@ -465,8 +466,8 @@ fn patched(mut b: ContactBody, p: ContactPatch) -> ContactBody {
     if let Some(v) = p.groups {
         b.groups = v;
     }
-    if let Some(v) = p.blocked {
-        b.blocked = v;
+    if p.blocked.is_some() {
+        b.blocked = p.blocked;
     }
     b
 }
@@ -656,7 +657,7 @@ async fn validate_body(
         birth_date,
         groups,
         comments: text("comments", b.comments, 5000)?,
-        blocked: b.blocked,
+        blocked: b.blocked.unwrap_or(false),
         lifecycle: str_of(b.lifecycle.unwrap_or(Lifecycle::Prospect)),
         assigned_user_id: Some(assigned),
         establishment_id: establishment,
@@ -681,6 +682,41 @@ fn ensure_within(user: &TenantUser, scope: Scope, d: &ContactData) -> Result<()>
             "this contact would be outside your reach (owner or establishment)",
         ))
     }
+}
+
+/// The permission object that blocks and unblocks contacts: a block is an admin's decision
+/// (a customer who must not be sold to), so writing a contact is not enough to lift it.
+const BLOCKED: &str = "contacts.blocked";
+
+/// Checks the caller may block or unblock this contact: `contacts.blocked`/`write` at a scope
+/// that reaches the contact as it is (`current`, absent on creation) and as it will be. Asked
+/// whenever the body gives `blocked`, even unchanged, so the answer does not depend on the
+/// contact's state.
+async fn may_set_blocked(
+    conn: &impl sea_orm::ConnectionTrait,
+    app: &App,
+    user: &TenantUser,
+    current: Option<Uuid>,
+    d: &ContactData,
+) -> Result<()> {
+    let denied = |detail: &str| Error::Forbidden {
+        kind: "forbidden",
+        detail: format!("you lack the permission `{BLOCKED}` / `write`{detail}"),
+        extra: Some(json!({"permission": BLOCKED, "action": "write", "field": "blocked"})),
+    };
+    let Some(scope) = app.authz.scope(user, BLOCKED, Action::Write).await? else {
+        return Err(denied(""));
+    };
+    let reaches_current = match current {
+        Some(id) => service::find_visible(conn, user, id, scope)
+            .await?
+            .is_some(),
+        None => true,
+    };
+    if !reaches_current || ensure_within(user, scope, d).is_err() {
+        return Err(denied(" on this contact (owner or establishment)"));
+    }
+    Ok(())
 }
 
 async fn country_of(app: &App, tenant_id: Uuid) -> Result<String> {
@@ -850,9 +886,9 @@ impl ContactsApi {
 
     /// Create a contact
     ///
-    /// Needs `contacts`/`write`. At least one email or phone (422 `contact_unreachable`);
-    /// every field is validated and a 422 names the offending one. Search it first
-    /// (`GET /contacts?q=`) to avoid duplicates.
+    /// Needs `contacts`/`write`, and `contacts.blocked`/`write` when `blocked` is given. At
+    /// least one email or phone (422 `contact_unreachable`); every field is validated and a
+    /// 422 names the offending one. Search it first (`GET /contacts?q=`) to avoid duplicates.
     #[oai(path = "/contacts", method = "post")]
     async fn create(
         &self,
@@ -865,8 +901,12 @@ impl ContactsApi {
             .require(&auth.0, "contacts", Action::Write)
             .await?;
         let t = auth.tenant_id();
+        let sets_blocked = body.0.blocked.is_some();
         let data = validate_body(&app, &auth.0, body.0, &country_of(&app, t).await?).await?;
         ensure_within(&auth.0, scope, &data)?;
+        if sets_blocked {
+            may_set_blocked(&app.db, &app, &auth.0, None, &data).await?;
+        }
         let now = app.clock.now();
         let id = Uuid::now_v7();
         let txn = forecourt_core::db::begin(&app.db)
@@ -911,6 +951,7 @@ impl ContactsApi {
     ///
     /// Absent fields stay; `null` clears. With `If-Match` carrying a stale ETag the answer is
     /// 412 and nothing changes. Server-owned fields (id, stamps, age, version) are refused.
+    /// `blocked` needs `contacts.blocked`/`write` (admins by default): 403 otherwise.
     #[oai(path = "/contacts/:id", method = "patch")]
     async fn patch(
         &self,
@@ -935,6 +976,7 @@ impl ContactsApi {
             return Err(Error::PreconditionFailed.into());
         }
         let before = ContactData::from(&current);
+        let sets_blocked = body.0.blocked.is_some();
         let data = validate_body(
             &app,
             &auth.0,
@@ -943,6 +985,9 @@ impl ContactsApi {
         )
         .await?;
         ensure_within(&auth.0, scope, &data)?;
+        if sets_blocked {
+            may_set_blocked(&txn, &app, &auth.0, Some(id.0), &data).await?;
+        }
         let now = app.clock.now();
         // The version check in the update makes concurrent writers conflict instead of
         // silently overwriting each other.
@@ -1139,7 +1184,8 @@ impl ContactsApi {
     /// empty fields are filled from them, every module moves its records (consents,
     /// categories, and later opportunities), both sides' activity logs record the merge, and
     /// the duplicates answer 404 afterwards. Needs `contacts`/`write` on this contact and
-    /// `contacts`/`delete` on the duplicates.
+    /// `contacts`/`delete` on the duplicates. A block is kept: the result is blocked when any
+    /// of them was, so a merge never unblocks (that needs `contacts.blocked`).
     #[oai(path = "/contacts/:id/merge", method = "post")]
     async fn merge(
         &self,

@@ -9,7 +9,7 @@
 use crate::{
     actions,
     entities::opportunity_action,
-    opportunities::{load, lock},
+    opportunities::{Change, load, lock},
 };
 use chrono::{DateTime, Utc};
 use forecourt_core::{
@@ -231,7 +231,8 @@ async fn upload(
 ) -> Result<Document> {
     let txn = forecourt_core::db::begin(&app.db).await?;
     // Access first: a caller who cannot reach the opportunity learns nothing about the file.
-    let o = lock(app, &txn, user, opportunity_id).await?;
+    // Documents stay allowed on a closed opportunity (signed orders arrive after the sale).
+    let o = lock(app, &txn, user, opportunity_id, Change::Action(KIND)).await?;
     let (raw_name, content_type, bytes) = received(req, body).await?;
     let filename = clean_filename(&raw_name)?;
     check_content(&content_type, &bytes)?;

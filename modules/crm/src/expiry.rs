@@ -24,8 +24,44 @@ pub const STATUSES: &[&str] = &[
     "lost",
 ];
 
-/// Statuses that close an opportunity.
+/// Statuses that close an opportunity, for queries (`status NOT IN ...`); the same ones
+/// [`StatusKind::of`] calls closed.
 pub const CLOSED: &[&str] = &["won", "lost"];
+
+/// What a status means for an opportunity's life. Rules about closed opportunities ask this,
+/// never a status key, so the `statuses` module can later give tenants their own statuses of
+/// each kind by answering it from their configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    /// Still worked on.
+    Open,
+    /// Closed: sold.
+    Won,
+    /// Closed: lost, with a reason.
+    Lost,
+}
+
+impl StatusKind {
+    /// The kind of a status key. Unknown keys count as open: status changes check the key
+    /// against [`STATUSES`] before asking.
+    pub fn of(status: &str) -> Self {
+        match status {
+            "won" => StatusKind::Won,
+            "lost" => StatusKind::Lost,
+            _ => StatusKind::Open,
+        }
+    }
+
+    /// Whether this kind closes the opportunity.
+    pub fn is_closed(self) -> bool {
+        self != StatusKind::Open
+    }
+}
+
+/// Whether an opportunity in `status` is closed: the one test every closed rule uses.
+pub fn is_closed(status: &str) -> bool {
+    StatusKind::of(status).is_closed()
+}
 
 /// A tenant's expiry rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
@@ -59,7 +95,7 @@ impl ExpirySettings {
             return Err(Error::invalid("period_days", "between 1 and 3650 days"));
         }
         for (i, s) in self.exempt_statuses.iter().enumerate() {
-            if !STATUSES.contains(&s.as_str()) || CLOSED.contains(&s.as_str()) {
+            if !STATUSES.contains(&s.as_str()) || is_closed(s) {
                 return Err(Error::invalid(
                     format!("exempt_statuses[{i}]"),
                     format!("`{s}` is not an open status"),
@@ -71,7 +107,7 @@ impl ExpirySettings {
 
     /// Whether an opportunity is expired at `at` under this rule.
     pub fn is_expired(&self, status: &str, created_at: DateTime<Utc>, at: DateTime<Utc>) -> bool {
-        !CLOSED.contains(&status)
+        !is_closed(status)
             && !self.exempt_statuses.iter().any(|s| s == status)
             && created_at < at - Duration::days(i64::from(self.period_days))
     }
@@ -252,6 +288,14 @@ pub fn spawn_sweeper(app: std::sync::Arc<App>, every: std::time::Duration) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_closed_list_for_queries_agrees_with_the_kinds() {
+        let closed: Vec<&str> = STATUSES.iter().copied().filter(|s| is_closed(s)).collect();
+        assert_eq!(closed, CLOSED);
+        assert_eq!(StatusKind::of("lost"), StatusKind::Lost);
+        assert!(!is_closed("sold_not_delivered"));
+    }
 
     #[test]
     fn the_rule_at_several_dates() {

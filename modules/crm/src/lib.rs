@@ -123,6 +123,11 @@ impl Module for CrmModule {
                 defaults: &[],
             },
             PermissionObject {
+                name: "contacts.blocked",
+                description: "Blocking and unblocking contacts (a blocked contact cannot be linked to an opportunity); writing a contact is not enough",
+                defaults: &[],
+            },
+            PermissionObject {
                 name: "vehicles",
                 description: "Stock vehicles",
                 defaults: &[

@@ -3,7 +3,7 @@
 
 use crate::{
     entities::{opportunity, opportunity_contact, opportunity_vehicle},
-    expiry::{self, CLOSED, ExpirySettings, STATUSES},
+    expiry::{self, ExpirySettings, STATUSES, StatusKind, is_closed},
     service, vehicles,
 };
 use forecourt_core::{
@@ -251,7 +251,7 @@ async fn views(
                 .filter(|v| v.opportunity_id == o.id)
                 .map(|v| v.vehicle_id)
                 .collect(),
-            closed: CLOSED.contains(&o.status.as_str()),
+            closed: is_closed(&o.status),
             expired: show_expired.then_some(o.expired),
             id: o.id,
             customer_info: o.customer_info,
@@ -283,12 +283,7 @@ pub async fn visible_views(
         .filter(reach(user, scope))
         .all(&app.db)
         .await?;
-    rows.sort_by_key(|o| {
-        (
-            CLOSED.contains(&o.status.as_str()),
-            std::cmp::Reverse(o.created_at),
-        )
-    });
+    rows.sort_by_key(|o| (is_closed(&o.status), std::cmp::Reverse(o.created_at)));
     views(app, user, rows).await
 }
 
@@ -308,16 +303,68 @@ pub(crate) async fn load(
         .ok_or(Error::NotFound("opportunity"))
 }
 
+/// What a writer is about to change on an opportunity. Every writer names it when it claims
+/// the opportunity ([`lock`]), so the closed rule ([`check_change`]) cannot be forgotten by a
+/// new write path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change<'a> {
+    /// Customer information, source or vehicles of interest (`PATCH`).
+    Fields,
+    /// A status change to this status.
+    Status(&'a str),
+    /// Reassignment to another user or establishment.
+    Assignment,
+    /// Linking or unlinking contacts.
+    Contacts,
+    /// Adding or changing a lead-page action of this stored kind (documents included).
+    Action(&'a str),
+    /// Sending the purchase order to the customer.
+    PurchaseOrder,
+}
+
+/// The rule of closed opportunities, in one place: once won or lost, an opportunity takes
+/// only comments, documents and a reopen (a status change back to an open status, by whoever
+/// may change its status); everything else is 409 `opportunity_closed`. A sale or a loss is a
+/// record: offers, purchase orders, tasks or a new assignee on it would be acted upon as if
+/// the customer were still being worked.
+pub(crate) fn check_change(o: &opportunity::Model, change: Change<'_>) -> Result<()> {
+    if !is_closed(&o.status) {
+        return Ok(());
+    }
+    let allowed = match change {
+        Change::Status(to) => !is_closed(to),
+        Change::Action(kind) => {
+            kind == <crate::actions::Comment as crate::actions::Kind>::KIND
+                || kind == crate::documents::KIND
+        }
+        Change::Fields | Change::Assignment | Change::Contacts | Change::PurchaseOrder => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            "opportunity_closed",
+            format!(
+                "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
+                o.status
+            ),
+        ))
+    }
+}
+
 /// Loads an opportunity for writing and claims it for this transaction: a version bump
 /// guarded by the version just read. On PostgreSQL the update takes the row lock, so
 /// concurrent writers to one opportunity run one after the other and each sees the state the
 /// previous one left (a closed status, a linked contact); a writer that still lost the race
-/// gets 409 `write_conflict`. The returned model carries the new version.
+/// gets 409 `write_conflict`. The `change` is checked against the claimed state (a closed
+/// opportunity refuses most changes, [`check_change`]); on refusal the caller drops the
+/// transaction, so nothing is written. The returned model carries the new version.
 pub(crate) async fn lock(
     app: &App,
     txn: &sea_orm::DatabaseTransaction,
     user: &TenantUser,
     id: Uuid,
+    change: Change<'_>,
 ) -> Result<opportunity::Model> {
     for _ in 0..3 {
         let mut o = load(app, txn, user, id, Action::Write).await?;
@@ -332,6 +379,8 @@ pub(crate) async fn lock(
             .exec(txn)
             .await?;
         if claimed.rows_affected == 1 {
+            // The claim proves `o` is the current state: judge the change on it.
+            check_change(&o, change)?;
             o.version += 1;
             return Ok(o);
         }
@@ -663,7 +712,7 @@ impl OpportunitiesApi {
             return Err(Error::invalid("contacts", "link at least one contact").into());
         }
         let status = b.status.unwrap_or_else(|| "new".into());
-        if !STATUSES.contains(&status.as_str()) || CLOSED.contains(&status.as_str()) {
+        if !STATUSES.contains(&status.as_str()) || is_closed(&status) {
             return Err(Error::invalid("status", "an open status").into());
         }
         check_source(&app, &auth.0, b.source_id).await?;
@@ -784,7 +833,8 @@ impl OpportunitiesApi {
     ///
     /// Customer information, source and vehicles of interest. `expired` is the system's and is
     /// refused like any unknown field. With `If-Match` carrying a stale ETag (someone changed
-    /// the opportunity since it was read) the answer is 412 and nothing changes.
+    /// the opportunity since it was read) the answer is 412 and nothing changes. A won or lost
+    /// opportunity answers 409 `opportunity_closed`: reopen it first.
     #[oai(path = "/opportunities/:id", method = "patch")]
     async fn patch(
         &self,
@@ -801,7 +851,7 @@ impl OpportunitiesApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        let o = lock(&app, &txn, &auth.0, id.0).await?;
+        let o = lock(&app, &txn, &auth.0, id.0, Change::Fields).await?;
         // `lock` claimed the row by bumping its version: the caller read the one before.
         if let Some(m) = if_match.0.as_deref()
             && !forecourt_core::http::if_match(m, o.version - 1)
@@ -837,8 +887,9 @@ impl OpportunitiesApi {
 
     /// Change the status
     ///
-    /// Any open status to any other; `won` and `lost` close it (`lost` needs a `reason`); a
-    /// closed opportunity keeps its status (409 `opportunity_closed`).
+    /// Any open status to any other; `won` and `lost` close it (`lost` needs a `reason`). A
+    /// closed opportunity can only be reopened (a change back to an open status, which clears
+    /// `closed_at` and the lost reason); closing it again is 409 `opportunity_closed`.
     #[oai(path = "/opportunities/:id/status", method = "post")]
     async fn status(
         &self,
@@ -855,25 +906,19 @@ impl OpportunitiesApi {
             .reason
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty());
-        if b.status == "lost" && reason.is_none() {
+        let kind = StatusKind::of(&b.status);
+        if kind == StatusKind::Lost && reason.is_none() {
             return Err(Error::invalid("reason", "say why the opportunity was lost").into());
         }
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        let o = lock(&app, &txn, &auth.0, id.0).await?;
-        if CLOSED.contains(&o.status.as_str()) {
-            return Err(Error::conflict(
-                "opportunity_closed",
-                format!("this opportunity is {}", o.status),
-            )
-            .into());
-        }
+        let o = lock(&app, &txn, &auth.0, id.0, Change::Status(&b.status)).await?;
         let now = app.clock.now();
-        let closing = CLOSED.contains(&b.status.as_str());
+        let closing = kind.is_closed();
         let mut am: opportunity::ActiveModel = o.clone().into();
         am.status = Set(b.status.clone());
-        am.lost_reason = Set(if b.status == "lost" {
+        am.lost_reason = Set(if kind == StatusKind::Lost {
             reason.clone()
         } else {
             None
@@ -898,7 +943,8 @@ impl OpportunitiesApi {
     ///
     /// To another user and/or establishment of the tenant; needs write access to the
     /// opportunity, and the result must stay within the caller's scope. A new assignee gets
-    /// a mail in the tenant's language.
+    /// a mail in the tenant's language. A won or lost opportunity answers 409
+    /// `opportunity_closed` (no mail).
     #[oai(path = "/opportunities/:id/assign", method = "post")]
     async fn assign(
         &self,
@@ -931,7 +977,7 @@ impl OpportunitiesApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        let o = lock(&app, &txn, &auth.0, id.0).await?;
+        let o = lock(&app, &txn, &auth.0, id.0, Change::Assignment).await?;
         let (user, est) = (
             b.user_id.or(o.assigned_user_id),
             b.establishment_id.or(o.establishment_id),
@@ -969,6 +1015,7 @@ impl OpportunitiesApi {
     /// Link a contact
     ///
     /// Adds a contact with a role (blocked: 422 `contact_blocked`). Answers the linked contacts.
+    /// A won or lost opportunity answers 409 `opportunity_closed`.
     #[oai(path = "/opportunities/:id/contacts", method = "post")]
     async fn link(
         &self,
@@ -980,7 +1027,7 @@ impl OpportunitiesApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        let o = lock(&app, &txn, &auth.0, id.0).await?;
+        let o = lock(&app, &txn, &auth.0, id.0, Change::Contacts).await?;
         linkable(&txn, &app, &auth.0, body.contact_id).await?;
         let r = role(body.role.as_deref())?;
         let existing = opportunity_contact::Entity::find()
@@ -1027,7 +1074,8 @@ impl OpportunitiesApi {
 
     /// Unlink a contact
     ///
-    /// An opportunity keeps at least one contact (409 `last_contact`).
+    /// An opportunity keeps at least one contact (409 `last_contact`). A won or lost
+    /// opportunity answers 409 `opportunity_closed`.
     #[oai(path = "/opportunities/:id/contacts", method = "delete")]
     async fn unlink(
         &self,
@@ -1039,7 +1087,7 @@ impl OpportunitiesApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        let o = lock(&app, &txn, &auth.0, id.0).await?;
+        let o = lock(&app, &txn, &auth.0, id.0, Change::Contacts).await?;
         let links = opportunity_contact::Entity::find()
             .filter(opportunity_contact::Column::TenantId.eq(o.tenant_id))
             .filter(opportunity_contact::Column::OpportunityId.eq(o.id))

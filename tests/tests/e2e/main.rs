@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod connectors;
 mod contacts;
+mod defects_lead_page;
 mod defects_users;
 mod documents;
 mod errors;

@@ -528,11 +528,10 @@ async fn opportunities_status_patch_contacts_and_listing() {
     assert_eq!(lost["closed"], true);
     assert_eq!(lost["lost_reason"], "Bought elsewhere");
     assert!(lost["closed_at"].is_string(), "{lost}");
-    for next in ["new", "won", "taken_in_charge"] {
-        s.post(&status, tok, json!({"status": next}))
-            .await
-            .problem(409, "opportunity_closed");
-    }
+    // Closed stays closed; going back to an open status is a reopen (defects_lead_page.rs).
+    s.post(&status, tok, json!({"status": "won"}))
+        .await
+        .problem(409, "opportunity_closed");
     s.post(&status, tok, json!({"status": "lost", "reason": "again"}))
         .await
         .problem(409, "opportunity_closed");
@@ -1344,7 +1343,9 @@ async fn opportunities_concurrent_writes_keep_invariants() {
             ));
         }
 
-        let contacts = format!("{}/contacts", opp_path(&id));
+        // On an open opportunity: the closed one above takes no new contact.
+        let open = opp_for(&s, tok, &c1).await.str("id");
+        let contacts = format!("{}/contacts", opp_path(&open));
         let body = || json!({"contact_id": c2});
         let (a, b, c, d) = tokio::join!(
             s.post(&contacts, tok, body()),
