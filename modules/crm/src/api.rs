@@ -690,8 +690,7 @@ const BLOCKED: &str = "contacts.blocked";
 
 /// Checks the caller may block or unblock this contact: `contacts.blocked`/`write` at a scope
 /// that reaches the contact as it is (`current`, absent on creation) and as it will be. Asked
-/// whenever the body gives `blocked`, even unchanged, so the answer does not depend on the
-/// contact's state.
+/// when a write would change the flag (or create a contact blocked).
 async fn may_set_blocked(
     conn: &impl sea_orm::ConnectionTrait,
     app: &App,
@@ -901,7 +900,8 @@ impl ContactsApi {
             .require(&auth.0, "contacts", Action::Write)
             .await?;
         let t = auth.tenant_id();
-        let sets_blocked = body.0.blocked.is_some();
+        // Creating a contact blocked needs the right; explicitly not blocked is the default.
+        let sets_blocked = body.0.blocked == Some(true);
         let data = validate_body(&app, &auth.0, body.0, &country_of(&app, t).await?).await?;
         ensure_within(&auth.0, scope, &data)?;
         if sets_blocked {
@@ -976,7 +976,9 @@ impl ContactsApi {
             return Err(Error::PreconditionFailed.into());
         }
         let before = ContactData::from(&current);
-        let sets_blocked = body.0.blocked.is_some();
+        // Only a change of the flag needs the right: a client sending back the contact it
+        // read (blocked or not) changes nothing.
+        let sets_blocked = body.0.blocked.is_some_and(|b| b != current.contact.blocked);
         let data = validate_body(
             &app,
             &auth.0,

@@ -137,6 +137,18 @@ async fn establishment_changes_stay_within_the_editors_reach() {
         .create_user(&t.admin_token, &["salesperson"], Some(&e1))
         .await;
     grant(&s, &t, &m1.id, "users", "write", "establishment").await;
+    // Managers read contacts at establishment scope (a tenant-scope grant sees every
+    // company's contacts), so a contact kept to the second company is out of m1's reach.
+    // Salespeople lose it too, so m1 still holds every right of the colleague he edits.
+    for role in ["role:manager", "role:salesperson"] {
+        s.delete(
+            "/api/v1/permissions",
+            &t.admin_token,
+            json!({"subject": role, "object": "contacts", "action": "read", "scope": "tenant"}),
+        )
+        .await
+        .ok(204);
+    }
     // A contact kept to the second company: the manager of site 1 does not see it.
     let kept = s
         .post(
