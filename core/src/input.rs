@@ -82,7 +82,8 @@ pub fn check_length(field: &str, value: &str, max: usize) -> Result<()> {
 pub fn check_json<T: Type + 'static>(value: &Value) -> Result<()> {
     let schemas = schemas_of::<T>();
     let mut path = String::new();
-    walk(&schemas.registry, Some(&schemas.root), value, &mut path, 0)
+    // Recursion follows the document, whose nesting serde_json already caps (128 levels).
+    walk(&schemas.registry, Some(&schemas.root), value, &mut path)
 }
 
 /// A type's registered schemas: built once per type, then shared by every request.
@@ -146,7 +147,6 @@ fn walk(
     schema: Option<&MetaSchemaRef>,
     value: &Value,
     path: &mut String,
-    depth: usize,
 ) -> Result<()> {
     let parts = schema.map(|s| parts(registry, s)).unwrap_or_default();
     match value {
@@ -163,7 +163,7 @@ fn walk(
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 let _ = write!(path, "[{i}]");
-                walk(registry, item_schema, item, path, depth + 1)?;
+                walk(registry, item_schema, item, path)?;
                 path.truncate(len);
             }
             Ok(())
@@ -188,7 +188,7 @@ fn walk(
                         .map(|(_, p)| p)
                         .or(s.additional_properties.as_deref())
                 });
-                walk(registry, member_schema, member, path, depth + 1)?;
+                walk(registry, member_schema, member, path)?;
                 path.truncate(len);
             }
             Ok(())
