@@ -1917,6 +1917,41 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_naming_the_element() {
+        let refused = |body: &str| {
+            let e = parse(body.as_bytes(), None).unwrap_err();
+            assert_eq!(e.kind, AdfError::VALIDATION_ERROR, "{body}: {e}");
+            assert!(!e.detail.contains('\0'), "{e}");
+            e.field.unwrap()
+        };
+        let name = |text: &str| {
+            format!(
+                "<adf><prospect><customer><contact><name>{text}</name></contact></customer></prospect></adf>"
+            )
+        };
+        for text in [
+            "a&#0;b", "a&#x00;b", "a&#1;b", "a\u{0}b", "a\u{1b}b", "a\u{85}b",
+        ] {
+            assert_eq!(
+                refused(&name(text)),
+                "prospect/customer/contact/name",
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            refused("<adf><prospect><id source=\"a&#0;\">1</id></prospect></adf>"),
+            "prospect/id@source"
+        );
+        assert_eq!(
+            refused("<adf><prospect><id source=\"a&#2;\">1</id></prospect></adf>"),
+            "prospect/id@source"
+        );
+        assert_eq!(refused("<adf>\u{0}</adf>"), "adf");
+        // Tabs and line ends (CR too, raw or as `&#13;`) are text like any other.
+        assert!(parse(name("Jan\t&#13;\nPeeters").as_bytes(), None).is_ok());
+    }
+
+    #[test]
     fn amounts() {
         for (text, amount) in [
             ("26995", 26995.0),
