@@ -220,10 +220,14 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
     .await
 }
 
-/// Declared body size, authentication, tenant status, licence gating, then the body itself
+/// The text of the path and query string (no control characters), declared body size,
+/// authentication, tenant status, licence gating, then the body itself
 /// (within the route's limit), in that order, before any handler runs. Credentials that do not resolve leave the request anonymous; operations that
 /// need a principal then answer 401 through their security scheme.
 pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
+    // Query parameters and path segments reach handlers (and the database) as text: one
+    // check here covers every route, including the unauthenticated ones.
+    crate::input::check_uri(req.uri())?;
     let limit = if app.registry.is_upload(req.uri().path()) {
         app.config.max_upload_bytes
     } else {
@@ -489,7 +493,9 @@ pub enum NoContent {
 /// A JSON request body parsed by serde, so that a problem names the exact offending field
 /// (`company.name`, `licence`, `tenant_id`), which poem-openapi's own `Json` cannot do. The
 /// type's `Object` derive documents it; its `Deserialize` derive (with
-/// `deny_unknown_fields`) parses it.
+/// `deny_unknown_fields`) parses it. Before that, its text is checked against the documented
+/// schema: the `maxLength` of every string field (in characters, not bytes) and the
+/// control-character rule of [`crate::input`], each a 422 `validation_error` naming the field.
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
@@ -547,7 +553,23 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
     Ok(value)
 }
 
-impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::Payload for JsonBody<T> {
+/// Parses a JSON body into `T` after checking its text against `T`'s own OpenAPI schema
+/// ([`crate::input::check_json`]: no control characters, every documented `maxLength`). The
+/// check runs on any well-formed document before deserialisation, so that no error detail
+/// (serde quotes unknown variants) ever carries a NUL into an answer or a stored log;
+/// everything else is left to [`parse_json`].
+pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
+    bytes: &[u8],
+) -> crate::Result<T> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        crate::input::check_json::<T>(&value)?;
+    }
+    parse_json(bytes)
+}
+
+impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::Payload
+    for JsonBody<T>
+{
     const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -566,17 +588,21 @@ impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::Payload for J
     }
 }
 
-impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::ParsePayload for JsonBody<T> {
+impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::ParsePayload
+    for JsonBody<T>
+{
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
         use poem::FromRequest;
         let data = Vec::<u8>::from_request(request, body).await?;
-        Ok(Self(parse_json(&data)?))
+        Ok(Self(parse_body(&data)?))
     }
 }
 
-impl<'a, T: Type + serde::de::DeserializeOwned> poem_openapi::ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtractor<'a>
+    for JsonBody<T>
+{
     const TYPES: &'static [poem_openapi::ApiExtractorType] =
         &[poem_openapi::ApiExtractorType::RequestObject];
     type ParamType = ();

@@ -19,6 +19,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod input;
 pub mod mail;
 pub mod module;
 pub mod secret;

@@ -51,6 +51,7 @@ pub struct ModuleView {
 #[serde(deny_unknown_fields)]
 pub struct ModuleToggle {
     /// Module id.
+    #[oai(validator(max_length = 64))]
     pub module: String,
     /// On or off.
     pub enabled: bool,
@@ -79,10 +80,13 @@ pub struct CompanyView {
 #[serde(deny_unknown_fields)]
 pub struct NewCompanyBody {
     /// Legal name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// VAT number.
+    #[oai(validator(max_length = 32))]
     pub vat_number: Option<String>,
     /// National register number.
+    #[oai(validator(max_length = 32))]
     pub national_number: Option<String>,
 }
 
@@ -92,12 +96,15 @@ pub struct NewCompanyBody {
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
     /// Legal name.
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
     /// VAT number.
     #[serde(default)]
+    #[oai(validator(max_length = 32))]
     pub vat_number: MaybeUndefined<String>,
     /// National register number.
     #[serde(default)]
+    #[oai(validator(max_length = 32))]
     pub national_number: MaybeUndefined<String>,
 }
 
@@ -122,6 +129,7 @@ pub struct EstablishmentView {
 #[serde(deny_unknown_fields)]
 pub struct NewEstablishmentBody {
     /// Name of the site.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// The company it belongs to.
     pub company_id: Uuid,
@@ -133,6 +141,7 @@ pub struct NewEstablishmentBody {
 #[serde(deny_unknown_fields)]
 pub struct EstablishmentPatch {
     /// Name of the site.
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
     /// Move it to another company of the tenant.
     pub company_id: Option<Uuid>,

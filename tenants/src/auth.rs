@@ -182,8 +182,10 @@ pub async fn revoke_all(
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email.
+    #[oai(validator(max_length = 254))]
     pub email: String,
     /// The account's password.
+    #[oai(validator(max_length = 256))]
     pub password: String,
 }
 
@@ -217,8 +219,10 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
     /// The `token` of the invitation link.
+    #[oai(validator(max_length = 256))]
     pub token: String,
     /// The new password (at least 10 characters).
+    #[oai(validator(max_length = 256))]
     pub password: String,
 }
 

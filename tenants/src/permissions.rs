@@ -177,8 +177,10 @@ pub async fn known_roles(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
     /// `user:<id>` or `role:<name>`.
+    #[oai(validator(max_length = 200))]
     pub subject: String,
     /// The permission object, e.g. `contacts`, `settings.sources` (see `/permissions/objects`).
+    #[oai(validator(max_length = 200))]
     pub object: String,
     /// `read`, `write`, `delete` or `admin` (admin implies the others).
     pub action: Action,

@@ -29,10 +29,13 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct NewPlatformUser {
     /// Login email, unique across the platform.
+    #[oai(validator(max_length = 254))]
     pub email: String,
     /// Display name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// Password; without it an invitation mail is sent.
+    #[oai(validator(max_length = 256))]
     pub password: Option<String>,
 }
 
@@ -42,6 +45,7 @@ pub struct NewPlatformUser {
 #[serde(deny_unknown_fields)]
 pub struct NewReseller {
     /// Reseller name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// Its first user.
     pub user: NewPlatformUser,
@@ -73,10 +77,13 @@ pub struct ResellerView {
 #[serde(deny_unknown_fields)]
 pub struct NewCompany {
     /// Legal name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// VAT number, e.g. `BE0123456749`.
+    #[oai(validator(max_length = 32))]
     pub vat_number: Option<String>,
     /// National register number (Belgian KBO/BCE: 10 digits).
+    #[oai(validator(max_length = 32))]
     pub national_number: Option<String>,
 }
 
@@ -86,6 +93,7 @@ pub struct NewCompany {
 #[serde(deny_unknown_fields)]
 pub struct NewEstablishment {
     /// Name of the site.
+    #[oai(validator(max_length = 200))]
     pub name: String,
 }
 
@@ -95,10 +103,13 @@ pub struct NewEstablishment {
 #[serde(deny_unknown_fields)]
 pub struct NewAdmin {
     /// Login email, unique across the platform.
+    #[oai(validator(max_length = 254))]
     pub email: String,
     /// Display name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// Password; without it an invitation mail with a single-use link is sent.
+    #[oai(validator(max_length = 256))]
     pub password: Option<String>,
 }
 
@@ -108,12 +119,15 @@ pub struct NewAdmin {
 #[serde(deny_unknown_fields)]
 pub struct Onboarding {
     /// Tenant (dealer group) name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// Licence tier.
     pub licence: Tier,
     /// Default country, ISO 3166 alpha-2 (default `BE`).
+    #[oai(validator(max_length = 64))]
     pub country: Option<String>,
     /// Default language: `fr` (default), `nl` or `en`.
+    #[oai(validator(max_length = 64))]
     pub language: Option<String>,
     /// First company.
     pub company: NewCompany,
@@ -192,6 +206,7 @@ pub enum TenantStatus {
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     /// New name.
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
     /// New licence tier.
     pub licence: Option<Tier>,

@@ -62,14 +62,18 @@ pub struct UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login email, unique across the platform.
+    #[oai(validator(max_length = 254))]
     pub email: String,
     /// Display name.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// Password; without it an invitation mail is sent.
+    #[oai(validator(max_length = 256))]
     pub password: Option<String>,
     /// Roles to give (default: none).
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 64))]
     pub roles: Vec<String>,
     /// The user's establishment.
     pub establishment_id: Option<Uuid>,
@@ -81,6 +85,7 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// New display name.
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
     /// New establishment, or `null` for none.
     #[serde(default)]
@@ -95,6 +100,7 @@ pub struct UserPatch {
 #[serde(deny_unknown_fields)]
 pub struct Roles {
     /// Role names.
+    #[oai(validator(max_length = 64))]
     pub roles: Vec<String>,
 }
 
@@ -104,6 +110,7 @@ pub struct Roles {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// What the key is for.
+    #[oai(validator(max_length = 200))]
     pub name: String,
     /// The user the key acts as; it has exactly that user's rights.
     pub user_id: Uuid,

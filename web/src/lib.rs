@@ -73,7 +73,12 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
     .description(
         "Multi-tenant backend for car-dealer CRMs. Every error is application/problem+json \
          (RFC 9457) with a stable `type`. Authenticate with `Authorization: Bearer <token>` \
-         (from /api/v1/auth/login) or an API key.",
+         (from /api/v1/auth/login) or an API key. Text: every string field of a request body \
+         has a `maxLength`, counted in Unicode characters, not bytes; no text (body fields, \
+         query parameters, the path) may hold control characters other than tab and line \
+         feed, and carriage return in free-text fields (`maxLength` of 500 or more). Either \
+         is a 422 `validation_error` whose `field` names the input (`emails[0]`, \
+         `customer.name`, or the query parameter).",
     )
 }
 

@@ -27,7 +27,7 @@ use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
-use quick_xml::escape::{EscapeError, resolve_predefined_entity};
+use quick_xml::escape::{EscapeError, ParseCharRefError, resolve_predefined_entity};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -95,6 +95,11 @@ impl AdfError {
     pub const UNSUPPORTED_ENCODING: &'static str = "unsupported_encoding";
     /// A value cannot be read as what it must be (a year, a date, an amount...).
     pub const INVALID_VALUE: &'static str = "invalid_value";
+    /// A text or attribute holds a control character (other than tab, line feed and carriage
+    /// return), raw or as a character reference: the same rule, and the same problem type, as
+    /// every other text input of the API. `field` names the element (`prospect/customer/
+    /// contact/name`, `prospect/id@source`).
+    pub const VALIDATION_ERROR: &'static str = "validation_error";
 
     fn new(kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
@@ -663,6 +668,9 @@ fn build_dom(xml: &str) -> Result<Dom, AdfError> {
                 if reference.is_char_ref() {
                     match reference.resolve_char_ref() {
                         Ok(Some(c)) => builder.text(c.encode_utf8(&mut [0; 4]))?,
+                        // `&#0;` is no character at all; refused like any other control
+                        // character, naming the element.
+                        _ if is_nul_reference(&reference) => builder.text("\0")?,
                         _ => {
                             return Err(AdfError::malformed(format!(
                                 "`&{};` is not a valid character reference",
@@ -768,6 +776,11 @@ impl Builder {
                     quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, entity)) => {
                         undeclared_entity(&entity)
                     }
+                    quick_xml::Error::Escape(EscapeError::InvalidCharRef(
+                        ParseCharRefError::IllegalCharacter(0),
+                    )) => check_chars(format!("{}@{}", self.path_with(&name), quote(key)), "\0")
+                        .err()
+                        .unwrap_or_else(|| AdfError::malformed("a NUL character reference")),
                     e => AdfError::malformed(format!(
                         "attribute `{}` of <{}>: {e}",
                         quote(key),
@@ -781,10 +794,9 @@ impl Builder {
                     quote(&name)
                 )));
             }
-            attrs.push((
-                attr.key.local_name().as_ref().to_lowercase(),
-                value.into_owned(),
-            ));
+            let local = attr.key.local_name().as_ref().to_lowercase();
+            check_chars(format!("{}@{local}", self.path_with(&name)), &value)?;
+            attrs.push((local, value.into_owned()));
         }
 
         let id = self.nodes.len();
@@ -805,6 +817,27 @@ impl Builder {
         Ok(())
     }
 
+    /// The open elements below the root, as `prospect/customer/contact/name`: how a problem
+    /// names the element it is about.
+    fn element_path(&self) -> String {
+        let names: Vec<&str> = self
+            .stack
+            .iter()
+            .skip(1)
+            .map(|&id| self.nodes[id].name.as_str())
+            .collect();
+        names.join("/")
+    }
+
+    /// [`Self::element_path`] of an element being opened.
+    fn path_with(&self, name: &str) -> String {
+        match (self.stack.is_empty(), self.element_path()) {
+            (true, _) => String::new(),
+            (false, p) if p.is_empty() => name.to_string(),
+            (false, p) => format!("{p}/{name}"),
+        }
+    }
+
     fn close(&mut self) -> Result<(), AdfError> {
         if self.stack.pop().is_none() {
             return Err(AdfError::malformed("an end tag closes nothing"));
@@ -818,6 +851,7 @@ impl Builder {
         let Some(&current) = self.stack.last() else {
             return Ok(());
         };
+        check_chars(self.element_path(), text)?;
         let node = &mut self.nodes[current];
         if node.text.len() + text.len() > MAX_TEXT_BYTES {
             return Err(AdfError::too_large(format!(
@@ -828,6 +862,33 @@ impl Builder {
         node.text.push_str(text);
         Ok(())
     }
+}
+
+/// The control-character rule of every text input ([`forecourt_core::input`]); the problem
+/// names the element, never quotes the text.
+fn check_chars(field: String, text: &str) -> Result<(), AdfError> {
+    forecourt_core::input::check_text(&field, text, true).map_err(|e| AdfError {
+        kind: AdfError::VALIDATION_ERROR,
+        detail: match e {
+            forecourt_core::Error::Validation { detail, .. } => detail,
+            other => other.to_string(),
+        },
+        field: Some(if field.is_empty() {
+            "adf".into()
+        } else {
+            field
+        }),
+    })
+}
+
+/// Whether a character reference is `&#0;` (in any spelling: `&#x00;`, `&#000;`).
+fn is_nul_reference(reference: &str) -> bool {
+    let digits = reference.trim_start_matches('#');
+    let (digits, radix) = match digits.strip_prefix(['x', 'X']) {
+        Some(hex) => (hex, 16),
+        None => (digits, 10),
+    };
+    !digits.is_empty() && u32::from_str_radix(digits, radix) == Ok(0)
 }
 
 fn check_name(name: &str) -> Result<(), AdfError> {
@@ -1853,6 +1914,41 @@ mod tests {
 
     fn utc(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn control_characters_are_refused_naming_the_element() {
+        let refused = |body: &str| {
+            let e = parse(body.as_bytes(), None).unwrap_err();
+            assert_eq!(e.kind, AdfError::VALIDATION_ERROR, "{body}: {e}");
+            assert!(!e.detail.contains('\0'), "{e}");
+            e.field.unwrap()
+        };
+        let name = |text: &str| {
+            format!(
+                "<adf><prospect><customer><contact><name>{text}</name></contact></customer></prospect></adf>"
+            )
+        };
+        for text in [
+            "a&#0;b", "a&#x00;b", "a&#1;b", "a\u{0}b", "a\u{1b}b", "a\u{85}b",
+        ] {
+            assert_eq!(
+                refused(&name(text)),
+                "prospect/customer/contact/name",
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            refused("<adf><prospect><id source=\"a&#0;\">1</id></prospect></adf>"),
+            "prospect/id@source"
+        );
+        assert_eq!(
+            refused("<adf><prospect><id source=\"a&#2;\">1</id></prospect></adf>"),
+            "prospect/id@source"
+        );
+        assert_eq!(refused("<adf>\u{0}</adf>"), "adf");
+        // Tabs and line ends (CR too, raw or as `&#13;`) are text like any other.
+        assert!(parse(name("Jan\t&#13;\nPeeters").as_bytes(), None).is_ok());
     }
 
     #[test]

@@ -105,8 +105,10 @@ pub struct CreatedConnector {
 #[serde(deny_unknown_fields)]
 pub struct NewConnectorBody {
     /// The partner, free text (1 to 100 characters).
+    #[oai(validator(max_length = 100))]
     pub partner: String,
     /// A name for the dealer's staff (1 to 100 characters).
+    #[oai(validator(max_length = 100))]
     pub name: String,
     /// The establishment its leads belong to.
     pub establishment_id: Option<Uuid>,
@@ -123,6 +125,7 @@ pub struct NewConnectorBody {
 #[serde(deny_unknown_fields)]
 pub struct ConnectorPatch {
     /// New name.
+    #[oai(validator(max_length = 100))]
     pub name: Option<String>,
     /// New establishment; `null` for none.
     #[serde(default)]

@@ -18,7 +18,7 @@ use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
     error::Problem,
-    http::{parse_json, tenant_suspended},
+    http::{parse_body, tenant_suspended},
     module::{InboundContact, InboundLead, InboundVehicle},
 };
 use poem_openapi::{Enum, Object};
@@ -487,7 +487,7 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<LeadDocument, Bo
         }
         Some(Format::Adf(charset)) => adf::parse(body, charset.as_deref())
             .map_err(|e| problem(422, e.kind, "Invalid lead", e.detail, e.field))?,
-        Some(Format::Json) => match parse_json::<LeadDocument>(body) {
+        Some(Format::Json) => match parse_body::<LeadDocument>(body) {
             Ok(doc) => doc,
             Err(Error::Validation {
                 kind,

@@ -54,8 +54,10 @@ pub struct Prospect {
 #[serde(deny_unknown_fields)]
 pub struct LeadId {
     /// The identifier.
+    #[oai(validator(max_length = 200))]
     pub value: String,
     /// The system that issued it (ADF `id@source`).
+    #[oai(validator(max_length = 200))]
     pub source: Option<String>,
 }
 
@@ -77,18 +79,24 @@ pub enum ProspectStatus {
 #[serde(deny_unknown_fields)]
 pub struct LeadCustomer {
     /// First name.
+    #[oai(validator(max_length = 200))]
     pub first_name: Option<String>,
     /// Middle name.
+    #[oai(validator(max_length = 200))]
     pub middle_name: Option<String>,
     /// Last name.
+    #[oai(validator(max_length = 200))]
     pub last_name: Option<String>,
     /// The whole name, when the partner does not split it.
+    #[oai(validator(max_length = 200))]
     pub full_name: Option<String>,
     /// The business, when the customer is a company (ADF `name@type=business`).
+    #[oai(validator(max_length = 200))]
     pub company_name: Option<String>,
     /// Email addresses, preferred first.
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 254))]
     pub emails: Vec<String>,
     /// Phone numbers, preferred first, as the partner wrote them.
     #[oai(default)]
@@ -97,8 +105,10 @@ pub struct LeadCustomer {
     /// Postal address.
     pub address: Option<LeadAddress>,
     /// The customer's own words (ADF `customer/comments`).
+    #[oai(validator(max_length = 10000))]
     pub comments: Option<String>,
     /// The customer's language or locale (`fr`, `nl-BE`), when the partner knows it.
+    #[oai(validator(max_length = 64))]
     pub language: Option<String>,
 }
 
@@ -108,8 +118,10 @@ pub struct LeadCustomer {
 #[serde(deny_unknown_fields)]
 pub struct LeadPhone {
     /// The number as written (`0470 12 34 56`, `+32 470 12 34 56`).
+    #[oai(validator(max_length = 64))]
     pub number: String,
     /// `voice`, `cellphone`, `fax`, `pager`, or what the partner wrote.
+    #[oai(validator(max_length = 64))]
     pub kind: Option<String>,
 }
 
@@ -121,16 +133,22 @@ pub struct LeadAddress {
     /// Street lines, in order.
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 200))]
     pub street: Vec<String>,
     /// Apartment or box.
+    #[oai(validator(max_length = 200))]
     pub apartment: Option<String>,
     /// City.
+    #[oai(validator(max_length = 200))]
     pub city: Option<String>,
     /// Region or province code.
+    #[oai(validator(max_length = 200))]
     pub region: Option<String>,
     /// Postal code.
+    #[oai(validator(max_length = 64))]
     pub postal_code: Option<String>,
     /// Country, ISO 3166 alpha-2.
+    #[oai(validator(max_length = 64))]
     pub country: Option<String>,
 }
 
@@ -184,26 +202,34 @@ pub struct LeadVehicle {
     /// Model year.
     pub year: Option<i32>,
     /// Make.
+    #[oai(validator(max_length = 200))]
     pub make: Option<String>,
     /// Model.
+    #[oai(validator(max_length = 200))]
     pub model: Option<String>,
     /// Trim or version.
+    #[oai(validator(max_length = 200))]
     pub trim: Option<String>,
     /// VIN; a vehicle of interest whose VIN matches a stock vehicle is linked to it.
+    #[oai(validator(max_length = 64))]
     pub vin: Option<String>,
     /// The dealer's stock number; matched against stock after the VIN.
+    #[oai(validator(max_length = 64))]
     pub stock: Option<String>,
     /// Odometer in km (miles are converted).
     pub mileage_km: Option<i64>,
     /// `excellent`, `good`, `fair`, `poor` or `unknown`.
+    #[oai(validator(max_length = 64))]
     pub condition: Option<String>,
     /// Asked or quoted price, in the currency below.
     pub price: Option<f64>,
     /// Appraisal of a trade-in, in the currency below.
     pub appraisal: Option<f64>,
     /// ISO 4217 currency of the amounts (EUR when absent).
+    #[oai(validator(max_length = 64))]
     pub currency: Option<String>,
     /// Free text about the vehicle.
+    #[oai(validator(max_length = 10000))]
     pub comments: Option<String>,
 }
 
@@ -213,6 +239,7 @@ pub struct LeadVehicle {
 #[serde(deny_unknown_fields)]
 pub struct Timeframe {
     /// In words ("within 3 months").
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
     /// Earliest date.
     pub earliest: Option<DateTime<Utc>>,
@@ -226,14 +253,19 @@ pub struct Timeframe {
 #[serde(deny_unknown_fields)]
 pub struct Provider {
     /// Its name (AutoScout24, mobile.de, ...).
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
     /// The service or campaign within it.
+    #[oai(validator(max_length = 200))]
     pub service: Option<String>,
     /// Its web address.
+    #[oai(validator(max_length = 2000))]
     pub url: Option<String>,
     /// Its email.
+    #[oai(validator(max_length = 254))]
     pub email: Option<String>,
     /// Its phone.
+    #[oai(validator(max_length = 64))]
     pub phone: Option<String>,
 }
 
@@ -243,8 +275,10 @@ pub struct Provider {
 #[serde(deny_unknown_fields)]
 pub struct Vendor {
     /// The partner's id of the dealer.
+    #[oai(validator(max_length = 200))]
     pub id: Option<String>,
     /// The dealer's name.
+    #[oai(validator(max_length = 200))]
     pub name: Option<String>,
 }
 
@@ -254,7 +288,9 @@ pub struct Vendor {
 #[serde(deny_unknown_fields)]
 pub struct Extension {
     /// Its path below the prospect (`provider/campaign`).
+    #[oai(validator(max_length = 2000))]
     pub path: String,
     /// Its text.
+    #[oai(validator(max_length = 10000))]
     pub value: String,
 }

@@ -96,8 +96,10 @@ async fn stock_vehicle(app: &App, user: &TenantUser, id: Uuid) -> Result<()> {
 #[serde(deny_unknown_fields)]
 pub struct TradeIn {
     /// Make.
+    #[oai(validator(max_length = 60))]
     pub make: String,
     /// Model.
+    #[oai(validator(max_length = 60))]
     pub model: String,
     /// Model year (unknown for some leads).
     pub year: Option<i32>,
@@ -107,10 +109,13 @@ pub struct TradeIn {
     /// customer's or a third party's appraisal).
     pub valuation: Option<f64>,
     /// VIN, when known.
+    #[oai(validator(max_length = 32))]
     pub vin: Option<String>,
     /// `excellent`, `good`, `fair`, `poor` or free text.
+    #[oai(validator(max_length = 60))]
     pub condition: Option<String>,
     /// Free text (outstanding finance, damage...).
+    #[oai(validator(max_length = 2000))]
     pub comments: Option<String>,
 }
 
@@ -149,26 +154,33 @@ fn optional_text(field: &str, v: &Option<String>, max: usize) -> Result<()> {
 #[serde(deny_unknown_fields)]
 pub struct VehicleRequest {
     /// `buy`, `lease` or `test_drive`.
+    #[oai(validator(max_length = 64))]
     pub interest: String,
     /// The stock vehicle it matched, if any.
     pub vehicle_id: Option<Uuid>,
     /// Make.
+    #[oai(validator(max_length = 60))]
     pub make: Option<String>,
     /// Model.
+    #[oai(validator(max_length = 60))]
     pub model: Option<String>,
     /// Trim or version.
+    #[oai(validator(max_length = 100))]
     pub trim: Option<String>,
     /// Model year.
     pub year: Option<i32>,
     /// VIN.
+    #[oai(validator(max_length = 32))]
     pub vin: Option<String>,
     /// `new` or `used`.
+    #[oai(validator(max_length = 60))]
     pub condition: Option<String>,
     /// Odometer in km.
     pub mileage_km: Option<i64>,
     /// Price asked or quoted, in euros.
     pub price: Option<f64>,
     /// Free text.
+    #[oai(validator(max_length = 2000))]
     pub comments: Option<String>,
 }
 
@@ -247,6 +259,7 @@ pub struct TestDrive {
     /// The contact who drives.
     pub driver_contact_id: Uuid,
     /// The vehicle as the customer named it, when it is not a stock vehicle.
+    #[oai(validator(max_length = 200))]
     pub vehicle: Option<String>,
 }
 
@@ -279,6 +292,7 @@ impl Kind for TestDrive {
 #[serde(deny_unknown_fields)]
 pub struct Task {
     /// What to do.
+    #[oai(validator(max_length = 200))]
     pub title: String,
     /// When it is due.
     pub due_at: DateTime<Utc>,
@@ -310,8 +324,10 @@ pub struct FollowUp {
     /// When to contact the customer.
     pub deadline: DateTime<Utc>,
     /// Why.
+    #[oai(validator(max_length = 500))]
     pub reason: String,
     /// What happened (or why contact did not happen).
+    #[oai(validator(max_length = 2000))]
     pub outcome: Option<String>,
 }
 
@@ -333,6 +349,7 @@ impl Kind for FollowUp {
 pub struct TaskPatch {
     /// What to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 200))]
     pub title: Option<String>,
     /// When it is due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,9 +372,11 @@ pub struct FollowUpPatch {
     pub deadline: Option<DateTime<Utc>>,
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 500))]
     pub reason: Option<String>,
     /// What happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 2000))]
     pub outcome: Option<String>,
 }
 
@@ -367,6 +386,7 @@ pub struct FollowUpPatch {
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     /// The text.
+    #[oai(validator(max_length = 5000))]
     pub text: String,
 }
 
@@ -571,6 +591,7 @@ pub struct HistoryEntry {
 #[serde(deny_unknown_fields)]
 pub struct PurchaseOrderRequest {
     /// `fr`, `nl` or `en`; when absent, the customer's language, else the tenant's.
+    #[oai(validator(max_length = 64))]
     pub language: Option<String>,
 }
 

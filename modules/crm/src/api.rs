@@ -93,12 +93,16 @@ pub struct Address {
     #[serde(rename = "default", default)]
     pub is_default: bool,
     /// Street and number.
+    #[oai(validator(max_length = 200))]
     pub street: String,
     /// Postal code.
+    #[oai(validator(max_length = 32))]
     pub postal_code: String,
     /// City.
+    #[oai(validator(max_length = 200))]
     pub city: String,
     /// ISO 3166 alpha-2 country; the tenant's default country when absent.
+    #[oai(validator(max_length = 64))]
     pub country: Option<String>,
 }
 
@@ -110,23 +114,30 @@ pub struct ContactBody {
     /// `person` or `company`.
     pub kind: ContactKind,
     /// Salutation (`Mr`, `Mrs`, `Dr`...) or `Company`.
+    #[oai(validator(max_length = 64))]
     pub title: Option<String>,
     /// First name (persons).
+    #[oai(validator(max_length = 100))]
     pub first_name: Option<String>,
     /// Last name (persons: first or last name is required).
+    #[oai(validator(max_length = 100))]
     pub last_name: Option<String>,
     /// Company name (required for companies).
+    #[oai(validator(max_length = 200))]
     pub company_name: Option<String>,
     /// Companies: enterprise number (Belgium: KBO/BCE, 10 digits, mod-97 checked); persons:
     /// national register number (Belgium: 11 digits, checked).
+    #[oai(validator(max_length = 32))]
     pub national_number: Option<String>,
     /// Emails; stored lower-cased.
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 254))]
     pub emails: Vec<String>,
     /// Phones in any usual format; parsed with the tenant's default country, stored in E.164.
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 64))]
     pub phones: Vec<String>,
     /// Typed addresses.
     #[oai(default)]
@@ -135,11 +146,14 @@ pub struct ContactBody {
     /// VAT percentage (0 to 100).
     pub vat_rate: Option<f64>,
     /// EU VAT number, e.g. `BE0403170701` (format per country; Belgian check digits).
+    #[oai(validator(max_length = 32))]
     pub vat_number: Option<String>,
     /// Position in the employer.
+    #[oai(validator(max_length = 200))]
     pub position: Option<String>,
     /// Language for mail and documents (purchase orders): `fr`, `nl` or `en`; a locale such as
     /// `nl-BE` is reduced to its language. The tenant's language when absent.
+    #[oai(validator(max_length = 64))]
     pub language: Option<String>,
     /// The company contact this person works for.
     pub employer_id: Option<Uuid>,
@@ -148,8 +162,10 @@ pub struct ContactBody {
     /// Contact groups.
     #[oai(default)]
     #[serde(default)]
+    #[oai(validator(max_length = 50))]
     pub groups: Vec<String>,
     /// Free comments.
+    #[oai(validator(max_length = 4000))]
     pub comments: Option<String>,
     /// A blocked contact cannot be linked to an opportunity. Not blocked when absent; giving
     /// it (`true` or `false`) needs `contacts.blocked`/`write` (admins by default), else 403.
@@ -173,22 +189,29 @@ pub struct ContactPatch {
     pub kind: Option<ContactKind>,
     /// Salutation.
     #[serde(default)]
+    #[oai(validator(max_length = 64))]
     pub title: MaybeUndefined<String>,
     /// First name.
     #[serde(default)]
+    #[oai(validator(max_length = 100))]
     pub first_name: MaybeUndefined<String>,
     /// Last name.
     #[serde(default)]
+    #[oai(validator(max_length = 100))]
     pub last_name: MaybeUndefined<String>,
     /// Company name.
     #[serde(default)]
+    #[oai(validator(max_length = 200))]
     pub company_name: MaybeUndefined<String>,
     /// National number.
     #[serde(default)]
+    #[oai(validator(max_length = 32))]
     pub national_number: MaybeUndefined<String>,
     /// Emails (replace the list).
+    #[oai(validator(max_length = 254))]
     pub emails: Option<Vec<String>>,
     /// Phones (replace the list).
+    #[oai(validator(max_length = 64))]
     pub phones: Option<Vec<String>>,
     /// Addresses (replace the list).
     pub addresses: Option<Vec<Address>>,
@@ -197,12 +220,15 @@ pub struct ContactPatch {
     pub vat_rate: MaybeUndefined<f64>,
     /// VAT number.
     #[serde(default)]
+    #[oai(validator(max_length = 32))]
     pub vat_number: MaybeUndefined<String>,
     /// Position.
     #[serde(default)]
+    #[oai(validator(max_length = 200))]
     pub position: MaybeUndefined<String>,
     /// Language (`fr`, `nl`, `en`); null returns to the tenant's.
     #[serde(default)]
+    #[oai(validator(max_length = 64))]
     pub language: MaybeUndefined<String>,
     /// Employer.
     #[serde(default)]
@@ -211,9 +237,11 @@ pub struct ContactPatch {
     #[serde(default)]
     pub birth_date: MaybeUndefined<NaiveDate>,
     /// Groups (replace the list).
+    #[oai(validator(max_length = 50))]
     pub groups: Option<Vec<String>>,
     /// Comments.
     #[serde(default)]
+    #[oai(validator(max_length = 4000))]
     pub comments: MaybeUndefined<String>,
     /// Blocked or unblocked: needs `contacts.blocked`/`write` (admins by default) on this
     /// contact, else 403 naming the permission, whatever the current value. Leave it out to

@@ -72,6 +72,7 @@ pub struct ExpirySettings {
     pub period_days: u32,
     /// Statuses that never expire (default: taken in charge, sold not delivered, long-term
     /// follow-up).
+    #[oai(validator(max_length = 64))]
     pub exempt_statuses: Vec<String>,
 }
 

@@ -45,6 +45,7 @@ pub struct LinkedContact {
     /// The contact.
     pub contact_id: Uuid,
     /// Its role, e.g. `driver`, `buyer`, `fleet manager` (useful when it belongs to a company).
+    #[oai(validator(max_length = 60))]
     pub role: Option<String>,
 }
 
@@ -56,10 +57,12 @@ pub struct NewOpportunity {
     /// At least one contact; blocked contacts cannot be linked (422 `contact_blocked`).
     pub contacts: Vec<LinkedContact>,
     /// What the customer wants, in their words.
+    #[oai(validator(max_length = 4000))]
     pub customer_info: Option<String>,
     /// A lead source of the tenant (needs the `sources` module).
     pub source_id: Option<Uuid>,
     /// An open status (default `new`).
+    #[oai(validator(max_length = 64))]
     pub status: Option<String>,
     /// The salesperson; the caller by default.
     pub assigned_user_id: Option<Uuid>,
@@ -79,6 +82,7 @@ pub struct NewOpportunity {
 pub struct OpportunityPatch {
     /// What the customer wants.
     #[serde(default)]
+    #[oai(validator(max_length = 4000))]
     pub customer_info: MaybeUndefined<String>,
     /// The lead source.
     #[serde(default)]
@@ -94,8 +98,10 @@ pub struct OpportunityPatch {
 pub struct StatusChange {
     /// `new`, `taken_in_charge`, `offer_sent`, `sold_not_delivered`, `long_term_follow_up`,
     /// `won` or `lost`.
+    #[oai(validator(max_length = 64))]
     pub status: String,
     /// Why it was lost (required for `lost`).
+    #[oai(validator(max_length = 2000))]
     pub reason: Option<String>,
 }
 

@@ -44,12 +44,16 @@ pub enum VehicleStatus {
 #[serde(deny_unknown_fields)]
 pub struct VehicleBody {
     /// Vehicle identification number: 17 characters, letters (not I, O, Q) and digits.
+    #[oai(validator(max_length = 32))]
     pub vin: String,
     /// Make, e.g. `Opel`.
+    #[oai(validator(max_length = 60))]
     pub make: String,
     /// Model, e.g. `Corsa`.
+    #[oai(validator(max_length = 60))]
     pub model: String,
     /// Version or trim.
+    #[oai(validator(max_length = 100))]
     pub version: Option<String>,
     /// Model year.
     pub year: i32,

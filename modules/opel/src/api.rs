@@ -37,6 +37,7 @@ pub struct OpelCategoryInput {
     pub segment: Segment,
     /// The fleet code: 5 to 10 letters and digits with at least one digit; spaces around it
     /// are dropped and letters upper-cased (`ab12345` is stored as `AB12345`).
+    #[oai(validator(max_length = 64))]
     pub fleet_code: String,
 }
 

@@ -37,14 +37,17 @@ pub struct NewConsent {
     pub channel: Channel,
     /// Who may send: the id of one of the tenant's companies, or a brand name (1 to 100
     /// characters, trimmed). A UUID that is not one of the tenant's companies is refused.
+    #[oai(validator(max_length = 254))]
     pub sender: String,
     /// `true` to grant, `false` to withdraw.
     pub granted: bool,
     /// Where the consent was collected, e.g. "showroom form", "website" (1 to 200 characters).
+    #[oai(validator(max_length = 200))]
     pub source: String,
     /// Evidence of the consent: a form reference, a signed document's name, a web submission
     /// (at most 2000 characters).
     #[serde(default)]
+    #[oai(validator(max_length = 2000))]
     pub proof: Option<String>,
 }
 

@@ -61,6 +61,7 @@ impl From<lead_source::Model> for LeadSourceView {
 #[serde(deny_unknown_fields)]
 pub struct NewLeadSource {
     /// Name (1 to 100 characters).
+    #[oai(validator(max_length = 100))]
     pub name: String,
 }
 
@@ -70,6 +71,7 @@ pub struct NewLeadSource {
 #[serde(deny_unknown_fields)]
 pub struct LeadSourcePatch {
     /// New name.
+    #[oai(validator(max_length = 100))]
     pub name: Option<String>,
     /// Activate or deactivate.
     pub active: Option<bool>,

@@ -9,6 +9,7 @@ mod connectors;
 mod contacts;
 mod defects_lead_page;
 mod defects_users;
+mod defects_text;
 mod documents;
 mod errors;
 mod gating;

@@ -371,7 +371,7 @@ async fn opportunities_create_validates_and_shows_other_open_ones() {
         json!({"contacts": [{"contact_id": c1, "role": "x".repeat(61)}]}),
     )
     .await
-    .invalid("role");
+    .invalid("contacts[0].role");
     s.post(
         OPPS,
         tok,
