@@ -150,10 +150,12 @@ pub struct Filter {
 fn bound(field: &'static str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(at.with_timezone(&Utc));
+        // A year PostgreSQL's timestamps cannot hold would fail the query with a 500.
+        return forecourt_core::dates::instant(field, at.with_timezone(&Utc));
     }
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(day) => {
+            let day = forecourt_core::dates::day(field, day)?;
             let day = if end_of_day {
                 day.succ_opt().unwrap_or(day)
             } else {

@@ -228,6 +228,7 @@ impl Kind for Offer {
         if self.discount > self.price {
             return Err(Error::invalid("discount", "not more than the price"));
         }
+        forecourt_core::dates::day("valid_until", self.valid_until)?;
         if self.valid_until < app.clock.now().date_naive() {
             return Err(Error::invalid("valid_until", "today or later"));
         }
@@ -263,6 +264,7 @@ impl Kind for TestDrive {
                 ));
             }
         }
+        forecourt_core::dates::maybe_instant("scheduled_at", self.scheduled_at)?;
         let found = service::scoped(user.tenant_id)
             .filter(crate::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
@@ -294,6 +296,7 @@ impl Kind for Task {
     const KIND: &'static str = "task";
     async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
         text("title", &self.title, 200)?;
+        forecourt_core::dates::instant("due_at", self.due_at)?;
         if !service::platform_row_exists(&app.db, "users", user.tenant_id, self.assignee_id).await?
         {
             return Err(Error::invalid("assignee_id", "not a user of this tenant"));
@@ -319,6 +322,7 @@ impl Kind for FollowUp {
     const KIND: &'static str = "follow_up";
     async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
         text("reason", &self.reason, 500)?;
+        forecourt_core::dates::instant("deadline", self.deadline)?;
         if let Some(o) = &self.outcome {
             text("outcome", o, 2000)?;
         }

@@ -124,13 +124,15 @@ fn parse_day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>> {
         .ok()
         // chrono accepts `2025-1-5`; the contract is the zero-padded ISO 8601 form.
         .filter(|d| d.format("%Y-%m-%d").to_string() == raw)
-        .map(Some)
         .ok_or_else(|| {
             Error::invalid(
                 field,
                 format!("`{raw}` is not a date; use YYYY-MM-DD, e.g. 2025-03-31"),
             )
         })
+        // A year PostgreSQL's timestamps cannot hold would fail the query with a 500.
+        .and_then(|d| forecourt_core::dates::day(field, d))
+        .map(Some)
 }
 
 impl Period {

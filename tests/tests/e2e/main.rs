@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod connectors;
 mod contacts;
+mod defects_input;
 mod documents;
 mod errors;
 mod gating;
