@@ -16,6 +16,10 @@ pub enum Error {
         detail: String,
         field: Option<String>,
     },
+    /// 400 `malformed_json`: the body is not JSON at all (unbalanced, cut off, trailing
+    /// garbage). A well-formed document with a wrong value is a 422 [`Error::Validation`].
+    #[error("{detail}")]
+    MalformedJson { detail: String },
     /// 401: no credentials, or credentials that do not identify anyone. Deliberately vague.
     #[error("authentication required")]
     Unauthorized,
@@ -102,7 +106,7 @@ impl Error {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::BadRequest { .. } | Error::MalformedJson { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -126,6 +130,13 @@ impl Error {
                     "Bad request",
                     detail.clone(),
                     field.clone(),
+                    None,
+                ),
+                Error::MalformedJson { detail } => (
+                    "malformed_json",
+                    "Malformed JSON",
+                    detail.clone(),
+                    None,
                     None,
                 ),
                 Error::Unauthorized => (

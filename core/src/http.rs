@@ -501,6 +501,13 @@ impl<T> std::ops::Deref for JsonBody<T> {
 }
 
 /// Parses a JSON document into `T`, turning serde's error into a 4xx problem with the path.
+///
+/// Well-formedness is checked first, on its own: only a document that is not JSON at all
+/// (unbalanced braces, trailing garbage, a cut-off body) is a 400 `malformed_json`. serde_json
+/// also files a value of the wrong JSON type for an enum (`{"kind": 1}`: "expected value")
+/// and a number beyond `f64` (`1e400`: "number out of range") as syntax errors, although the
+/// client sent valid JSON and the path of the offending field is known: those are 422s naming
+/// the field, and for an enum the detail lists the accepted values.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest {
@@ -508,17 +515,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
             field: None,
         });
     }
+    // `IgnoredAny` scans numbers without converting them, so `1e400` passes here.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::MalformedJson {
+            detail: format!("malformed JSON: {e}"),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let place = place_of(e.path());
+        let path = display_path(&place);
+        let accepted = accepted_values::<T>(bytes, &place);
         let inner = e.into_inner();
         let text = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return Error::BadRequest {
-                detail: format!("malformed JSON: {text}"),
-                field: None,
-            };
-        }
         // For a missing or unknown field serde reports the parent's path; name the field itself.
         let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
             let rest = &text[text.find(m)? + m.len()..];
@@ -534,17 +543,85 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
             Some(i) => text[..i].to_string(),
             None => text,
         };
+        let detail = match (accepted, detail.as_str()) {
+            (Some(values), _) => format!("not an accepted value; {values}"),
+            (None, "expected value") => "a value of the wrong type".to_string(),
+            (None, "number out of range") => "number out of range for this field".to_string(),
+            _ => detail,
+        };
         Error::Validation {
             kind: "validation_error",
             field,
             detail,
         }
     })?;
-    de.end().map_err(|e| Error::BadRequest {
+    de.end().map_err(|e| Error::MalformedJson {
         detail: format!("malformed JSON: {e}"),
-        field: None,
     })?;
     Ok(value)
+}
+
+/// Where in the document the error is: the path up to an enum, when serde went inside one
+/// (`{"kind": {"person": true}}` fails at `kind.person`, but the value to fix is `kind`).
+fn place_of(path: &serde_path_to_error::Path) -> Vec<&serde_path_to_error::Segment> {
+    path.iter()
+        .take_while(|s| !matches!(s, serde_path_to_error::Segment::Enum { .. }))
+        .collect()
+}
+
+/// A path as problems name fields: `addresses[0].type`; `.` for the document itself.
+fn display_path(place: &[&serde_path_to_error::Segment]) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in place {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if out.is_empty() => out.push_str(key),
+            Segment::Map { key } => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                out.push('.');
+                out.push_str(variant);
+            }
+            Segment::Unknown => out.push_str(if out.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    if out.is_empty() { ".".to_string() } else { out }
+}
+
+/// The values an enum at `place` accepts, as serde words them ("expected one of `person`,
+/// `company`"), found by putting a string no variant has at that place and parsing again:
+/// serde's derive then lists the variants. `None` when the value there is not an enum (or the
+/// document cannot be held as a `serde_json::Value`, e.g. because of `1e400`).
+fn accepted_values<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    place: &[&serde_path_to_error::Segment],
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    const PROBE: &str = "__no_such_variant__";
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut slot = &mut doc;
+    for segment in place {
+        slot = match segment {
+            Segment::Seq { index } => slot.get_mut(*index)?,
+            Segment::Map { key } => slot.get_mut(key.as_str())?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    if slot.is_string() {
+        // A string that is no variant already carries serde's list in its own message.
+        return None;
+    }
+    *slot = serde_json::Value::String(PROBE.into());
+    let err = serde_path_to_error::deserialize::<_, T>(doc).err()?;
+    if display_path(&place_of(err.path())) != display_path(place) {
+        return None;
+    }
+    let text = err.into_inner().to_string();
+    let rest = text.split_once(&format!("unknown variant `{PROBE}`, "))?.1;
+    Some(rest.to_string())
 }
 
 impl<T: Type + serde::de::DeserializeOwned> poem_openapi::payload::Payload for JsonBody<T> {
@@ -665,12 +742,69 @@ mod body_tests {
         assert_eq!(field(r#"{"inner":{"name":"x"}}"#).as_deref(), Some("tier"));
         assert!(matches!(
             parse_json::<Outer>(b"{\"tier\":"),
-            Err(Error::BadRequest { .. })
+            Err(Error::MalformedJson { .. })
         ));
         assert!(matches!(
             parse_json::<Outer>(b""),
             Err(Error::BadRequest { .. })
         ));
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Numbers {
+        tiers: Vec<crate::module::Tier>,
+        tier: Option<crate::module::Tier>,
+        rate: Option<f64>,
+    }
+
+    fn problem(json: &str) -> (String, String) {
+        match parse_json::<Numbers>(json.as_bytes()).unwrap_err() {
+            Error::Validation { field, detail, .. } => (field, detail),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_json_types_on_enums_name_the_field_and_the_values() {
+        let (field, detail) = problem(r#"{"tiers":[],"tier":1}"#);
+        assert_eq!(field, "tier");
+        assert!(
+            detail.contains("`go`") && detail.contains("`expert`"),
+            "{detail}"
+        );
+        let (field, detail) = problem(r#"{"tiers":["go",{"x":1}],"tier":null}"#);
+        assert_eq!(field, "tiers[1]");
+        assert!(detail.contains("`expert`"), "{detail}");
+        let (field, detail) = problem(r#"{"tiers":[true]}"#);
+        assert_eq!(field, "tiers[0]");
+        assert!(detail.contains("`go`"), "{detail}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_invalid_not_malformed() {
+        let (field, detail) = problem(r#"{"tiers":[],"rate":1e400}"#);
+        assert_eq!(field, "rate");
+        assert!(detail.contains("out of range"), "{detail}");
+    }
+
+    #[test]
+    fn broken_documents_stay_malformed() {
+        for doc in [
+            r#"{"tiers":[]"#,
+            r#"{"tiers":[]}}"#,
+            r#"{"tiers":[]} x"#,
+            r#"{"tiers":[1,]}"#,
+            r#"{tiers:[]}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<Numbers>(doc.as_bytes()),
+                    Err(Error::MalformedJson { .. })
+                ),
+                "{doc}"
+            );
+        }
     }
 }
 

@@ -95,3 +95,109 @@ async fn dates_outside_1900_to_2200_are_refused_naming_the_parameter() {
     .ok(201);
     s.stop().await;
 }
+
+// Item 9 ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wrong_json_types_and_huge_numbers_are_invalid_fields_not_malformed_json() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = t.admin_token.as_str();
+    let contacts = "/api/v1/contacts";
+
+    // An integer for an enum: the field, and the values it takes.
+    let r = s
+        .send(
+            Method::POST,
+            contacts,
+            tok,
+            &json!({"kind": 1, "first_name": "Jan", "emails": [unique_email("c")]}),
+        )
+        .await;
+    let p = r.assert_problem(422);
+    assert_eq!(p["type"], "validation_error", "{p}");
+    assert_eq!(p["field"], "kind", "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("person") && detail.contains("company"),
+        "{p}"
+    );
+
+    // Nested in a list, with the exact path.
+    let r = s
+        .send(
+            Method::POST,
+            contacts,
+            tok,
+            &json!({"kind": "person", "first_name": "Jan", "emails": [unique_email("c")],
+                    "addresses": [{"type": true, "street": "Kerkstraat 1", "postal_code": "3000", "city": "Leuven"}]}),
+        )
+        .await;
+    let p = r.assert_problem(422);
+    assert_eq!(p["field"], "addresses[0].type", "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("billing") && detail.contains("delivery") && detail.contains("other"),
+        "{p}"
+    );
+
+    // A number no f64 holds is valid JSON: a 422 on its field.
+    let body = format!(
+        r#"{{"kind": "person", "first_name": "Jan", "emails": ["{}"], "vat_rate": 1e400}}"#,
+        unique_email("c")
+    );
+    let r = s
+        .send_raw(
+            Method::POST,
+            contacts,
+            tok,
+            "application/json",
+            body.into_bytes(),
+        )
+        .await;
+    let p = r.assert_problem(422);
+    assert_eq!(p["field"], "vat_rate", "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("out of range"),
+        "{p}"
+    );
+
+    // A patch with a wrong type on an optional enum.
+    let id = s.create_contact(tok).await;
+    let r = s
+        .send(
+            Method::PATCH,
+            &format!("{contacts}/{id}"),
+            tok,
+            &json!({"kind": {"person": true}}),
+        )
+        .await;
+    assert_eq!(r.assert_problem(422)["field"], "kind", "{:?}", r.body);
+
+    // What is not JSON at all stays a 400 `malformed_json`.
+    for broken in [
+        &br#"{"kind": "person""#[..],
+        br#"{"kind": "person"}}"#,
+        br#"{"kind": "person"} trailing"#,
+        br#"{"kind": [1,]}"#,
+    ] {
+        let r = s
+            .send_raw(
+                Method::POST,
+                contacts,
+                tok,
+                "application/json",
+                broken.to_vec(),
+            )
+            .await;
+        let p = r.assert_problem(400);
+        assert_eq!(
+            p["type"],
+            "malformed_json",
+            "{}: {p}",
+            String::from_utf8_lossy(broken)
+        );
+        assert!(p.get("field").is_none(), "{p}");
+    }
+    s.stop().await;
+}
