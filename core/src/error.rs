@@ -40,6 +40,15 @@ pub enum Error {
         detail: String,
         field: Option<String>,
     },
+    /// 409: the record cannot be deleted while others refer to it; `used_by` counts the
+    /// referring records per kind (`{"connectors": 1, "opportunities": 3}`), sent as the
+    /// problem's `used_by` member so the client can say what to change first.
+    #[error("{detail}")]
+    InUse {
+        kind: &'static str,
+        detail: String,
+        used_by: std::collections::BTreeMap<String, u64>,
+    },
     /// 412: `If-Match` did not match the current ETag.
     #[error("the resource was changed since it was read")]
     PreconditionFailed,
@@ -110,7 +119,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -163,6 +172,17 @@ impl Error {
                     detail,
                     field,
                 } => (kind, "Conflict", detail.clone(), field.clone(), None),
+                Error::InUse {
+                    kind,
+                    detail,
+                    used_by,
+                } => (
+                    kind,
+                    "Conflict",
+                    detail.clone(),
+                    None,
+                    Some(serde_json::json!({ "used_by": used_by })),
+                ),
                 Error::PreconditionFailed => (
                     "precondition_failed",
                     "Precondition failed",

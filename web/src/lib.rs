@@ -123,6 +123,10 @@ pub async fn build_app_with_clock(
         directory: Arc::new(forecourt_tenants::TenantDirectory),
         contacts: Arc::new(forecourt_crm::Contacts),
         leads: Arc::new(forecourt_crm::Leads),
+        lead_source_users: vec![
+            Arc::new(forecourt_crm::OpportunitySources),
+            Arc::new(forecourt_connectors::ConnectorSources),
+        ],
         storage,
         write_gate,
     });

@@ -207,6 +207,29 @@ fn scoped(tenant_id: Uuid) -> sea_orm::Select<opportunity::Entity> {
     opportunity::Entity::find().filter(opportunity::Column::TenantId.eq(tenant_id))
 }
 
+/// Opportunities as users of lead sources: a source an opportunity came from cannot be deleted.
+pub struct OpportunitySources;
+
+#[async_trait::async_trait]
+impl forecourt_core::module::LeadSourceUsers for OpportunitySources {
+    fn kind(&self) -> &'static str {
+        "opportunities"
+    }
+
+    async fn count(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: Uuid,
+        source_id: Uuid,
+    ) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(scoped(tenant_id)
+            .filter(opportunity::Column::SourceId.eq(source_id))
+            .count(txn)
+            .await?)
+    }
+}
+
 async fn views(
     app: &App,
     user: &TenantUser,

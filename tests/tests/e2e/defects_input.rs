@@ -201,3 +201,64 @@ async fn wrong_json_types_and_huge_numbers_are_invalid_fields_not_malformed_json
     }
     s.stop().await;
 }
+
+// Item 18 --------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_lead_source_in_use_is_not_deleted_and_says_what_uses_it() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let tok = t.admin_token.as_str();
+
+    let source = s.create_source(tok).await.str("id");
+    s.post(
+        "/api/v1/connectors",
+        tok,
+        json!({"partner": "Website", "name": "Site", "source_id": source}),
+    )
+    .await
+    .ok(201);
+    for _ in 0..2 {
+        opportunity(&s, tok, json!({"source_id": source})).await;
+    }
+    let path = format!("/api/v1/lead-sources/{source}");
+    let r = s.send(Method::DELETE, &path, tok, &Value::Null).await;
+    let p = r.assert_problem(409);
+    assert_eq!(p["type"], "source_in_use", "{p}");
+    assert_eq!(
+        p["used_by"],
+        json!({"connectors": 1, "opportunities": 2}),
+        "{p}"
+    );
+    // Nothing changed; deactivating is the way out.
+    s.get(&path, tok).await.ok(200);
+    s.patch(&path, tok, json!({"active": false})).await.ok(200);
+
+    // Used by opportunities only: only they are named.
+    let other = s.create_source(tok).await.str("id");
+    opportunity(&s, tok, json!({"source_id": other})).await;
+    let r = s
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/lead-sources/{other}"),
+            tok,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(
+        r.assert_problem(409)["used_by"],
+        json!({"opportunities": 1}),
+        "{:?}",
+        r.body
+    );
+
+    // Another tenant's use is not this tenant's: an unused source goes.
+    let unused = s.create_source(tok).await.str("id");
+    s.delete(&format!("/api/v1/lead-sources/{unused}"), tok, Value::Null)
+        .await
+        .ok(204);
+    s.get(&format!("/api/v1/lead-sources/{unused}"), tok)
+        .await
+        .problem(404, "not_found");
+    s.stop().await;
+}
