@@ -7,7 +7,7 @@ use forecourt_core::{
     cache::Cache,
     clock::{Clock, SystemClock},
     config::Config,
-    http::{edge, host},
+    http::{Operations, edge, host},
     mail::Mailer,
     module::{Module, Registry},
     storage::FsStorage,
@@ -39,41 +39,50 @@ pub fn modules() -> Vec<Box<dyn Module>> {
 
 /// Every API of every module, as one poem-openapi service (APIs combine only as tuples).
 fn api() -> OpenApiService<impl OpenApi, ()> {
-    // poem-openapi combines at most 16 APIs per tuple; one tuple per layer keeps room.
-    OpenApiService::new(
-        (
-            (
-                ServiceApi,
-                forecourt_tenants::auth::AuthApi,
-                forecourt_tenants::platform::PlatformApi,
-                forecourt_tenants::admin::AdminApi,
-                forecourt_tenants::users::UsersApi,
-                forecourt_tenants::permissions::PermissionsApi,
-            ),
-            forecourt_sources::SourcesApi,
-            (
-                forecourt_crm::ContactsApi,
-                forecourt_crm::SearchApi,
-                forecourt_crm::OpportunitiesApi,
-                forecourt_crm::VehiclesApi,
-                forecourt_crm::CrmSettingsApi,
-                forecourt_crm::LeadPageApi,
-                forecourt_crm::DocumentsApi,
-            ),
-            forecourt_optins::OptinsApi,
-            forecourt_opel::OpelApi,
-            (
-                forecourt_connectors::ConnectorsApi,
-                forecourt_connectors::InboundApi,
-            ),
-        ),
-        "Forecourt",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
+    OpenApiService::new(apis(), "Forecourt", env!("CARGO_PKG_VERSION")).description(
         "Multi-tenant backend for car-dealer CRMs. Every error is application/problem+json \
          (RFC 9457) with a stable `type`. Authenticate with `Authorization: Bearer <token>` \
          (from /api/v1/auth/login) or an API key.",
+    )
+}
+
+/// The operations of every API, for the host to tell public ones from those that need a
+/// principal before the router runs.
+pub fn operations() -> Operations {
+    fn meta_of<T: OpenApi>(_: &T) -> Vec<poem_openapi::registry::MetaApi> {
+        T::meta()
+    }
+    Operations::from_meta(&meta_of(&apis()))
+}
+
+/// Every API of every module, as one tuple.
+fn apis() -> impl OpenApi {
+    // poem-openapi combines at most 16 APIs per tuple; one tuple per layer keeps room.
+    (
+        (
+            ServiceApi,
+            forecourt_tenants::auth::AuthApi,
+            forecourt_tenants::platform::PlatformApi,
+            forecourt_tenants::admin::AdminApi,
+            forecourt_tenants::users::UsersApi,
+            forecourt_tenants::permissions::PermissionsApi,
+        ),
+        forecourt_sources::SourcesApi,
+        (
+            forecourt_crm::ContactsApi,
+            forecourt_crm::SearchApi,
+            forecourt_crm::OpportunitiesApi,
+            forecourt_crm::VehiclesApi,
+            forecourt_crm::CrmSettingsApi,
+            forecourt_crm::LeadPageApi,
+            forecourt_crm::DocumentsApi,
+        ),
+        forecourt_optins::OptinsApi,
+        forecourt_opel::OpelApi,
+        (
+            forecourt_connectors::ConnectorsApi,
+            forecourt_connectors::InboundApi,
+        ),
     )
 }
 
@@ -158,11 +167,12 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let gate = app.clone();
+    let operations = Arc::new(operations());
     Route::new()
         .at("/api/v1/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .around(move |ep, req| host(ep, req, gate.clone()))
+        .around(move |ep, req| host(ep, req, gate.clone(), operations.clone()))
         .around(edge)
         .data(app)
 }

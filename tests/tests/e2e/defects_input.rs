@@ -5,6 +5,7 @@
 use forecourt_tests::*;
 use serde_json::{Value, json};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const REPORT: &str = "/api/v1/reports/lead-sources";
 
@@ -199,6 +200,75 @@ async fn wrong_json_types_and_huge_numbers_are_invalid_fields_not_malformed_json
         );
         assert!(p.get("field").is_none(), "{p}");
     }
+    s.stop().await;
+}
+
+// Item 10 --------------------------------------------------------------------------------------
+
+/// Sends a request head over a raw connection and no body, and answers what the server says
+/// within `wait` (empty when it says nothing).
+async fn head_only(s: &TestServer, head: &str, wait: Duration) -> String {
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(wait, async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn anonymous_uploads_are_refused_before_their_body_is_read() {
+    let s = TestServer::start().await;
+    let path = format!("/api/v1/opportunities/{}/documents", uuid::Uuid::now_v7());
+    // 19 MiB announced, under the upload limit; not a byte of it is ever sent.
+    for credentials in ["", "Authorization: Bearer not-a-token\r\n"] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: test\r\n{credentials}\
+             Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 19922944\r\n\r\n"
+        );
+        let answer = head_only(&s, &head, Duration::from_secs(3)).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 401"),
+            "no 401 within 3 s ({credentials:?}): {answer:?}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{answer}"
+        );
+    }
+    // The same for a JSON write.
+    let head = "POST /api/v1/contacts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                Content-Length: 900000\r\n\r\n";
+    let answer = head_only(&s, head, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+
+    // Routes that take anonymous callers still read their body.
+    let t = s.tenant("go").await;
+    let r = s
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            "",
+            &json!({"email": t.admin_email, "password": t.admin_password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     s.stop().await;
 }
 
