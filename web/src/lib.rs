@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 pub mod bench;
 pub mod demo;
+pub mod wire;
 
 /// The modules compiled into this binary. Adding a module means adding it here and its API
 /// to [`api`]; startup fails on a duplicate id or a missing dependency.
@@ -206,9 +207,11 @@ pub async fn spawn(config: Config) -> anyhow::Result<Server> {
 /// Serves an already built app in the background.
 pub async fn spawn_app(app: Arc<App>) -> anyhow::Result<Server> {
     start_background(&app);
-    let acceptor = TcpListener::bind(app.config.bind.clone())
-        .into_acceptor()
-        .await?;
+    let acceptor = wire::ProblemAcceptor(
+        TcpListener::bind(app.config.bind.clone())
+            .into_acceptor()
+            .await?,
+    );
     let addr = acceptor
         .local_addr()
         .first()

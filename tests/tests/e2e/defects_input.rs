@@ -272,6 +272,90 @@ async fn anonymous_uploads_are_refused_before_their_body_is_read() {
     s.stop().await;
 }
 
+// Item 11 --------------------------------------------------------------------------------------
+
+/// Sends a whole request over a raw connection and answers the JSON body of the answer
+/// (`Null` when there is none).
+async fn read_body(s: &TestServer, request: &str) -> Value {
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn oversized_urls_and_headers_answer_problems() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = t.admin_token.as_str();
+
+    // ~100 KB: beyond what hyper parses at all (and what an `http::Uri` holds, so the request
+    // goes out over a raw connection).
+    let head = format!(
+        "GET /api/v1/contacts?q={} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {tok}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let answer = head_only(&s, &head, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 414"), "{answer:?}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-type: application/problem+json")
+            && lower.contains("x-request-id: "),
+        "{answer}"
+    );
+    let body = read_body(&s, &head).await;
+    assert_eq!(body["type"], "uri_too_long", "{body}");
+    assert_eq!(body["status"], 414, "{body}");
+    // ~20 KB: parsed, refused by our own limit.
+    let long = format!("/api/v1/contacts?q={}", "a".repeat(20_000));
+    let r = s.send(Method::GET, &long, tok, &Value::Null).await;
+    assert_eq!(
+        r.assert_problem(414)["type"],
+        "uri_too_long",
+        "{:?}",
+        r.body
+    );
+
+    // One huge header.
+    let filler = "b".repeat(100_000);
+    let r = s
+        .send_with(
+            Method::GET,
+            "/api/v1/contacts",
+            tok,
+            &[("x-filler", filler.as_str())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(
+        r.assert_problem(431)["type"],
+        "headers_too_large",
+        "{:?}",
+        r.body
+    );
+    // More headers than hyper takes.
+    let names: Vec<String> = (0..150).map(|i| format!("x-h{i}")).collect();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    let r = s
+        .send_with(Method::GET, "/api/v1/contacts", tok, &headers, Vec::new())
+        .await;
+    assert_eq!(
+        r.assert_problem(431)["type"],
+        "headers_too_large",
+        "{:?}",
+        r.body
+    );
+
+    // Ordinary requests are untouched.
+    s.get("/api/v1/contacts?q=jan", tok).await.ok(200);
+    s.stop().await;
+}
+
 // Item 18 --------------------------------------------------------------------------------------
 
 #[tokio::test]
