@@ -439,6 +439,7 @@ pub struct List<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     /// The records of this page.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

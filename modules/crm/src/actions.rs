@@ -55,6 +55,7 @@ pub struct ActionView<T: Type + ParseFromJSON + ToJSON + Send + Sync> {
     /// Action id.
     pub id: Uuid,
     /// Who added it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
@@ -100,17 +101,23 @@ pub struct TradeIn {
     /// Model.
     pub model: String,
     /// Model year (unknown for some leads).
+    #[oai(nullable)]
     pub year: Option<i32>,
     /// Odometer, in km (unknown until the car is seen).
+    #[oai(nullable)]
     pub mileage_km: Option<i32>,
     /// Valuation offered, in euros (absent until the car is appraised; a lead carries the
     /// customer's or a third party's appraisal).
+    #[oai(nullable)]
     pub valuation: Option<f64>,
     /// VIN, when known.
+    #[oai(nullable)]
     pub vin: Option<String>,
     /// `excellent`, `good`, `fair`, `poor` or free text.
+    #[oai(nullable)]
     pub condition: Option<String>,
     /// Free text (outstanding finance, damage...).
+    #[oai(nullable)]
     pub comments: Option<String>,
 }
 
@@ -151,24 +158,34 @@ pub struct VehicleRequest {
     /// `buy`, `lease` or `test_drive`.
     pub interest: String,
     /// The stock vehicle it matched, if any.
+    #[oai(nullable)]
     pub vehicle_id: Option<Uuid>,
     /// Make.
+    #[oai(nullable)]
     pub make: Option<String>,
     /// Model.
+    #[oai(nullable)]
     pub model: Option<String>,
     /// Trim or version.
+    #[oai(nullable)]
     pub trim: Option<String>,
     /// Model year.
+    #[oai(nullable)]
     pub year: Option<i32>,
     /// VIN.
+    #[oai(nullable)]
     pub vin: Option<String>,
     /// `new` or `used`.
+    #[oai(nullable)]
     pub condition: Option<String>,
     /// Odometer in km.
+    #[oai(nullable)]
     pub mileage_km: Option<i64>,
     /// Price asked or quoted, in euros.
+    #[oai(nullable)]
     pub price: Option<f64>,
     /// Free text.
+    #[oai(nullable)]
     pub comments: Option<String>,
 }
 
@@ -242,12 +259,15 @@ impl Kind for Offer {
 #[serde(deny_unknown_fields)]
 pub struct TestDrive {
     /// The stock vehicle driven (absent for a request about a vehicle not in stock).
+    #[oai(nullable)]
     pub vehicle_id: Option<Uuid>,
     /// When; absent while the test drive is still to be scheduled (a customer's request).
+    #[oai(nullable)]
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The contact who drives.
     pub driver_contact_id: Uuid,
     /// The vehicle as the customer named it, when it is not a stock vehicle.
+    #[oai(nullable)]
     pub vehicle: Option<String>,
 }
 
@@ -315,6 +335,7 @@ pub struct FollowUp {
     /// Why.
     pub reason: String,
     /// What happened (or why contact did not happen).
+    #[oai(nullable)]
     pub outcome: Option<String>,
 }
 
@@ -558,6 +579,7 @@ pub struct HistoryEntry {
     /// When.
     pub at: DateTime<Utc>,
     /// Who (absent for the system).
+    #[oai(nullable)]
     pub actor_user_id: Option<Uuid>,
     /// `user:<id>` or `system:<job>`.
     pub actor: String,

@@ -125,6 +125,7 @@ pub struct LinkedContactView {
     /// The contact.
     pub contact_id: Uuid,
     /// Its role.
+    #[oai(nullable)]
     pub role: Option<String>,
 }
 
@@ -136,30 +137,37 @@ pub struct OpportunityView {
     /// Linked contacts.
     pub contacts: Vec<LinkedContactView>,
     /// What the customer wants.
+    #[oai(nullable)]
     pub customer_info: Option<String>,
     /// Lead source.
+    #[oai(nullable)]
     pub source_id: Option<Uuid>,
     /// Status key.
     pub status: String,
     /// Why it was lost.
+    #[oai(nullable)]
     pub lost_reason: Option<String>,
     /// Whether it is won or lost.
     pub closed: bool,
     /// Salesperson.
+    #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
     /// Establishment.
+    #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
     /// Vehicles of interest.
     pub vehicle_ids: Vec<Uuid>,
     /// Set by the system under the tenant's expiry rule; present only for callers with
     /// `opportunities.expired`/`read` (admins by default), never writable.
     #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable)]
     pub expired: Option<bool>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// When it was won or lost.
+    #[oai(nullable)]
     pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Bumped by every change to the opportunity or its lead page; its `ETag`.
     pub version: i32,

@@ -416,3 +416,312 @@ async fn a_lead_source_in_use_is_not_deleted_and_says_what_uses_it() {
         .problem(404, "not_found");
     s.stop().await;
 }
+
+// Item 19 --------------------------------------------------------------------------------------
+
+/// Follows a `$ref` to its component.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.trim_start_matches("#/components/schemas/");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// The properties a schema declares, through `allOf` and `$ref`.
+fn properties<'a>(doc: &'a Value, schema: &'a Value) -> Vec<(&'a String, &'a Value)> {
+    let schema = resolve(doc, schema);
+    let mut found: Vec<(&String, &Value)> = schema["properties"]
+        .as_object()
+        .map(|p| p.iter().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        found.extend(properties(doc, part));
+    }
+    found
+}
+
+/// Whether a schema admits `null`: declared nullable (on itself or its `allOf`), or untyped.
+fn admits_null(doc: &Value, schema: &Value) -> bool {
+    if schema["nullable"] == true {
+        return true;
+    }
+    let resolved = resolve(doc, schema);
+    if resolved["nullable"] == true {
+        return true;
+    }
+    // An untyped schema (`{}`, free-form JSON) admits anything.
+    [
+        "type",
+        "properties",
+        "$ref",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "enum",
+    ]
+    .iter()
+    .all(|k| resolved.get(k).is_none())
+}
+
+/// Walks `value` along `schema`; lists every `null` at a place the schema does not declare
+/// nullable, and every member the schema does not know.
+fn nulls_undeclared(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    let resolved = resolve(doc, schema);
+    match value {
+        Value::Null if !admits_null(doc, schema) => {
+            out.push(format!("{at}: null, schema {schema}"));
+        }
+        Value::Null => {}
+        Value::Object(members) => {
+            let props = properties(doc, schema);
+            if props.is_empty() {
+                return; // a free-form object (`extensions`)
+            }
+            for (name, v) in members {
+                match props.iter().find(|(n, _)| *n == name) {
+                    Some((_, s)) => nulls_undeclared(doc, s, v, &format!("{at}.{name}"), out),
+                    None => out.push(format!("{at}.{name}: not in the schema")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item = resolve(doc, resolved)
+                .get("items")
+                .or_else(|| {
+                    resolved["allOf"]
+                        .as_array()
+                        .and_then(|a| a.iter().find_map(|p| resolve(doc, p).get("items")))
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            for (i, v) in items.iter().enumerate() {
+                nulls_undeclared(doc, &item, v, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schema of the JSON answer of `method path` with `status`, as the document declares it.
+fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: &str) -> &'a Value {
+    let op = &doc["paths"][path][method];
+    assert!(op.is_object(), "no operation {method} {path}");
+    let content = &op["responses"][status]["content"];
+    let media = content
+        .as_object()
+        .and_then(|c| c.values().next())
+        .unwrap_or_else(|| panic!("no content for {method} {path} {status}"));
+    &media["schema"]
+}
+
+#[tokio::test]
+async fn every_null_in_a_response_is_declared_nullable() {
+    let s = TestServer::start().await;
+    let doc = s.get("/api/v1/openapi.json", "").await.ok(200);
+    let t = s.tenant("expert").await;
+    let tok = t.admin_token.as_str();
+
+    // Records with as many empty optional fields as the API allows.
+    let contact = s
+        .post(
+            "/api/v1/contacts",
+            tok,
+            json!({"kind": "person", "last_name": unique("Null"), "emails": [unique_email("n")]}),
+        )
+        .await
+        .ok(201);
+    let cid = contact.str("id");
+    let o = opportunity(&s, tok, json!({})).await;
+    let oid = o.str("id");
+    let source = s.create_source(tok).await.str("id");
+    let connector = s
+        .post(
+            "/api/v1/connectors",
+            tok,
+            json!({"partner": "Website", "name": "Site"}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let user = s.create_user(tok, &["salesperson"], None).await;
+    let op = s.operator().await;
+
+    let reads: Vec<(&str, String, &str, String)> = vec![
+        (
+            "/api/v1/contacts/{id}",
+            format!("/api/v1/contacts/{cid}"),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/contacts",
+            "/api/v1/contacts".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/opportunities/{id}",
+            format!("/api/v1/opportunities/{oid}"),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/opportunities",
+            "/api/v1/opportunities".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/users/{id}",
+            format!("/api/v1/users/{}", user.id),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/lead-sources/{id}",
+            format!("/api/v1/lead-sources/{source}"),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/lead-sources",
+            "/api/v1/lead-sources".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/connectors/{id}",
+            format!("/api/v1/connectors/{connector}"),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/connectors",
+            "/api/v1/connectors".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/reports/lead-sources",
+            "/api/v1/reports/lead-sources".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/activity",
+            "/api/v1/activity".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        (
+            "/api/v1/me",
+            "/api/v1/me".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+        ("/api/v1/me", "/api/v1/me".into(), "200", op.clone()),
+        (
+            "/api/v1/platform/tenants",
+            "/api/v1/platform/tenants".into(),
+            "200",
+            op.clone(),
+        ),
+        (
+            "/api/v1/companies",
+            "/api/v1/companies".into(),
+            "200",
+            t.admin_token.clone(),
+        ),
+    ];
+    let mut undeclared = Vec::new();
+    let mut nulls = 0;
+    for (template, path, status, token) in &reads {
+        let body = s.get(path, token).await.ok(status.parse().unwrap());
+        nulls += body.to_string().matches(":null").count();
+        let schema = response_schema(&doc, template, "get", status);
+        nulls_undeclared(&doc, schema, &body, path, &mut undeclared);
+    }
+    assert!(
+        nulls > 10,
+        "the sample holds too few nulls to prove anything"
+    );
+    assert!(
+        undeclared.is_empty(),
+        "nulls the document does not allow:\n{}",
+        undeclared.join("\n")
+    );
+    s.stop().await;
+}
+
+/// Every schema a response can carry, by name, following references.
+fn response_schemas(doc: &Value) -> Vec<String> {
+    let mut todo: Vec<Value> = Vec::new();
+    for ops in doc["paths"].as_object().unwrap().values() {
+        for op in ops.as_object().unwrap().values() {
+            for resp in op["responses"].as_object().into_iter().flatten() {
+                for media in resp.1["content"].as_object().into_iter().flatten() {
+                    todo.push(media.1["schema"].clone());
+                }
+            }
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(v) = todo.pop() {
+        match &v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    let name = r.trim_start_matches("#/components/schemas/").to_string();
+                    if !seen.contains(&name) {
+                        todo.push(doc["components"]["schemas"][&name].clone());
+                        seen.push(name);
+                    }
+                }
+                todo.extend(m.values().cloned());
+            }
+            Value::Array(a) => todo.extend(a.iter().cloned()),
+            _ => {}
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn every_optional_response_field_is_declared_nullable() {
+    // A response field that is not required and has no default is an `Option`, which goes
+    // out as `null`: the document must say so, for every response type of every module.
+    let s = TestServer::start().await;
+    let doc = s.get("/api/v1/openapi.json", "").await.ok(200);
+    let names = response_schemas(&doc);
+    assert!(names.len() > 30, "{names:?}");
+    let mut missing = Vec::new();
+    for name in &names {
+        let schema = &doc["components"]["schemas"][name];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (prop, p) in schema["properties"].as_object().into_iter().flatten() {
+            if !required.contains(&prop.as_str())
+                && p.get("default").is_none()
+                && !admits_null(&doc, p)
+            {
+                missing.push(format!("{name}.{prop}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "optional response fields not declared nullable:\n{}",
+        missing.join("\n")
+    );
+    s.stop().await;
+}
