@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     context::Directory,
     mail::Mailer,
-    module::{ContactPort, LeadPort, Registry},
+    module::{ContactPort, LeadPort, LeadSourceUsers, Registry},
     storage::Storage,
 };
 use sea_orm::DatabaseConnection;
@@ -35,6 +35,8 @@ pub struct App {
     pub contacts: Arc<dyn ContactPort>,
     /// The CRM's intake of leads from partners.
     pub leads: Arc<dyn LeadPort>,
+    /// Every module's records that refer to lead sources (asked before one is deleted).
+    pub lead_source_users: Vec<Arc<dyn LeadSourceUsers>>,
     /// Uploaded files.
     pub storage: Arc<dyn Storage>,
     /// One writing request at a time on SQLite (see [`crate::db::WriteGate`]).

@@ -16,6 +16,10 @@ pub enum Error {
         detail: String,
         field: Option<String>,
     },
+    /// 400 `malformed_json`: the body is not JSON at all (unbalanced, cut off, trailing
+    /// garbage). A well-formed document with a wrong value is a 422 [`Error::Validation`].
+    #[error("{detail}")]
+    MalformedJson { detail: String },
     /// 401: no credentials, or credentials that do not identify anyone. Deliberately vague.
     #[error("authentication required")]
     Unauthorized,
@@ -35,6 +39,15 @@ pub enum Error {
         kind: &'static str,
         detail: String,
         field: Option<String>,
+    },
+    /// 409: the record cannot be deleted while others refer to it; `used_by` counts the
+    /// referring records per kind (`{"connectors": 1, "opportunities": 3}`), sent as the
+    /// problem's `used_by` member so the client can say what to change first.
+    #[error("{detail}")]
+    InUse {
+        kind: &'static str,
+        detail: String,
+        used_by: std::collections::BTreeMap<String, u64>,
     },
     /// 412: `If-Match` did not match the current ETag.
     #[error("the resource was changed since it was read")]
@@ -102,11 +115,11 @@ impl Error {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::BadRequest { .. } | Error::MalformedJson { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -126,6 +139,13 @@ impl Error {
                     "Bad request",
                     detail.clone(),
                     field.clone(),
+                    None,
+                ),
+                Error::MalformedJson { detail } => (
+                    "malformed_json",
+                    "Malformed JSON",
+                    detail.clone(),
+                    None,
                     None,
                 ),
                 Error::Unauthorized => (
@@ -152,6 +172,17 @@ impl Error {
                     detail,
                     field,
                 } => (kind, "Conflict", detail.clone(), field.clone(), None),
+                Error::InUse {
+                    kind,
+                    detail,
+                    used_by,
+                } => (
+                    kind,
+                    "Conflict",
+                    detail.clone(),
+                    None,
+                    Some(serde_json::json!({ "used_by": used_by })),
+                ),
                 Error::PreconditionFailed => (
                     "precondition_failed",
                     "Precondition failed",

@@ -184,6 +184,53 @@ fn field_in(text: &str) -> Option<String> {
     None
 }
 
+/// Longest request target (path and query) a request may have: no operation needs more, and
+/// a longer one is a probe or a client bug. (hyper itself refuses 64 KiB and more; `web`
+/// turns that refusal into the same problem.)
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Largest sum of header names and values a request may have: a bearer token and the usual
+/// headers take a few KiB.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The 414 or 431 for a request whose target or headers exceed the limits above.
+fn oversized(req: &Request) -> Option<Problem> {
+    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let (status, kind, title, detail) = if uri > MAX_URI_BYTES {
+        (
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "URI too long",
+            format!(
+                "the request URI has {uri} bytes, more than {MAX_URI_BYTES}; send long input \
+                 in a body"
+            ),
+        )
+    } else if headers > MAX_HEADER_BYTES {
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "Request headers too large",
+            format!("the request headers have {headers} bytes, more than {MAX_HEADER_BYTES}"),
+        )
+    } else {
+        return None;
+    };
+    Some(Problem {
+        kind: kind.into(),
+        title: title.into(),
+        status: status.as_u16(),
+        detail,
+        field: None,
+        extra: None,
+        request_id: None,
+    })
+}
+
 /// The outermost middleware: request id, tracing span, access log, and problem+json for every
 /// error including unknown routes and wrong methods.
 pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
@@ -199,12 +246,26 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(rid.clone()));
-    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+    let refused = oversized(&req);
+    // A refused path is not logged whole: it may be 60 KiB long.
+    let path = if refused.is_some() {
+        "(too long)"
+    } else {
+        req.uri().path()
+    };
+    let span =
+        tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %path);
     async move {
         let started = Instant::now();
-        let mut resp = match next.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => error_to_response(e, &rid),
+        let mut resp = match refused {
+            Some(mut problem) => {
+                problem.request_id = Some(rid.clone());
+                problem_response(problem, None)
+            }
+            None => match next.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => error_to_response(e, &rid),
+            },
         };
         if let Ok(v) = HeaderValue::from_str(&rid) {
             resp.headers_mut().insert("x-request-id", v);
@@ -221,10 +282,17 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
 }
 
 /// The text of the path and query string (no control characters), declared body size,
-/// authentication, tenant status, licence gating, then the body itself
-/// (within the route's limit), in that order, before any handler runs. Credentials that do not resolve leave the request anonymous; operations that
-/// need a principal then answer 401 through their security scheme.
-pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem::Result<Response> {
+/// authentication, tenant status, licence gating, then the body itself (within the route's
+/// limit), in that order, before any handler runs. Credentials that do not resolve leave the
+/// request anonymous; an anonymous request to an operation that needs a principal is answered
+/// 401 here, before a byte of its body is read, and one to no known operation goes to the
+/// router (404, 405) with its body unread.
+pub async fn host<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    app: Arc<App>,
+    operations: Arc<Operations>,
+) -> poem::Result<Response> {
     // Query parameters and path segments reach handlers (and the database) as text: one
     // check here covers every route, including the unauthenticated ones.
     crate::input::check_uri(req.uri())?;
@@ -254,6 +322,7 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
         Some(token) => app.directory.authenticate(&app, &token).await?,
         None => None,
     };
+    let anonymous = auth.is_none();
     if let Some(auth) = auth {
         if let Principal::Tenant(user) = &auth.principal {
             let info = app
@@ -274,7 +343,15 @@ pub async fn host<E: Endpoint>(next: E, mut req: Request, app: Arc<App>) -> poem
     }
     // Read after authentication and gating, so a caller who may not post here cannot make the
     // node buffer an upload-sized body.
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if writes && anonymous {
+        // Only the operations that take anonymous callers get their body read for them.
+        match operations.access(req.method(), req.uri().path()) {
+            Access::Public => {}
+            Access::Principal => return Err(Error::Unauthorized.into()),
+            Access::Unknown => writes = false,
+        }
+    }
     if writes {
         let body = req.take_body();
         let bytes = body
@@ -366,6 +443,7 @@ pub struct List<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     /// The records of this page.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -507,6 +585,13 @@ impl<T> std::ops::Deref for JsonBody<T> {
 }
 
 /// Parses a JSON document into `T`, turning serde's error into a 4xx problem with the path.
+///
+/// Well-formedness is checked first, on its own: only a document that is not JSON at all
+/// (unbalanced braces, trailing garbage, a cut-off body) is a 400 `malformed_json`. serde_json
+/// also files a value of the wrong JSON type for an enum (`{"kind": 1}`: "expected value")
+/// and a number beyond `f64` (`1e400`: "number out of range") as syntax errors, although the
+/// client sent valid JSON and the path of the offending field is known: those are 422s naming
+/// the field, and for an enum the detail lists the accepted values.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest {
@@ -514,17 +599,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
             field: None,
         });
     }
+    // `IgnoredAny` scans numbers without converting them, so `1e400` passes here.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::MalformedJson {
+            detail: format!("malformed JSON: {e}"),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let place = place_of(e.path());
+        let path = display_path(&place);
+        let accepted = accepted_values::<T>(bytes, &place);
         let inner = e.into_inner();
         let text = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return Error::BadRequest {
-                detail: format!("malformed JSON: {text}"),
-                field: None,
-            };
-        }
         // For a missing or unknown field serde reports the parent's path; name the field itself.
         let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
             let rest = &text[text.find(m)? + m.len()..];
@@ -540,15 +627,20 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
             Some(i) => text[..i].to_string(),
             None => text,
         };
+        let detail = match (accepted, detail.as_str()) {
+            (Some(values), _) => format!("not an accepted value; {values}"),
+            (None, "expected value") => "a value of the wrong type".to_string(),
+            (None, "number out of range") => "number out of range for this field".to_string(),
+            _ => detail,
+        };
         Error::Validation {
             kind: "validation_error",
             field,
             detail,
         }
     })?;
-    de.end().map_err(|e| Error::BadRequest {
+    de.end().map_err(|e| Error::MalformedJson {
         detail: format!("malformed JSON: {e}"),
-        field: None,
     })?;
     Ok(value)
 }
@@ -565,6 +657,69 @@ pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
         crate::input::check_json::<T>(&value)?;
     }
     parse_json(bytes)
+}
+
+/// Where in the document the error is: the path up to an enum, when serde went inside one
+/// (`{"kind": {"person": true}}` fails at `kind.person`, but the value to fix is `kind`).
+fn place_of(path: &serde_path_to_error::Path) -> Vec<&serde_path_to_error::Segment> {
+    path.iter()
+        .take_while(|s| !matches!(s, serde_path_to_error::Segment::Enum { .. }))
+        .collect()
+}
+
+/// A path as problems name fields: `addresses[0].type`; `.` for the document itself.
+fn display_path(place: &[&serde_path_to_error::Segment]) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in place {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if out.is_empty() => out.push_str(key),
+            Segment::Map { key } => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                out.push('.');
+                out.push_str(variant);
+            }
+            Segment::Unknown => out.push_str(if out.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    if out.is_empty() { ".".to_string() } else { out }
+}
+
+/// The values an enum at `place` accepts, as serde words them ("expected one of `person`,
+/// `company`"), found by putting a string no variant has at that place and parsing again:
+/// serde's derive then lists the variants. `None` when the value there is not an enum (or the
+/// document cannot be held as a `serde_json::Value`, e.g. because of `1e400`).
+fn accepted_values<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    place: &[&serde_path_to_error::Segment],
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    const PROBE: &str = "__no_such_variant__";
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut slot = &mut doc;
+    for segment in place {
+        slot = match segment {
+            Segment::Seq { index } => slot.get_mut(*index)?,
+            Segment::Map { key } => slot.get_mut(key.as_str())?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    if slot.is_string() {
+        // A string that is no variant already carries serde's list in its own message.
+        return None;
+    }
+    *slot = serde_json::Value::String(PROBE.into());
+    let err = serde_path_to_error::deserialize::<_, T>(doc).err()?;
+    if display_path(&place_of(err.path())) != display_path(place) {
+        return None;
+    }
+    let text = err.into_inner().to_string();
+    let rest = text.split_once(&format!("unknown variant `{PROBE}`, "))?.1;
+    Some(rest.to_string())
 }
 
 impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::Payload
@@ -691,12 +846,69 @@ mod body_tests {
         assert_eq!(field(r#"{"inner":{"name":"x"}}"#).as_deref(), Some("tier"));
         assert!(matches!(
             parse_json::<Outer>(b"{\"tier\":"),
-            Err(Error::BadRequest { .. })
+            Err(Error::MalformedJson { .. })
         ));
         assert!(matches!(
             parse_json::<Outer>(b""),
             Err(Error::BadRequest { .. })
         ));
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Numbers {
+        tiers: Vec<crate::module::Tier>,
+        tier: Option<crate::module::Tier>,
+        rate: Option<f64>,
+    }
+
+    fn problem(json: &str) -> (String, String) {
+        match parse_json::<Numbers>(json.as_bytes()).unwrap_err() {
+            Error::Validation { field, detail, .. } => (field, detail),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_json_types_on_enums_name_the_field_and_the_values() {
+        let (field, detail) = problem(r#"{"tiers":[],"tier":1}"#);
+        assert_eq!(field, "tier");
+        assert!(
+            detail.contains("`go`") && detail.contains("`expert`"),
+            "{detail}"
+        );
+        let (field, detail) = problem(r#"{"tiers":["go",{"x":1}],"tier":null}"#);
+        assert_eq!(field, "tiers[1]");
+        assert!(detail.contains("`expert`"), "{detail}");
+        let (field, detail) = problem(r#"{"tiers":[true]}"#);
+        assert_eq!(field, "tiers[0]");
+        assert!(detail.contains("`go`"), "{detail}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_invalid_not_malformed() {
+        let (field, detail) = problem(r#"{"tiers":[],"rate":1e400}"#);
+        assert_eq!(field, "rate");
+        assert!(detail.contains("out of range"), "{detail}");
+    }
+
+    #[test]
+    fn broken_documents_stay_malformed() {
+        for doc in [
+            r#"{"tiers":[]"#,
+            r#"{"tiers":[]}}"#,
+            r#"{"tiers":[]} x"#,
+            r#"{"tiers":[1,]}"#,
+            r#"{tiers:[]}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<Numbers>(doc.as_bytes()),
+                    Err(Error::MalformedJson { .. })
+                ),
+                "{doc}"
+            );
+        }
     }
 }
 
@@ -714,4 +926,149 @@ pub fn if_match(header: &str, version: i32) -> bool {
         let t = t.trim();
         t == "*" || t.trim_start_matches("W/") == current
     })
+}
+
+/// The API's operations as the host sees them before routing: which ones a caller without
+/// credentials may call (login, accepting an invitation, partners' signed deliveries...).
+/// Built once at startup from the operations' own security declarations, so a new operation
+/// is classified by what it declares, not by a list someone must remember to update.
+#[derive(Debug, Clone, Default)]
+pub struct Operations {
+    routes: Vec<Operation>,
+}
+
+#[derive(Debug, Clone)]
+struct Operation {
+    method: Method,
+    /// `None` for a path parameter (`{id}`), which matches any one segment.
+    segments: Vec<Option<String>>,
+    public: bool,
+}
+
+/// What the host knows of a request's route before the router runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// An operation that takes anonymous callers.
+    Public,
+    /// An operation that needs a principal: without one it can only answer 401.
+    Principal,
+    /// No operation has this path and method: the router answers 404 or 405.
+    Unknown,
+}
+
+impl Operations {
+    /// Collects the operations of the API description: an operation is public when it
+    /// declares no security requirement, or an optional one (an empty requirement).
+    pub fn from_meta(apis: &[poem_openapi::registry::MetaApi]) -> Self {
+        let routes = apis
+            .iter()
+            .flat_map(|api| &api.paths)
+            .flat_map(|path| {
+                let segments: Vec<Option<String>> = path
+                    .path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        let param = s.starts_with(':') || (s.starts_with('{') && s.ends_with('}'));
+                        (!param).then(|| s.to_string())
+                    })
+                    .collect();
+                path.operations.iter().map(move |op| Operation {
+                    method: op.method.clone(),
+                    segments: segments.clone(),
+                    public: op.security.is_empty() || op.security.iter().any(|r| r.is_empty()),
+                })
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// How `method` on `path` may be called.
+    pub fn access(&self, method: &Method, path: &str) -> Access {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut access = Access::Unknown;
+        for op in self.routes.iter().filter(|op| op.method == method) {
+            let matches = op.segments.len() == parts.len()
+                && op
+                    .segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
+            if matches {
+                if op.public {
+                    return Access::Public;
+                }
+                access = Access::Principal;
+            }
+        }
+        access
+    }
+}
+
+#[cfg(test)]
+mod operations_tests {
+    use super::*;
+    use poem_openapi::registry::{MetaApi, MetaOperation, MetaPath, MetaResponses};
+    use std::collections::HashMap;
+
+    fn op(method: Method, secured: bool) -> MetaOperation {
+        MetaOperation {
+            method,
+            tags: vec![],
+            summary: None,
+            description: None,
+            external_docs: None,
+            params: vec![],
+            request: None,
+            responses: MetaResponses { responses: vec![] },
+            deprecated: false,
+            security: if secured {
+                vec![HashMap::from([("bearer", vec![])])]
+            } else {
+                vec![]
+            },
+            operation_id: None,
+            code_samples: vec![],
+        }
+    }
+
+    #[test]
+    fn classifies_by_declared_security() {
+        let ops = Operations::from_meta(&[MetaApi {
+            paths: vec![
+                MetaPath {
+                    path: "/api/v1/auth/login".into(),
+                    operations: vec![op(Method::POST, false)],
+                },
+                MetaPath {
+                    path: "/api/v1/opportunities/{id}/documents".into(),
+                    operations: vec![op(Method::POST, true), op(Method::GET, true)],
+                },
+                MetaPath {
+                    path: "/inbound/{id}/leads".into(),
+                    operations: vec![op(Method::POST, false)],
+                },
+            ],
+        }]);
+        assert_eq!(
+            ops.access(&Method::POST, "/api/v1/auth/login"),
+            Access::Public
+        );
+        assert_eq!(
+            ops.access(&Method::POST, "/api/v1/opportunities/x/documents"),
+            Access::Principal
+        );
+        assert_eq!(
+            ops.access(&Method::POST, "/inbound/abc/leads"),
+            Access::Public
+        );
+        assert_eq!(
+            ops.access(&Method::PUT, "/api/v1/opportunities/x/documents"),
+            Access::Unknown
+        );
+        assert_eq!(
+            ops.access(&Method::POST, "/api/v1/opportunities/documents"),
+            Access::Unknown
+        );
+    }
 }

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod dates;
 pub mod db;
 pub mod entities;
 pub mod error;

@@ -65,8 +65,10 @@ pub struct CompanyView {
     /// Legal name.
     pub name: String,
     /// VAT number.
+    #[oai(nullable)]
     pub vat_number: Option<String>,
     /// National register number.
+    #[oai(nullable)]
     pub national_number: Option<String>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -155,6 +157,7 @@ pub struct ActivityView {
     /// When it happened.
     pub at: chrono::DateTime<chrono::Utc>,
     /// The user who acted (absent for the system).
+    #[oai(nullable)]
     pub actor_user_id: Option<Uuid>,
     /// `user:<id>` or `system:<job>`.
     pub actor: String,

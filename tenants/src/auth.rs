@@ -293,8 +293,10 @@ pub struct Me {
     /// The user.
     pub user: UserBrief,
     /// The tenant, for tenant users.
+    #[oai(nullable)]
     pub tenant: Option<MeTenant>,
     /// The reseller, for reseller users.
+    #[oai(nullable)]
     pub reseller: Option<MeReseller>,
     /// The user's roles (tenant users).
     pub roles: Vec<String>,

@@ -162,6 +162,7 @@ pub struct TenantView {
     /// `active` or `suspended`.
     pub status: String,
     /// The reseller that onboarded it (absent when the operator did).
+    #[oai(nullable)]
     pub reseller_id: Option<Uuid>,
     /// Default country.
     pub country: String,

@@ -43,6 +43,7 @@ pub struct UserView {
     /// Display name.
     pub name: String,
     /// The user's establishment.
+    #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
     /// The user's roles.
     pub roles: Vec<String>,
@@ -128,6 +129,7 @@ pub struct ApiKeyView {
     /// The first characters of the key, to recognise it.
     pub prefix: String,
     /// The key itself: only in the answer to its creation.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -7,7 +7,7 @@ use forecourt_core::{
     cache::Cache,
     clock::{Clock, SystemClock},
     config::Config,
-    http::{edge, host},
+    http::{Operations, edge, host},
     mail::Mailer,
     module::{Module, Registry},
     storage::FsStorage,
@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 pub mod bench;
 pub mod demo;
+pub mod wire;
 
 /// The modules compiled into this binary. Adding a module means adding it here and its API
 /// to [`api`]; startup fails on a duplicate id or a missing dependency.
@@ -39,38 +40,7 @@ pub fn modules() -> Vec<Box<dyn Module>> {
 
 /// Every API of every module, as one poem-openapi service (APIs combine only as tuples).
 fn api() -> OpenApiService<impl OpenApi, ()> {
-    // poem-openapi combines at most 16 APIs per tuple; one tuple per layer keeps room.
-    OpenApiService::new(
-        (
-            (
-                ServiceApi,
-                forecourt_tenants::auth::AuthApi,
-                forecourt_tenants::platform::PlatformApi,
-                forecourt_tenants::admin::AdminApi,
-                forecourt_tenants::users::UsersApi,
-                forecourt_tenants::permissions::PermissionsApi,
-            ),
-            forecourt_sources::SourcesApi,
-            (
-                forecourt_crm::ContactsApi,
-                forecourt_crm::SearchApi,
-                forecourt_crm::OpportunitiesApi,
-                forecourt_crm::VehiclesApi,
-                forecourt_crm::CrmSettingsApi,
-                forecourt_crm::LeadPageApi,
-                forecourt_crm::DocumentsApi,
-            ),
-            forecourt_optins::OptinsApi,
-            forecourt_opel::OpelApi,
-            (
-                forecourt_connectors::ConnectorsApi,
-                forecourt_connectors::InboundApi,
-            ),
-        ),
-        "Forecourt",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
+    OpenApiService::new(apis(), "Forecourt", env!("CARGO_PKG_VERSION")).description(
         "Multi-tenant backend for car-dealer CRMs. Every error is application/problem+json \
          (RFC 9457) with a stable `type`. Authenticate with `Authorization: Bearer <token>` \
          (from /api/v1/auth/login) or an API key. Text: every string field of a request body \
@@ -79,6 +49,46 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
          feed, and carriage return in free-text fields (`maxLength` of 500 or more). Either \
          is a 422 `validation_error` whose `field` names the input (`emails[0]`, \
          `customer.name`, or the query parameter).",
+    )
+}
+
+/// The operations of every API, for the host to tell public ones from those that need a
+/// principal before the router runs.
+pub fn operations() -> Operations {
+    fn meta_of<T: OpenApi>(_: &T) -> Vec<poem_openapi::registry::MetaApi> {
+        T::meta()
+    }
+    Operations::from_meta(&meta_of(&apis()))
+}
+
+/// Every API of every module, as one tuple.
+fn apis() -> impl OpenApi {
+    // poem-openapi combines at most 16 APIs per tuple; one tuple per layer keeps room.
+    (
+        (
+            ServiceApi,
+            forecourt_tenants::auth::AuthApi,
+            forecourt_tenants::platform::PlatformApi,
+            forecourt_tenants::admin::AdminApi,
+            forecourt_tenants::users::UsersApi,
+            forecourt_tenants::permissions::PermissionsApi,
+        ),
+        forecourt_sources::SourcesApi,
+        (
+            forecourt_crm::ContactsApi,
+            forecourt_crm::SearchApi,
+            forecourt_crm::OpportunitiesApi,
+            forecourt_crm::VehiclesApi,
+            forecourt_crm::CrmSettingsApi,
+            forecourt_crm::LeadPageApi,
+            forecourt_crm::DocumentsApi,
+        ),
+        forecourt_optins::OptinsApi,
+        forecourt_opel::OpelApi,
+        (
+            forecourt_connectors::ConnectorsApi,
+            forecourt_connectors::InboundApi,
+        ),
     )
 }
 
@@ -128,6 +138,10 @@ pub async fn build_app_with_clock(
         directory: Arc::new(forecourt_tenants::TenantDirectory),
         contacts: Arc::new(forecourt_crm::Contacts),
         leads: Arc::new(forecourt_crm::Leads),
+        lead_source_users: vec![
+            Arc::new(forecourt_crm::OpportunitySources),
+            Arc::new(forecourt_connectors::ConnectorSources),
+        ],
         storage,
         write_gate,
     });
@@ -160,6 +174,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
     let docs = api.swagger_ui();
     let gate = app.clone();
     use forecourt_tenants::pages;
+    let operations = Arc::new(operations());
     Route::new()
         // The pages the account mails link to (and their script and style).
         .at("/accept-invitation", poem::get(pages::accept_invitation))
@@ -169,7 +184,7 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/api/v1/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .around(move |ep, req| host(ep, req, gate.clone()))
+        .around(move |ep, req| host(ep, req, gate.clone(), operations.clone()))
         .around(edge)
         .data(app)
 }
@@ -203,9 +218,11 @@ pub async fn spawn(config: Config) -> anyhow::Result<Server> {
 /// Serves an already built app in the background.
 pub async fn spawn_app(app: Arc<App>) -> anyhow::Result<Server> {
     start_background(&app);
-    let acceptor = TcpListener::bind(app.config.bind.clone())
-        .into_acceptor()
-        .await?;
+    let acceptor = wire::ProblemAcceptor(
+        TcpListener::bind(app.config.bind.clone())
+            .into_acceptor()
+            .await?,
+    );
     let addr = acceptor
         .local_addr()
         .first()

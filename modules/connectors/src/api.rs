@@ -51,8 +51,10 @@ pub struct ConnectorView {
     /// A name for the dealer's staff.
     pub name: String,
     /// The establishment its leads (and new contacts) belong to.
+    #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
     /// The lead source its leads get.
+    #[oai(nullable)]
     pub source_id: Option<Uuid>,
     /// Disabled connectors answer 403 `connector_disabled` (the delivery is still logged).
     pub enabled: bool,
@@ -61,8 +63,10 @@ pub struct ConnectorView {
     /// The same, as an absolute URL on this server's public address.
     pub inbound_url: String,
     /// After a rotation: until when the previous secret is still accepted.
+    #[oai(nullable)]
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     /// Who created it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: DateTime<Utc>,

@@ -47,12 +47,15 @@ pub struct DeliveryView {
     pub connector_id: Uuid,
     /// The `webhook-id` it was sent with (for a delivery that failed the signature check:
     /// as claimed, unverified).
+    #[oai(nullable)]
     pub webhook_id: Option<String>,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
     /// When processing finished; absent while it runs (or if it was interrupted).
+    #[oai(nullable)]
     pub processed_at: Option<DateTime<Utc>>,
     /// The `Content-Type` it was sent with.
+    #[oai(nullable)]
     pub content_type: Option<String>,
     /// Body size in bytes.
     pub size: i64,
@@ -69,6 +72,7 @@ pub struct DeliveryView {
     /// The problem document answered, for a refused delivery.
     pub error: Option<serde_json::Value>,
     /// The delivery this one replays.
+    #[oai(nullable)]
     pub replay_of: Option<Uuid>,
     /// Whether `POST .../replay` may re-process it.
     pub replayable: bool,
@@ -80,8 +84,10 @@ pub struct DeliveryDetail {
     #[oai(flatten)]
     pub delivery: DeliveryView,
     /// The raw body: as text when it is valid UTF-8, else base64 (see `body_encoding`).
+    #[oai(nullable)]
     pub body: Option<String>,
     /// `utf8` or `base64`.
+    #[oai(nullable)]
     pub body_encoding: Option<String>,
     /// One result per prospect.
     pub results: Vec<LeadResult>,
@@ -150,10 +156,12 @@ pub struct Filter {
 fn bound(field: &'static str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(at.with_timezone(&Utc));
+        // A year PostgreSQL's timestamps cannot hold would fail the query with a 500.
+        return forecourt_core::dates::instant(field, at.with_timezone(&Utc));
     }
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(day) => {
+            let day = forecourt_core::dates::day(field, day)?;
             let day = if end_of_day {
                 day.succ_opt().unwrap_or(day)
             } else {

@@ -63,6 +63,7 @@ pub struct LeadProblem {
     /// The offending part of the lead, e.g. `prospects[0].customer`.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub field: Option<String>,
     /// What went wrong.
     pub detail: String,
@@ -78,10 +79,12 @@ pub struct LeadResult {
     /// The opportunity it opened or was merged into (for a duplicate: the original one).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub opportunity_id: Option<Uuid>,
     /// The contact it landed on (for a duplicate: the original one).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub contact_id: Option<Uuid>,
     /// Its idempotency key: `<lead id>@<source>` (the partner's first id of the prospect), or
     /// `webhook:<webhook-id>#<index>` when the prospect has no id.
@@ -89,6 +92,7 @@ pub struct LeadResult {
     /// Why it was rejected.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub problem: Option<LeadProblem>,
 }
 
@@ -122,26 +126,32 @@ pub struct InboundProblem {
     /// `prospects[0].customer.emails`).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub field: Option<String>,
     /// The delivery in the log; quote it to the dealer, who can replay it.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub delivery_id: Option<Uuid>,
     /// For `lead_rejected`: one result per prospect, each with its problem.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub results: Option<Vec<LeadResult>>,
     /// For `module_*`: the module.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub module: Option<String>,
     /// For `module_not_licensed`: the tiers that include it.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub tiers: Option<Vec<String>>,
     /// The id of the request.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub request_id: Option<String>,
 }
 

@@ -18,6 +18,7 @@ pub mod service;
 pub mod signature;
 
 pub use api::{ConnectorsApi, InboundApi};
+pub use service::ConnectorSources;
 
 /// The module's id.
 pub const MODULE_ID: &str = "connectors";

@@ -24,6 +24,30 @@ pub fn scoped(tenant_id: Uuid) -> Select<connector::Entity> {
     connector::Entity::find().filter(connector::Column::TenantId.eq(tenant_id))
 }
 
+/// Connectors as users of lead sources: the source a connector gives its leads cannot be
+/// deleted while the connector points at it.
+pub struct ConnectorSources;
+
+#[async_trait::async_trait]
+impl forecourt_core::module::LeadSourceUsers for ConnectorSources {
+    fn kind(&self) -> &'static str {
+        "connectors"
+    }
+
+    async fn count(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: Uuid,
+        source_id: Uuid,
+    ) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(scoped(tenant_id)
+            .filter(connector::Column::SourceId.eq(source_id))
+            .count(txn)
+            .await?)
+    }
+}
+
 /// One connector of the tenant, or 404.
 pub async fn get(
     conn: &impl ConnectionTrait,

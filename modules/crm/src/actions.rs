@@ -55,6 +55,7 @@ pub struct ActionView<T: Type + ParseFromJSON + ToJSON + Send + Sync> {
     /// Action id.
     pub id: Uuid,
     /// Who added it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
@@ -102,20 +103,23 @@ pub struct TradeIn {
     #[oai(validator(max_length = 60))]
     pub model: String,
     /// Model year (unknown for some leads).
+    #[oai(nullable)]
     pub year: Option<i32>,
     /// Odometer, in km (unknown until the car is seen).
+    #[oai(nullable)]
     pub mileage_km: Option<i32>,
     /// Valuation offered, in euros (absent until the car is appraised; a lead carries the
     /// customer's or a third party's appraisal).
+    #[oai(nullable)]
     pub valuation: Option<f64>,
     /// VIN, when known.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub vin: Option<String>,
     /// `excellent`, `good`, `fair`, `poor` or free text.
-    #[oai(validator(max_length = 60))]
+    #[oai(nullable, validator(max_length = 60))]
     pub condition: Option<String>,
     /// Free text (outstanding finance, damage...).
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub comments: Option<String>,
 }
 
@@ -157,30 +161,34 @@ pub struct VehicleRequest {
     #[oai(validator(max_length = 64))]
     pub interest: String,
     /// The stock vehicle it matched, if any.
+    #[oai(nullable)]
     pub vehicle_id: Option<Uuid>,
     /// Make.
-    #[oai(validator(max_length = 60))]
+    #[oai(nullable, validator(max_length = 60))]
     pub make: Option<String>,
     /// Model.
-    #[oai(validator(max_length = 60))]
+    #[oai(nullable, validator(max_length = 60))]
     pub model: Option<String>,
     /// Trim or version.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub trim: Option<String>,
     /// Model year.
+    #[oai(nullable)]
     pub year: Option<i32>,
     /// VIN.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub vin: Option<String>,
     /// `new` or `used`.
-    #[oai(validator(max_length = 60))]
+    #[oai(nullable, validator(max_length = 60))]
     pub condition: Option<String>,
     /// Odometer in km.
+    #[oai(nullable)]
     pub mileage_km: Option<i64>,
     /// Price asked or quoted, in euros.
+    #[oai(nullable)]
     pub price: Option<f64>,
     /// Free text.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub comments: Option<String>,
 }
 
@@ -240,6 +248,7 @@ impl Kind for Offer {
         if self.discount > self.price {
             return Err(Error::invalid("discount", "not more than the price"));
         }
+        forecourt_core::dates::day("valid_until", self.valid_until)?;
         if self.valid_until < app.clock.now().date_naive() {
             return Err(Error::invalid("valid_until", "today or later"));
         }
@@ -253,13 +262,15 @@ impl Kind for Offer {
 #[serde(deny_unknown_fields)]
 pub struct TestDrive {
     /// The stock vehicle driven (absent for a request about a vehicle not in stock).
+    #[oai(nullable)]
     pub vehicle_id: Option<Uuid>,
     /// When; absent while the test drive is still to be scheduled (a customer's request).
+    #[oai(nullable)]
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The contact who drives.
     pub driver_contact_id: Uuid,
     /// The vehicle as the customer named it, when it is not a stock vehicle.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub vehicle: Option<String>,
 }
 
@@ -276,6 +287,7 @@ impl Kind for TestDrive {
                 ));
             }
         }
+        forecourt_core::dates::maybe_instant("scheduled_at", self.scheduled_at)?;
         let found = service::scoped(user.tenant_id)
             .filter(crate::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
@@ -308,6 +320,7 @@ impl Kind for Task {
     const KIND: &'static str = "task";
     async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
         text("title", &self.title, 200)?;
+        forecourt_core::dates::instant("due_at", self.due_at)?;
         if !service::platform_row_exists(&app.db, "users", user.tenant_id, self.assignee_id).await?
         {
             return Err(Error::invalid("assignee_id", "not a user of this tenant"));
@@ -327,7 +340,7 @@ pub struct FollowUp {
     #[oai(validator(max_length = 500))]
     pub reason: String,
     /// What happened (or why contact did not happen).
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub outcome: Option<String>,
 }
 
@@ -335,6 +348,7 @@ impl Kind for FollowUp {
     const KIND: &'static str = "follow_up";
     async fn check(&self, _app: &App, _user: &TenantUser) -> Result<()> {
         text("reason", &self.reason, 500)?;
+        forecourt_core::dates::instant("deadline", self.deadline)?;
         if let Some(o) = &self.outcome {
             text("outcome", o, 2000)?;
         }
@@ -576,6 +590,7 @@ pub struct HistoryEntry {
     /// When.
     pub at: DateTime<Utc>,
     /// Who (absent for the system).
+    #[oai(nullable)]
     pub actor_user_id: Option<Uuid>,
     /// `user:<id>` or `system:<job>`.
     pub actor: String,

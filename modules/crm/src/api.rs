@@ -102,7 +102,7 @@ pub struct Address {
     #[oai(validator(max_length = 200))]
     pub city: String,
     /// ISO 3166 alpha-2 country; the tenant's default country when absent.
-    #[oai(validator(max_length = 64))]
+    #[oai(nullable, validator(max_length = 64))]
     pub country: Option<String>,
 }
 
@@ -266,16 +266,21 @@ pub struct ContactView {
     /// `person` or `company`.
     pub kind: ContactKind,
     /// Salutation.
+    #[oai(nullable)]
     pub title: Option<String>,
     /// First name.
+    #[oai(nullable)]
     pub first_name: Option<String>,
     /// Last name.
+    #[oai(nullable)]
     pub last_name: Option<String>,
     /// Company name.
+    #[oai(nullable)]
     pub company_name: Option<String>,
     /// The name shown in lists.
     pub display_name: String,
     /// National number.
+    #[oai(nullable)]
     pub national_number: Option<String>,
     /// Emails, lower-cased.
     pub emails: Vec<String>,
@@ -284,34 +289,46 @@ pub struct ContactView {
     /// Addresses.
     pub addresses: Vec<Address>,
     /// VAT percentage.
+    #[oai(nullable)]
     pub vat_rate: Option<f64>,
     /// VAT number.
+    #[oai(nullable)]
     pub vat_number: Option<String>,
     /// Position.
+    #[oai(nullable)]
     pub position: Option<String>,
     /// Language for mail and documents, when set (`fr`, `nl`, `en`).
+    #[oai(nullable)]
     pub language: Option<String>,
     /// Employer (a company contact).
+    #[oai(nullable)]
     pub employer_id: Option<Uuid>,
     /// Birth date.
+    #[oai(nullable)]
     pub birth_date: Option<NaiveDate>,
     /// Age in whole years, derived from the birth date (read-only).
+    #[oai(nullable)]
     pub age: Option<u32>,
     /// Groups.
     pub groups: Vec<String>,
     /// Comments.
+    #[oai(nullable)]
     pub comments: Option<String>,
     /// Blocked.
     pub blocked: bool,
     /// `prospect` or `customer`.
     pub lifecycle: Lifecycle,
     /// Owner.
+    #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
     /// Establishment.
+    #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
     /// Kept to this company; absent = shared across the tenant's companies.
+    #[oai(nullable)]
     pub company_id: Option<Uuid>,
     /// Who created it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,

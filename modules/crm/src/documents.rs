@@ -76,6 +76,7 @@ pub struct Document {
     pub sha256: String,
     /// Who uploaded it.
     #[serde(skip)]
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// When.
     #[serde(skip)]

@@ -24,7 +24,7 @@ pub use actions::LeadPageApi;
 pub use api::{ContactsApi, SearchApi};
 pub use documents::DocumentsApi;
 pub use intake::Leads;
-pub use opportunities::{CrmSettingsApi, OpportunitiesApi};
+pub use opportunities::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
 pub use vehicles::VehiclesApi;
 
 /// The `crm` module.

@@ -131,6 +131,7 @@ pub struct LinkedContactView {
     /// The contact.
     pub contact_id: Uuid,
     /// Its role.
+    #[oai(nullable)]
     pub role: Option<String>,
 }
 
@@ -142,30 +143,37 @@ pub struct OpportunityView {
     /// Linked contacts.
     pub contacts: Vec<LinkedContactView>,
     /// What the customer wants.
+    #[oai(nullable)]
     pub customer_info: Option<String>,
     /// Lead source.
+    #[oai(nullable)]
     pub source_id: Option<Uuid>,
     /// Status key.
     pub status: String,
     /// Why it was lost.
+    #[oai(nullable)]
     pub lost_reason: Option<String>,
     /// Whether it is won or lost.
     pub closed: bool,
     /// Salesperson.
+    #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
     /// Establishment.
+    #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
     /// Vehicles of interest.
     pub vehicle_ids: Vec<Uuid>,
     /// Set by the system under the tenant's expiry rule; present only for callers with
     /// `opportunities.expired`/`read` (admins by default), never writable.
     #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable)]
     pub expired: Option<bool>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// When it was won or lost.
+    #[oai(nullable)]
     pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Bumped by every change to the opportunity or its lead page; its `ETag`.
     pub version: i32,
@@ -216,6 +224,29 @@ pub fn readable(user: &TenantUser, scope: Scope) -> sea_orm::Select<opportunity:
 
 fn scoped(tenant_id: Uuid) -> sea_orm::Select<opportunity::Entity> {
     opportunity::Entity::find().filter(opportunity::Column::TenantId.eq(tenant_id))
+}
+
+/// Opportunities as users of lead sources: a source an opportunity came from cannot be deleted.
+pub struct OpportunitySources;
+
+#[async_trait::async_trait]
+impl forecourt_core::module::LeadSourceUsers for OpportunitySources {
+    fn kind(&self) -> &'static str {
+        "opportunities"
+    }
+
+    async fn count(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: Uuid,
+        source_id: Uuid,
+    ) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(scoped(tenant_id)
+            .filter(opportunity::Column::SourceId.eq(source_id))
+            .count(txn)
+            .await?)
+    }
 }
 
 async fn views(

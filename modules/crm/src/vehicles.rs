@@ -77,10 +77,12 @@ pub struct VehicleView {
     /// Model.
     pub model: String,
     /// Version.
+    #[oai(nullable)]
     pub version: Option<String>,
     /// Model year.
     pub year: i32,
     /// Odometer, in km.
+    #[oai(nullable)]
     pub mileage_km: Option<i32>,
     /// Price in euros.
     pub price: f64,

@@ -67,8 +67,10 @@ pub struct ConsentEvent {
     /// Where the consent was collected.
     pub source: String,
     /// Evidence of the consent, if any.
+    #[oai(nullable)]
     pub proof: Option<String>,
     /// The user who recorded it (absent when the platform did).
+    #[oai(nullable)]
     pub actor_user_id: Option<Uuid>,
     /// When it was recorded (server time).
     pub at: DateTime<Utc>,

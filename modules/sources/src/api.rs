@@ -77,6 +77,17 @@ pub struct LeadSourcePatch {
     pub active: Option<bool>,
 }
 
+/// The 409 for a source that records still refer to, counted per kind when known.
+fn source_in_use(used_by: std::collections::BTreeMap<String, u64>) -> Error {
+    Error::InUse {
+        kind: "source_in_use",
+        detail: "this lead source is in use; deactivate it instead, or first move what uses it \
+                 to another source"
+            .into(),
+        used_by,
+    }
+}
+
 fn snapshot(m: &lead_source::Model) -> serde_json::Value {
     json!({"name": m.name, "active": m.active})
 }
@@ -208,7 +219,10 @@ impl SourcesApi {
 
     /// Delete a lead source
     ///
-    /// Needs `settings.sources`/`delete`. Prefer deactivating a source that leads refer to.
+    /// Needs `settings.sources`/`delete`. A source that opportunities or connectors refer to
+    /// is not deleted: 409 `source_in_use`, whose `used_by` counts them per kind
+    /// (`{"connectors": 1, "opportunities": 3}`); deactivate it instead (`PATCH` with
+    /// `active: false`), which keeps it on past leads and in the reports.
     #[oai(path = "/lead-sources/:id", method = "delete")]
     async fn delete(
         &self,
@@ -223,10 +237,28 @@ impl SourcesApi {
             .await
             .map_err(Error::from)?;
         let m = service::get(&txn, auth.tenant_id(), id.0).await?;
+        // Refused rather than deactivated: a DELETE that answers 204 but leaves the source in
+        // place would surprise; the caller learns what still uses it and chooses.
+        let mut used_by = std::collections::BTreeMap::new();
+        for users in &app.lead_source_users {
+            let n = users.count(&txn, m.tenant_id, m.id).await?;
+            if n > 0 {
+                used_by.insert(users.kind().to_string(), n);
+            }
+        }
+        if !used_by.is_empty() {
+            return Err(source_in_use(used_by).into());
+        }
         lead_source::Entity::delete_by_id((m.tenant_id, m.id))
             .exec(&txn)
             .await
-            .map_err(Error::from)?;
+            .map_err(|e| match e.sql_err() {
+                // A reference added by a concurrent request after the count.
+                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                    source_in_use(std::collections::BTreeMap::new())
+                }
+                _ => Error::from(e),
+            })?;
         activity::record(
             &txn,
             m.tenant_id,

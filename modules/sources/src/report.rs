@@ -124,13 +124,15 @@ fn parse_day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>> {
         .ok()
         // chrono accepts `2025-1-5`; the contract is the zero-padded ISO 8601 form.
         .filter(|d| d.format("%Y-%m-%d").to_string() == raw)
-        .map(Some)
         .ok_or_else(|| {
             Error::invalid(
                 field,
                 format!("`{raw}` is not a date; use YYYY-MM-DD, e.g. 2025-03-31"),
             )
         })
+        // A year PostgreSQL's timestamps cannot hold would fail the query with a 500.
+        .and_then(|d| forecourt_core::dates::day(field, d))
+        .map(Some)
 }
 
 impl Period {
@@ -486,18 +488,24 @@ pub fn conversion_rate(won: i64, leads: i64) -> f64 {
 #[derive(Debug, Object)]
 pub struct LeadSourceReportRow {
     /// The lead source; `null` for leads recorded without a source.
+    #[oai(nullable)]
     pub source_id: Option<Uuid>,
     /// Its current name; `null` for leads without a source.
+    #[oai(nullable)]
     pub source_name: Option<String>,
     /// Present when grouped by `establishment`: the establishment the leads belong to, `null`
     /// for leads attached to none.
+    #[oai(nullable)]
     pub establishment_id: MaybeUndefined<Uuid>,
     /// Present when grouped by `establishment`: its name (`null` with `establishment_id`).
+    #[oai(nullable)]
     pub establishment_name: MaybeUndefined<String>,
     /// Present when grouped by `user`: the user the leads are assigned to, `null` for
     /// unassigned leads.
+    #[oai(nullable)]
     pub user_id: MaybeUndefined<Uuid>,
     /// Present when grouped by `user`: their name (`null` with `user_id`).
+    #[oai(nullable)]
     pub user_name: MaybeUndefined<String>,
     /// Leads (opportunities) created in the period.
     pub leads: i64,
@@ -533,8 +541,10 @@ pub struct LeadSourceReportTotals {
 pub struct LeadSourceReport {
     /// First creation day counted (UTC, `YYYY-MM-DD`), as asked; `null`: since the first
     /// lead.
+    #[oai(nullable)]
     pub from: Option<NaiveDate>,
     /// Last creation day counted, included (UTC, `YYYY-MM-DD`), as asked; `null`: up to now.
+    #[oai(nullable)]
     pub to: Option<NaiveDate>,
     /// The dimensions the rows are split by, `source` first.
     pub group_by: Vec<Dimension>,

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod connectors;
 mod contacts;
+mod defects_input;
 mod defects_lead_page;
 mod defects_text;
 mod defects_users;
