@@ -89,6 +89,27 @@ impl Readable {
     }
 }
 
+/// The rows of `query` when `user` may read `object` (at any scope), else nothing: for records
+/// that whoever reads the object reads all of (lead sources, connectors, sites).
+pub async fn readable_if<E: EntityTrait>(
+    app: &crate::App,
+    user: &TenantUser,
+    object: &str,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+) -> Result<Readable> {
+    Ok(
+        match app
+            .authz
+            .scope(user, object, crate::module::Action::Read)
+            .await?
+        {
+            Some(_) => Readable::ids(query, id),
+            None => Readable::Nothing,
+        },
+    )
+}
+
 /// The entries a caller may see: `None` for everything (an `activity` admin), else the
 /// condition that keeps only the entries of records the caller may read.
 pub async fn visible_to(app: &crate::App, user: &TenantUser) -> Result<Option<Condition>> {

@@ -232,6 +232,7 @@ pub struct AcceptInvitation {
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The email the account signs in with.
+    #[oai(validator(max_length = 254))]
     pub email: String,
 }
 
@@ -256,8 +257,10 @@ pub enum PasswordResetAnswer {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmPasswordReset {
     /// The `token` of the reset link.
+    #[oai(validator(max_length = 256))]
     pub token: String,
     /// The new password (at least 10 characters).
+    #[oai(validator(max_length = 256))]
     pub password: String,
 }
 

@@ -626,6 +626,30 @@ impl TestServer {
             .str("id")
     }
 
+    /// A second company of the tenant with an establishment of its own (admin token); returns
+    /// `(company_id, establishment_id)`.
+    pub async fn second_site(&self, t: &Tenant) -> (String, String) {
+        let company = self
+            .post(
+                "/api/v1/companies",
+                &t.admin_token,
+                json!({"name": unique("Company")}),
+            )
+            .await
+            .ok(201)
+            .str("id");
+        let site = self
+            .post(
+                "/api/v1/establishments",
+                &t.admin_token,
+                json!({"name": unique("Site"), "company_id": company}),
+            )
+            .await
+            .ok(201)
+            .str("id");
+        (company, site)
+    }
+
     /// Creates a lead source (Expert tenant) and returns it.
     pub async fn create_source(&self, token: &str) -> Value {
         self.post(

@@ -66,20 +66,14 @@ impl Module for ConnectorsModule {
         user: &forecourt_core::context::TenantUser,
         _entity_type: &str,
     ) -> Result<forecourt_core::activity::Readable> {
-        use forecourt_core::activity::Readable;
-        Ok(
-            match app
-                .authz
-                .scope(user, "settings.connectors", Action::Read)
-                .await?
-            {
-                Some(_) => Readable::ids(
-                    service::scoped(user.tenant_id),
-                    entities::connector::Column::Id,
-                ),
-                None => Readable::Nothing,
-            },
+        forecourt_core::activity::readable_if(
+            app,
+            user,
+            "settings.connectors",
+            service::scoped(user.tenant_id),
+            entities::connector::Column::Id,
         )
+        .await
     }
     async fn on_event(&self, _app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
         // A duplicate delivery answers the contact its lead landed on: follow merges.

@@ -66,20 +66,14 @@ impl Module for SourcesModule {
         user: &forecourt_core::context::TenantUser,
         _entity_type: &str,
     ) -> Result<forecourt_core::activity::Readable> {
-        use forecourt_core::activity::Readable;
-        Ok(
-            match app
-                .authz
-                .scope(user, "settings.sources", Action::Read)
-                .await?
-            {
-                Some(_) => Readable::ids(
-                    service::scoped(user.tenant_id),
-                    entities::lead_source::Column::Id,
-                ),
-                None => Readable::Nothing,
-            },
+        forecourt_core::activity::readable_if(
+            app,
+            user,
+            "settings.sources",
+            service::scoped(user.tenant_id),
+            entities::lead_source::Column::Id,
         )
+        .await
     }
     async fn on_event(&self, app: &App, txn: &DatabaseTransaction, event: &Event) -> Result<()> {
         // Seeded whatever the tier, so a tenant that moves up to Expert finds them ready.

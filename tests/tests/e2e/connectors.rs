@@ -30,7 +30,7 @@ impl Partner {
 }
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed by the decoded secret.
-fn sign(secret: &str, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub(crate) fn sign(secret: &str, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();

@@ -3,13 +3,11 @@
 //! in JSON bodies, query parameters, the login and signed inbound leads (JSON and ADF); every
 //! string field of a request body has a documented `maxLength`, enforced with a 422.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
+use crate::connectors::sign;
 use forecourt_tests::{
     Expect, Json, Method, PASSWORD, StatusCode, TestServer, unique, unique_email,
 };
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 const NUL: &str = "a\u{0}b";
 
@@ -142,18 +140,6 @@ async fn a_control_character_in_any_body_or_query_parameter_is_refused_naming_th
 
 // ---------------------------------------------------------------------------------------------
 // Inbound leads, signed as a partner signs them.
-
-/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed by the decoded secret (the
-/// Standard Webhooks scheme the inbound endpoint verifies).
-fn sign(secret: &str, webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{webhook_id}.{timestamp}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
 
 async fn deliver(
     s: &TestServer,

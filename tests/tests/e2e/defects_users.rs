@@ -9,29 +9,6 @@ use forecourt_tests::{
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// A second establishment of the tenant, in a second company; returns `(company, site)`.
-async fn second_site(s: &TestServer, t: &Tenant) -> (String, String) {
-    let company = s
-        .post(
-            "/api/v1/companies",
-            &t.admin_token,
-            json!({"name": unique("Company")}),
-        )
-        .await
-        .ok(201)
-        .str("id");
-    let site = s
-        .post(
-            "/api/v1/establishments",
-            &t.admin_token,
-            json!({"name": unique("Site"), "company_id": company}),
-        )
-        .await
-        .ok(201)
-        .str("id");
-    (company, site)
-}
-
 /// Gives `user` a direct grant (admin token).
 async fn grant(s: &TestServer, t: &Tenant, user: &str, object: &str, action: &str, scope: &str) {
     s.post(
@@ -57,7 +34,7 @@ async fn new_key(s: &TestServer, token: &str, user: &str) -> (StatusCode, Value)
 async fn api_keys_are_only_created_for_users_the_caller_manages() {
     let s = TestServer::start().await;
     let t = s.tenant("expert").await;
-    let (_, e2) = second_site(&s, &t).await;
+    let (_, e2) = s.second_site(&t).await;
     let e1 = t.establishment_id.clone();
     let m1 = s.create_user(&t.admin_token, &["manager"], Some(&e1)).await;
     let s1 = s
@@ -130,7 +107,7 @@ async fn api_keys_are_only_created_for_users_the_caller_manages() {
 async fn establishment_changes_stay_within_the_editors_reach() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let (c2, e2) = second_site(&s, &t).await;
+    let (c2, e2) = s.second_site(&t).await;
     let e1 = t.establishment_id.clone();
     let m1 = s.create_user(&t.admin_token, &["manager"], Some(&e1)).await;
     let s1 = s

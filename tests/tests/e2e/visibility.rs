@@ -8,29 +8,6 @@ use forecourt_tests::{Account, Expect, Json, Tenant, TestServer, unique, unique_
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-/// A second company with a site of its own: `(company_id, establishment_id)`.
-async fn second_site(s: &TestServer, t: &Tenant) -> (String, String) {
-    let company = s
-        .post(
-            "/api/v1/companies",
-            &t.admin_token,
-            json!({"name": unique("Garage Sud")}),
-        )
-        .await
-        .ok(201)
-        .str("id");
-    let site = s
-        .post(
-            "/api/v1/establishments",
-            &t.admin_token,
-            json!({"name": unique("Namur"), "company_id": company}),
-        )
-        .await
-        .ok(201)
-        .str("id");
-    (company, site)
-}
-
 /// Managers read contacts at establishment scope instead of the default tenant scope.
 async fn narrow_manager_contacts(s: &TestServer, t: &Tenant) {
     let tenant_read = json!({"subject": "role:manager", "object": "contacts", "action": "read", "scope": "tenant"});
@@ -90,7 +67,7 @@ fn word() -> String {
 async fn cached_searches_are_never_shared_with_a_caller_who_sees_less() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let (_c2, e2) = second_site(&s, &t).await;
+    let (_c2, e2) = s.second_site(&t).await;
     narrow_manager_contacts(&s, &t).await;
     let a = s
         .create_user(&t.admin_token, &["manager"], Some(&t.establishment_id))
@@ -230,7 +207,7 @@ async fn a_switched_off_modules_terms_no_longer_find_the_contact() {
 async fn a_tenant_scope_grant_sees_every_companys_contacts() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let (c2, e2) = second_site(&s, &t).await;
+    let (c2, e2) = s.second_site(&t).await;
     let name = word();
     // The onboarded admin belongs to the first site; the contact is kept to the second company.
     let kept = contact(
@@ -332,7 +309,7 @@ async fn manager(s: &TestServer, t: &Tenant) -> Account {
 async fn activity_of_an_opportunity_is_shown_only_to_who_may_read_it() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let (_c2, e2) = second_site(&s, &t).await;
+    let (_c2, e2) = s.second_site(&t).await;
     let m = manager(&s, &t).await;
     let c = s.create_contact(&t.admin_token).await;
     let secret = unique("secret comment");
@@ -376,7 +353,7 @@ async fn activity_of_an_opportunity_is_shown_only_to_who_may_read_it() {
 async fn activity_of_contacts_follows_their_scope_sharing_and_deletion() {
     let s = TestServer::start().await;
     let t = s.tenant("go").await;
-    let (c2, e2) = second_site(&s, &t).await;
+    let (c2, e2) = s.second_site(&t).await;
     narrow_manager_contacts(&s, &t).await;
     let m = manager(&s, &t).await;
     let hidden_email = unique_email("kept");
