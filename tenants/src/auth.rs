@@ -361,6 +361,74 @@ async fn revoke_kinds(
     Ok(())
 }
 
+/// The credential of a single-use link (`kind`: an invitation or a password reset) while it
+/// is unused and unexpired, with the account it sets the password of.
+async fn live_link(
+    app: &App,
+    token: &str,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<(credential::Model, Account)>> {
+    let found = credential::Entity::find_by_id(token_hash(token.trim()))
+        .one(&app.db)
+        .await?
+        .filter(|c| {
+            c.kind == kind && c.revoked_at.is_none() && c.expires_at.is_none_or(|e| e > now)
+        });
+    Ok(found.and_then(|c| {
+        let account = match (c.platform_user_id, c.tenant_id, c.user_id) {
+            (Some(pid), _, _) => Account::Platform(pid),
+            (None, Some(tenant_id), Some(user_id)) => Account::Tenant { tenant_id, user_id },
+            _ => return None,
+        };
+        Some((c, account))
+    }))
+}
+
+/// Uses up a single-use link, conditionally: of two concurrent uses, one wins and the other
+/// gets `false`.
+async fn consume(
+    conn: &impl ConnectionTrait,
+    link: &credential::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let used = credential::Entity::update_many()
+        .col_expr(credential::Column::RevokedAt, Expr::value(now))
+        .filter(credential::Column::TokenHash.eq(link.token_hash.clone()))
+        .filter(credential::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// Stores an account's new password hash.
+async fn set_password(
+    conn: &impl ConnectionTrait,
+    account: Account,
+    hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    match account {
+        Account::Platform(pid) => {
+            platform_user::Entity::update_many()
+                .col_expr(platform_user::Column::PasswordHash, Expr::value(hash))
+                .filter(platform_user::Column::Id.eq(pid))
+                .exec(conn)
+                .await?;
+        }
+        Account::Tenant { tenant_id, user_id } => {
+            user::Entity::update_many()
+                .col_expr(user::Column::PasswordHash, Expr::value(hash))
+                .col_expr(user::Column::UpdatedAt, Expr::value(now))
+                .filter(user::Column::TenantId.eq(tenant_id))
+                .filter(user::Column::Id.eq(user_id))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Mails a reset link to the account that signs in with `email`, if there is one. Runs after
 /// the request has been answered (see [`AuthApi::request_reset`]).
 async fn send_reset_link(app: &App, email: &str) -> Result<()> {
@@ -553,49 +621,19 @@ impl AuthApi {
     ) -> poem::Result<NoContent> {
         password::check_new("password", &body.password)?;
         let now = app.clock.now();
-        let c = credential::Entity::find_by_id(token_hash(body.token.trim()))
-            .one(&app.db)
-            .await
-            .map_err(Error::from)?
-            .filter(|c| {
-                c.kind == INVITATION
-                    && c.revoked_at.is_none()
-                    && c.expires_at.is_none_or(|e| e > now)
-            })
-            .ok_or(Error::NotFound("invitation"))?;
+        let gone = || Error::NotFound("invitation");
+        let (link, account) = live_link(&app, &body.token, INVITATION, now)
+            .await?
+            .ok_or_else(gone)?;
         let hash = password::hash(&body.password).await?;
-        // Consume first, conditionally: of two concurrent uses, one wins.
-        let used = credential::Entity::update_many()
-            .col_expr(credential::Column::RevokedAt, Expr::value(now))
-            .filter(credential::Column::TokenHash.eq(c.token_hash.clone()))
-            .filter(credential::Column::RevokedAt.is_null())
-            .exec(&app.db)
+        let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        if used.rows_affected != 1 {
-            return Err(Error::NotFound("invitation").into());
+        if !consume(&txn, &link, now).await? {
+            return Err(gone().into());
         }
-        match (c.platform_user_id, c.tenant_id, c.user_id) {
-            (Some(pid), _, _) => {
-                platform_user::Entity::update_many()
-                    .col_expr(platform_user::Column::PasswordHash, Expr::value(hash))
-                    .filter(platform_user::Column::Id.eq(pid))
-                    .exec(&app.db)
-                    .await
-                    .map_err(Error::from)?;
-            }
-            (None, Some(tid), Some(uid)) => {
-                user::Entity::update_many()
-                    .col_expr(user::Column::PasswordHash, Expr::value(hash))
-                    .col_expr(user::Column::UpdatedAt, Expr::value(now))
-                    .filter(user::Column::TenantId.eq(tid))
-                    .filter(user::Column::Id.eq(uid))
-                    .exec(&app.db)
-                    .await
-                    .map_err(Error::from)?;
-            }
-            _ => return Err(Error::NotFound("invitation").into()),
-        }
+        set_password(&txn, account, hash, now).await?;
+        txn.commit().await.map_err(Error::from)?;
         Ok(NoContent::NoContent)
     }
 
@@ -656,77 +694,36 @@ impl AuthApi {
         password::check_new("password", &body.password)?;
         let now = app.clock.now();
         let gone = || Error::NotFound("password reset");
-        let c = credential::Entity::find_by_id(token_hash(body.token.trim()))
-            .one(&app.db)
-            .await
-            .map_err(Error::from)?
-            .filter(|c| {
-                c.kind == PASSWORD_RESET
-                    && c.revoked_at.is_none()
-                    && c.expires_at.is_none_or(|e| e > now)
-            })
+        let (link, account) = live_link(&app, &body.token, PASSWORD_RESET, now)
+            .await?
             .ok_or_else(gone)?;
-        let (account, email) = match (c.platform_user_id, c.tenant_id, c.user_id) {
-            (Some(pid), _, _) => {
-                let p = platform_user::Entity::find_by_id(pid)
+        let email = match account {
+            Account::Platform(pid) => {
+                platform_user::Entity::find_by_id(pid)
                     .one(&app.db)
                     .await
                     .map_err(Error::from)?
-                    .ok_or_else(gone)?;
-                (Account::Platform(pid), p.email)
+                    .ok_or_else(gone)?
+                    .email
             }
-            (None, Some(tid), Some(uid)) => {
-                let u = user::Entity::find_by_id((tid, uid))
+            Account::Tenant { tenant_id, user_id } => {
+                user::Entity::find_by_id((tenant_id, user_id))
                     .one(&app.db)
                     .await
                     .map_err(Error::from)?
                     .filter(|u| u.active)
-                    .ok_or_else(gone)?;
-                (
-                    Account::Tenant {
-                        tenant_id: tid,
-                        user_id: uid,
-                    },
-                    u.email,
-                )
+                    .ok_or_else(gone)?
+                    .email
             }
-            _ => return Err(gone().into()),
         };
         let hash = password::hash(&body.password).await?;
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        // Consume first, conditionally: of two concurrent uses, one wins.
-        let used = credential::Entity::update_many()
-            .col_expr(credential::Column::RevokedAt, Expr::value(now))
-            .filter(credential::Column::TokenHash.eq(c.token_hash.clone()))
-            .filter(credential::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(Error::from)?;
-        if used.rows_affected != 1 {
+        if !consume(&txn, &link, now).await? {
             return Err(gone().into());
         }
-        match account {
-            Account::Platform(pid) => {
-                platform_user::Entity::update_many()
-                    .col_expr(platform_user::Column::PasswordHash, Expr::value(hash))
-                    .filter(platform_user::Column::Id.eq(pid))
-                    .exec(&txn)
-                    .await
-                    .map_err(Error::from)?;
-            }
-            Account::Tenant { tenant_id, user_id } => {
-                user::Entity::update_many()
-                    .col_expr(user::Column::PasswordHash, Expr::value(hash))
-                    .col_expr(user::Column::UpdatedAt, Expr::value(now))
-                    .filter(user::Column::TenantId.eq(tenant_id))
-                    .filter(user::Column::Id.eq(user_id))
-                    .exec(&txn)
-                    .await
-                    .map_err(Error::from)?;
-            }
-        }
+        set_password(&txn, account, hash, now).await?;
         // Whoever held the old password, or a session opened with it, is out.
         revoke_kinds(&txn, account, &[SESSION, PASSWORD_RESET, INVITATION], now).await?;
         if let Account::Tenant { tenant_id, user_id } = account {
