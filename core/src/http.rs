@@ -605,6 +605,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
             detail: format!("malformed JSON: {e}"),
         });
     }
+    typed(bytes)
+}
+
+/// Deserialises a document known to be well-formed JSON into `T`; a value serde refuses is a
+/// 422 naming its path (see [`parse_json`]).
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let place = place_of(e.path());
@@ -653,10 +659,15 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result
 pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
     bytes: &[u8],
 ) -> crate::Result<T> {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        crate::input::check_json::<T>(&value)?;
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        // Parsing it proved the document well-formed: no second scan before deserialising.
+        Ok(value) => {
+            crate::input::check_json::<T>(&value)?;
+            typed(bytes)
+        }
+        // Empty, malformed, or holding a number no `Value` can (`1e400`): `parse_json` tells.
+        Err(_) => parse_json(bytes),
     }
-    parse_json(bytes)
 }
 
 /// Where in the document the error is: the path up to an enum, when serde went inside one
