@@ -167,8 +167,9 @@ pub struct ContactBody {
     /// Free comments.
     #[oai(validator(max_length = 4000))]
     pub comments: Option<String>,
-    /// A blocked contact cannot be linked to an opportunity. Not blocked when absent; giving
-    /// it (`true` or `false`) needs `contacts.blocked`/`write` (admins by default), else 403.
+    /// A blocked contact cannot be linked to an opportunity. Not blocked when absent; creating
+    /// a contact blocked (`true`) needs `contacts.blocked`/`write` (admins by default), else
+    /// 403.
     pub blocked: Option<bool>,
     /// `prospect` (default) or `customer`.
     pub lifecycle: Option<Lifecycle>,
@@ -244,8 +245,8 @@ pub struct ContactPatch {
     #[oai(validator(max_length = 4000))]
     pub comments: MaybeUndefined<String>,
     /// Blocked or unblocked: needs `contacts.blocked`/`write` (admins by default) on this
-    /// contact, else 403 naming the permission, whatever the current value. Leave it out to
-    /// change the other fields.
+    /// contact, else 403 naming the permission, when it changes the current value; restating the
+    /// current value needs nothing.
     pub blocked: Option<bool>,
     /// Owner.
     #[serde(default)]
@@ -930,7 +931,7 @@ impl ContactsApi {
 
     /// Create a contact
     ///
-    /// Needs `contacts`/`write`, and `contacts.blocked`/`write` when `blocked` is given. At
+    /// Needs `contacts`/`write`, and `contacts.blocked`/`write` to create it blocked. At
     /// least one email or phone (422 `contact_unreachable`); every field is validated and a
     /// 422 names the offending one. Search it first (`GET /contacts?q=`) to avoid duplicates.
     #[oai(path = "/contacts", method = "post")]
@@ -996,7 +997,7 @@ impl ContactsApi {
     ///
     /// Absent fields stay; `null` clears. With `If-Match` carrying a stale ETag the answer is
     /// 412 and nothing changes. Server-owned fields (id, stamps, age, version) are refused.
-    /// `blocked` needs `contacts.blocked`/`write` (admins by default): 403 otherwise.
+    /// Changing `blocked` needs `contacts.blocked`/`write` (admins by default): 403 otherwise.
     #[oai(path = "/contacts/:id", method = "patch")]
     async fn patch(
         &self,
