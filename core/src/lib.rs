@@ -11,6 +11,7 @@
 pub mod activity;
 pub mod app;
 pub mod authz;
+pub mod body;
 pub mod cache;
 pub mod clock;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod input;
 pub mod mail;
 pub mod module;
+pub mod operations;
 pub mod secret;
 pub mod storage;
 

@@ -1,0 +1,361 @@
+//! JSON request bodies: parsed by serde so that a problem names the exact offending field,
+//! after their text is checked against the schema that documents them ([`crate::input`]).
+
+use crate::Error;
+use poem::Request;
+use poem_openapi::types::Type;
+
+/// A JSON request body parsed by serde, so that a problem names the exact offending field
+/// (`company.name`, `licence`, `tenant_id`), which poem-openapi's own `Json` cannot do. The
+/// type's `Object` derive documents it; its `Deserialize` derive (with
+/// `deny_unknown_fields`) parses it. Before that, its text is checked against the documented
+/// schema: the `maxLength` of every string field (in characters, not bytes) and the
+/// control-character rule of [`crate::input`], each a 422 `validation_error` naming the field.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T> std::ops::Deref for JsonBody<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses a JSON document into `T`, turning serde's error into a 4xx problem with the path.
+///
+/// Well-formedness is checked first, on its own: only a document that is not JSON at all
+/// (unbalanced braces, trailing garbage, a cut-off body) is a 400 `malformed_json`. serde_json
+/// also files a value of the wrong JSON type for an enum (`{"kind": 1}`: "expected value")
+/// and a number beyond `f64` (`1e400`: "number out of range") as syntax errors, although the
+/// client sent valid JSON and the path of the offending field is known: those are 422s naming
+/// the field, and for an enum the detail lists the accepted values.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadRequest {
+            detail: "a JSON body is required".into(),
+            field: None,
+        });
+    }
+    // `IgnoredAny` scans numbers without converting them, so `1e400` passes here.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::MalformedJson {
+            detail: format!("malformed JSON: {e}"),
+        });
+    }
+    typed(bytes)
+}
+
+/// Deserialises a document known to be well-formed JSON into `T`; a value serde refuses is a
+/// 422 naming its path (see [`parse_json`]).
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let place = place_of(e.path());
+        let path = display_path(&place);
+        let accepted = accepted_values::<T>(bytes, &place);
+        let inner = e.into_inner();
+        let text = inner.to_string();
+        // For a missing or unknown field serde reports the parent's path; name the field itself.
+        let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
+            let rest = &text[text.find(m)? + m.len()..];
+            Some(rest[..rest.find('`')?].to_string())
+        });
+        let field = match (named, path.as_str()) {
+            (Some(f), "." | "") => f,
+            (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+            (Some(f), parent) => format!("{parent}.{f}"),
+            (None, p) => p.to_string(),
+        };
+        let detail = match text.find(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        let detail = match (accepted, detail.as_str()) {
+            (Some(values), _) => format!("not an accepted value; {values}"),
+            (None, "expected value") => "a value of the wrong type".to_string(),
+            (None, "number out of range") => "number out of range for this field".to_string(),
+            _ => detail,
+        };
+        Error::Validation {
+            kind: "validation_error",
+            field,
+            detail,
+        }
+    })?;
+    de.end().map_err(|e| Error::MalformedJson {
+        detail: format!("malformed JSON: {e}"),
+    })?;
+    Ok(value)
+}
+
+/// Parses a JSON body into `T` after checking its text against `T`'s own OpenAPI schema
+/// ([`crate::input::check_json`]: no control characters, every documented `maxLength`). The
+/// check runs on any well-formed document before deserialisation, so that no error detail
+/// (serde quotes unknown variants) ever carries a NUL into an answer or a stored log;
+/// everything else is left to [`parse_json`].
+pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
+    bytes: &[u8],
+) -> crate::Result<T> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        // Parsing it proved the document well-formed: no second scan before deserialising.
+        Ok(value) => {
+            crate::input::check_json::<T>(&value)?;
+            typed(bytes)
+        }
+        // Empty, malformed, or holding a number no `Value` can (`1e400`): `parse_json` tells.
+        Err(_) => parse_json(bytes),
+    }
+}
+
+/// Where in the document the error is: the path up to an enum, when serde went inside one
+/// (`{"kind": {"person": true}}` fails at `kind.person`, but the value to fix is `kind`).
+fn place_of(path: &serde_path_to_error::Path) -> Vec<&serde_path_to_error::Segment> {
+    path.iter()
+        .take_while(|s| !matches!(s, serde_path_to_error::Segment::Enum { .. }))
+        .collect()
+}
+
+/// A path as problems name fields: `addresses[0].type`; `.` for the document itself.
+fn display_path(place: &[&serde_path_to_error::Segment]) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in place {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if out.is_empty() => out.push_str(key),
+            Segment::Map { key } => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                out.push('.');
+                out.push_str(variant);
+            }
+            Segment::Unknown => out.push_str(if out.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    if out.is_empty() { ".".to_string() } else { out }
+}
+
+/// The values an enum at `place` accepts, as serde words them ("expected one of `person`,
+/// `company`"), found by putting a string no variant has at that place and parsing again:
+/// serde's derive then lists the variants. `None` when the value there is not an enum (or the
+/// document cannot be held as a `serde_json::Value`, e.g. because of `1e400`).
+fn accepted_values<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    place: &[&serde_path_to_error::Segment],
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    const PROBE: &str = "__no_such_variant__";
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut slot = &mut doc;
+    for segment in place {
+        slot = match segment {
+            Segment::Seq { index } => slot.get_mut(*index)?,
+            Segment::Map { key } => slot.get_mut(key.as_str())?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    if slot.is_string() {
+        // A string that is no variant already carries serde's list in its own message.
+        return None;
+    }
+    *slot = serde_json::Value::String(PROBE.into());
+    let err = serde_path_to_error::deserialize::<_, T>(doc).err()?;
+    if display_path(&place_of(err.path())) != display_path(place) {
+        return None;
+    }
+    let text = err.into_inner().to_string();
+    let rest = text.split_once(&format!("unknown variant `{PROBE}`, "))?.1;
+    Some(rest.to_string())
+}
+
+impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::Payload
+    for JsonBody<T>
+{
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type.split(';').next().is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
+        })
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::ParsePayload
+    for JsonBody<T>
+{
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        use poem::FromRequest;
+        let data = Vec::<u8>::from_request(request, body).await?;
+        Ok(Self(parse_body(&data)?))
+    }
+}
+
+impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtractor<'a>
+    for JsonBody<T>
+{
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <Self as poem_openapi::payload::Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        use poem_openapi::payload::Payload;
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: Self::CONTENT_TYPE,
+                schema: Self::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut poem::RequestBody,
+        _opts: poem_openapi::ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        use poem_openapi::payload::{ParsePayload, Payload};
+        match request.content_type() {
+            Some(ct) if Self::check_content_type(ct) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            _ => Err(Error::Validation {
+                kind: "unsupported_media_type",
+                field: "content-type".into(),
+                detail: "send the body as application/json".into(),
+            }
+            .into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        tier: crate::module::Tier,
+        inner: Inner,
+    }
+
+    fn field(json: &str) -> Option<String> {
+        match parse_json::<Outer>(json.as_bytes()).unwrap_err() {
+            Error::Validation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn problems_name_the_exact_field() {
+        assert_eq!(
+            field(r#"{"tier":"gold","inner":{"name":"x"}}"#).as_deref(),
+            Some("tier")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{}}"#).as_deref(),
+            Some("inner.name")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{"name":1}}"#).as_deref(),
+            Some("inner.name")
+        );
+        assert_eq!(
+            field(r#"{"tier":"go","inner":{"name":"x"},"tenant_id":1}"#).as_deref(),
+            Some("tenant_id")
+        );
+        assert_eq!(field(r#"{"inner":{"name":"x"}}"#).as_deref(), Some("tier"));
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"tier\":"),
+            Err(Error::MalformedJson { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(b""),
+            Err(Error::BadRequest { .. })
+        ));
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Numbers {
+        tiers: Vec<crate::module::Tier>,
+        tier: Option<crate::module::Tier>,
+        rate: Option<f64>,
+    }
+
+    fn problem(json: &str) -> (String, String) {
+        match parse_json::<Numbers>(json.as_bytes()).unwrap_err() {
+            Error::Validation { field, detail, .. } => (field, detail),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_json_types_on_enums_name_the_field_and_the_values() {
+        let (field, detail) = problem(r#"{"tiers":[],"tier":1}"#);
+        assert_eq!(field, "tier");
+        assert!(
+            detail.contains("`go`") && detail.contains("`expert`"),
+            "{detail}"
+        );
+        let (field, detail) = problem(r#"{"tiers":["go",{"x":1}],"tier":null}"#);
+        assert_eq!(field, "tiers[1]");
+        assert!(detail.contains("`expert`"), "{detail}");
+        let (field, detail) = problem(r#"{"tiers":[true]}"#);
+        assert_eq!(field, "tiers[0]");
+        assert!(detail.contains("`go`"), "{detail}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_invalid_not_malformed() {
+        let (field, detail) = problem(r#"{"tiers":[],"rate":1e400}"#);
+        assert_eq!(field, "rate");
+        assert!(detail.contains("out of range"), "{detail}");
+    }
+
+    #[test]
+    fn broken_documents_stay_malformed() {
+        for doc in [
+            r#"{"tiers":[]"#,
+            r#"{"tiers":[]}}"#,
+            r#"{"tiers":[]} x"#,
+            r#"{"tiers":[1,]}"#,
+            r#"{tiers:[]}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<Numbers>(doc.as_bytes()),
+                    Err(Error::MalformedJson { .. })
+                ),
+                "{doc}"
+            );
+        }
+    }
+}
