@@ -123,15 +123,7 @@ pub async fn visible_to(app: &crate::App, user: &TenantUser) -> Result<Option<Co
     }
     let info = app.directory.tenant_info(app, user.tenant_id).await?;
     let mut any = Condition::any();
-    for m in app.registry.modules() {
-        let available = info.as_ref().is_some_and(|i| {
-            app.registry
-                .check_available(m, i.tier, &i.disabled_modules)
-                .is_ok()
-        });
-        if !available {
-            continue;
-        }
+    for m in app.registry.available(info.as_ref()) {
         for ty in m.activity_entities() {
             let of_type = activity_log::Column::EntityType.eq(*ty);
             match m.readable(app, user, ty).await? {

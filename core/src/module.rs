@@ -4,7 +4,7 @@
 //! by the binary; what the registry knows at run time is which path prefixes each module owns.
 //! Licence gating is therefore one per-request middleware that maps the path to its module.
 
-use crate::{Result, app::App};
+use crate::{Result, app::App, context::TenantInfo};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
@@ -417,6 +417,15 @@ pub enum RegistryError {
     PrefixClash(&'static str),
 }
 
+/// Why a module is unavailable to a tenant.
+#[derive(Debug, Clone, Copy)]
+enum Blocker {
+    /// Its licence tier does not include it.
+    NotLicensed,
+    /// The tenant admin switched it off.
+    Disabled,
+}
+
 /// The modules compiled into this binary, checked for consistency at startup.
 pub struct Registry {
     modules: Vec<Box<dyn Module>>,
@@ -526,8 +535,11 @@ impl Registry {
         tier: Tier,
         disabled: &[String],
     ) -> Result<()> {
-        if !module.tiers().contains(&tier) {
-            return Err(crate::Error::Forbidden {
+        let Some((module, why)) = self.blocker(module, tier, disabled) else {
+            return Ok(());
+        };
+        Err(match why {
+            Blocker::NotLicensed => crate::Error::Forbidden {
                 kind: "module_not_licensed",
                 detail: format!(
                     "the module `{}` is not included in the `{}` licence; it is included in: {}",
@@ -544,24 +556,52 @@ impl Registry {
                     "module": module.id(),
                     "tiers": module.tiers().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
                 })),
-            });
-        }
-        if disabled.iter().any(|d| d == module.id()) {
-            return Err(crate::Error::Forbidden {
+            },
+            Blocker::Disabled => crate::Error::Forbidden {
                 kind: "module_disabled",
                 detail: format!(
                     "the module `{}` is switched off for this tenant",
                     module.id()
                 ),
                 extra: Some(serde_json::json!({ "module": module.id() })),
-            });
+            },
+        })
+    }
+
+    /// Whether `module` is available to the tenant `info` describes: the rule of
+    /// [`Registry::check_available`], without building its problem (search, reindexing and
+    /// contact reads ask it for every module). An unknown tenant (`None`) has no module.
+    pub fn is_available(&self, module: &dyn Module, info: Option<&TenantInfo>) -> bool {
+        info.is_some_and(|i| self.blocker(module, i.tier, &i.disabled_modules).is_none())
+    }
+
+    /// The modules available to the tenant `info` describes, in registration order.
+    pub fn available<'a>(
+        &'a self,
+        info: Option<&'a TenantInfo>,
+    ) -> impl Iterator<Item = &'a dyn Module> + 'a {
+        self.modules().filter(move |m| self.is_available(*m, info))
+    }
+
+    /// The module (`module` or one of its dependencies) that makes `module` unavailable, and
+    /// why; `None` when it is available.
+    fn blocker<'a>(
+        &'a self,
+        module: &'a dyn Module,
+        tier: Tier,
+        disabled: &[String],
+    ) -> Option<(&'a dyn Module, Blocker)> {
+        if !module.tiers().contains(&tier) {
+            return Some((module, Blocker::NotLicensed));
         }
-        for dep in module.depends_on() {
-            if let Some(d) = self.get(dep) {
-                self.check_available(d, tier, disabled)?;
-            }
+        if disabled.iter().any(|d| d == module.id()) {
+            return Some((module, Blocker::Disabled));
         }
-        Ok(())
+        module
+            .depends_on()
+            .iter()
+            .filter_map(|dep| self.get(dep))
+            .find_map(|d| self.blocker(d, tier, disabled))
     }
 
     /// Delivers an event to every module, in registration order, inside `txn`.

@@ -811,12 +811,7 @@ async fn me(app: &App, principal: &Principal) -> Result<Me> {
                 .ok_or(Error::Unauthorized)?;
             let modules = app
                 .registry
-                .modules()
-                .filter(|m| {
-                    app.registry
-                        .check_available(*m, info.tier, &info.disabled_modules)
-                        .is_ok()
-                })
+                .available(Some(&info))
                 .map(|m| m.id().to_string())
                 .collect();
             Ok(Me {

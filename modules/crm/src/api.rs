@@ -780,13 +780,8 @@ async fn extensions(app: &App, user: &TenantUser, id: Uuid) -> Result<serde_json
     };
     let txn = forecourt_core::db::begin(&app.db).await?;
     let mut out = serde_json::Map::new();
-    for m in app.registry.modules() {
-        if app
-            .registry
-            .check_available(m, info.tier, &info.disabled_modules)
-            .is_ok()
-            && let Some(v) = m.contact_extension(app, &txn, user.tenant_id, id).await?
-        {
+    for m in app.registry.available(Some(&info)) {
+        if let Some(v) = m.contact_extension(app, &txn, user.tenant_id, id).await? {
             out.insert(m.id().to_string(), v);
         }
     }

@@ -490,13 +490,10 @@ fn role(v: Option<&str>) -> Result<Option<String>> {
 async fn check_source(app: &App, user: &TenantUser, source: Option<Uuid>) -> Result<()> {
     let Some(s) = source else { return Ok(()) };
     let info = app.directory.tenant_info(app, user.tenant_id).await?;
-    let has_sources = match (info, app.registry.get("sources")) {
-        (Some(i), Some(m)) => app
-            .registry
-            .check_available(m, i.tier, &i.disabled_modules)
-            .is_ok(),
-        _ => false,
-    };
+    let has_sources = app
+        .registry
+        .get("sources")
+        .is_some_and(|m| app.registry.is_available(m, info.as_ref()));
     if !has_sources {
         return Err(Error::invalid(
             "source_id",

@@ -700,14 +700,7 @@ pub async fn reindex(
     // Only modules the tenant has contribute; a search also ignores the terms of a module
     // switched off later (see [`search`]), so toggling needs no reindex.
     let info = app.directory.tenant_info(app, tenant_id).await?;
-    let available = |m: &dyn forecourt_core::module::Module| {
-        info.as_ref().is_some_and(|i| {
-            app.registry
-                .check_available(m, i.tier, &i.disabled_modules)
-                .is_ok()
-        })
-    };
-    for m in app.registry.modules().filter(|m| available(*m)) {
+    for m in app.registry.available(info.as_ref()) {
         for t in m.contact_terms(app, txn, tenant_id, id).await? {
             let term = validate::fold(t.trim());
             if !term.is_empty() {
@@ -738,13 +731,7 @@ pub async fn hidden_modules(app: &App, tenant_id: Uuid) -> Result<Vec<String>> {
     Ok(app
         .registry
         .modules()
-        .filter(|m| {
-            info.as_ref().is_none_or(|i| {
-                app.registry
-                    .check_available(*m, i.tier, &i.disabled_modules)
-                    .is_err()
-            })
-        })
+        .filter(|m| !app.registry.is_available(*m, info.as_ref()))
         .map(|m| m.id().to_string())
         .collect())
 }
