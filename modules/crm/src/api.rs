@@ -820,7 +820,7 @@ async fn search_ids(
     if let Some(ids) = app.cache.get::<Vec<Uuid>>(&key).await {
         return Ok(ids);
     }
-    let visible = service::visibility(user, scope, company);
+    let visible = (scope != Scope::Tenant).then(|| service::visibility(user, scope, company));
     let ids = service::search(&app.db, t, &tokens, visible, &hidden, limit).await?;
     app.cache.set(&key, &ids, Duration::from_secs(60)).await;
     Ok(ids)

@@ -753,7 +753,7 @@ fn term_row(
 }
 
 /// Ranked contact ids matching every token as a prefix of one of their terms, among the
-/// contacts `visible` admits, ignoring terms contributed by the modules in `hidden_modules`
+/// contacts `visible` admits (`None`: all of the tenant's), ignoring terms contributed by the modules in `hidden_modules`
 /// (those the tenant lacks or switched off). Each token is an index range scan on
 /// `(tenant_id, term)`; exact term matches rank above prefixes. The visibility is part of the
 /// query, so `limit` counts only contacts the caller may see.
@@ -761,7 +761,7 @@ pub async fn search(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     tokens: &[String],
-    visible: Condition,
+    visible: Option<Condition>,
     hidden_modules: &[String],
     limit: u64,
 ) -> Result<Vec<Uuid>> {
@@ -814,25 +814,44 @@ pub async fn search(
         return Ok(vec![]);
     };
     let n = tokens.len().min(6) as i64;
+    // Contacts matching every token, with their score, before any visibility: one row each.
     let h = Alias::new("hits");
-    let score = Func::sum(Expr::col((h.clone(), Alias::new("score"))));
-    let query = Query::select()
+    let score = Alias::new("score");
+    let ranked_score = Alias::new("ranked_score");
+    let ranked = Query::select()
         .column((h.clone(), cid))
-        .from_subquery(hits, h.clone())
-        .join(
-            JoinType::InnerJoin,
-            contact::Entity,
-            Condition::all()
-                .add(Expr::col((contact::Entity, contact::Column::TenantId)).eq(tenant_id))
-                .add(Expr::col((contact::Entity, contact::Column::Id)).equals((h.clone(), cid))),
+        .expr_as(
+            Func::sum(Expr::col((h.clone(), score.clone()))),
+            ranked_score.clone(),
         )
-        .cond_where(visible)
+        .from_subquery(hits, h.clone())
         .group_by_col((h.clone(), cid))
         .and_having(Func::count(Expr::col((h.clone(), cid))).eq(n))
-        .order_by_expr(score.into(), Order::Desc)
-        .order_by((h.clone(), cid), Order::Asc)
-        .limit(limit)
         .to_owned();
+    let r = Alias::new("ranked");
+    let mut query = Query::select();
+    query
+        .column((r.clone(), cid))
+        .from_subquery(ranked, r.clone());
+    // Below tenant scope, only the contacts the caller may see, so `limit` counts only those;
+    // at tenant scope every contact is visible and the join would be work for nothing.
+    if let Some(visible) = visible {
+        query
+            .join(
+                JoinType::InnerJoin,
+                contact::Entity,
+                Condition::all()
+                    .add(Expr::col((contact::Entity, contact::Column::TenantId)).eq(tenant_id))
+                    .add(
+                        Expr::col((contact::Entity, contact::Column::Id)).equals((r.clone(), cid)),
+                    ),
+            )
+            .cond_where(visible);
+    }
+    query
+        .order_by((r.clone(), ranked_score), Order::Desc)
+        .order_by((r, cid), Order::Asc)
+        .limit(limit);
     let rows = conn.query_all(&query).await?;
     Ok(rows
         .into_iter()
@@ -893,7 +912,7 @@ pub async fn duplicates(conn: &impl ConnectionTrait, f: &Full) -> Result<Vec<(Uu
     // Similar name: every word of the name is a term of the other contact.
     let name_words = validate::words(&f.contact.display_name);
     if !name_words.is_empty() {
-        for id in search(conn, t, &name_words, Condition::all(), &[], 50).await? {
+        for id in search(conn, t, &name_words, None, &[], 50).await? {
             let exact = contact_term::Entity::find()
                 .filter(contact_term::Column::TenantId.eq(t))
                 .filter(contact_term::Column::ContactId.eq(id))
