@@ -1,11 +1,11 @@
 //! The activity log: who did what to which record, when, with the changed fields. Modules
 //! write to it through [`record`], inside the transaction of the change.
 
-use crate::{Result, context::TenantUser, entities::activity_log};
+use crate::{Result, context::TenantUser, entities::activity_log, module::Readable};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, prelude::*, sea_query::SelectStatement,
+    QuerySelect, prelude::*,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -67,28 +67,6 @@ pub fn diff(before: &Value, after: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Which records of one entity type a caller may read, as the module that owns the type
-/// answers (see [`crate::module::Module::readable`]).
-#[derive(Debug, Clone)]
-pub enum Readable {
-    /// None.
-    Nothing,
-    /// Every entry of the type: settings-like entries that name no deletable record.
-    All,
-    /// The records whose ids this subquery selects; it must select one id column and pin the
-    /// tenant. A deleted or merged record is no longer selected, so its history is left to
-    /// `activity` admins.
-    Ids(Box<SelectStatement>),
-}
-
-impl Readable {
-    /// The ids of the rows `query` selects; the query must already pin the tenant and keep
-    /// only what the caller may read.
-    pub fn ids<E: EntityTrait>(query: sea_orm::Select<E>, id: E::Column) -> Self {
-        Readable::Ids(Box::new(query.select_only().column(id).into_query()))
-    }
-}
-
 /// The rows of `query` when `user` may read `object` (at any scope), else nothing: for records
 /// that whoever reads the object reads all of (lead sources, connectors, sites).
 pub async fn readable_if<E: EntityTrait>(
@@ -101,7 +79,7 @@ pub async fn readable_if<E: EntityTrait>(
     Ok(
         match app
             .authz
-            .scope(user, object, crate::module::Action::Read)
+            .scope(user, object, crate::access::Action::Read)
             .await?
         {
             Some(_) => Readable::ids(query, id),
@@ -115,13 +93,13 @@ pub async fn readable_if<E: EntityTrait>(
 pub async fn visible_to(app: &crate::App, user: &TenantUser) -> Result<Option<Condition>> {
     if app
         .authz
-        .scope(user, "activity", crate::module::Action::Admin)
+        .scope(user, "activity", crate::access::Action::Admin)
         .await?
         .is_some()
     {
         return Ok(None);
     }
-    let info = app.directory.tenant_info(app, user.tenant_id).await?;
+    let info = app.ports.directory.tenant_info(app, user.tenant_id).await?;
     let mut any = Condition::any();
     for m in app.registry.available(info.as_ref()) {
         for ty in m.activity_entities() {

@@ -1,17 +1,18 @@
-//! The state every request shares.
+//! The state every request shares: the composition root. Nothing below it in `core` names it
+//! except the request-level helpers that take it whole (activity, unit of work, http).
 
 use crate::{
-    authz::Authz,
-    cache::Cache,
-    clock::Clock,
-    config::Config,
-    context::Directory,
-    mail::Mailer,
-    module::{ContactPort, LeadPort, LeadSourceUsers, Registry},
-    storage::Storage,
+    authz::Authz, cache::Cache, clock::Clock, config::Config, mail::Mailer, module::Module,
+    ports::Ports, registry::Registry, storage::Storage,
 };
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
+
+/// A module as this binary hosts it.
+pub type AppModule = dyn Module<App>;
+
+/// The registry of this binary's modules.
+pub type AppRegistry = Registry<App>;
 
 /// Handles to everything a request may need. Cheap to share behind an `Arc`.
 pub struct App {
@@ -28,15 +29,9 @@ pub struct App {
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
     /// The modules compiled in.
-    pub registry: Arc<Registry>,
-    /// Credentials and tenants.
-    pub directory: Arc<dyn Directory>,
-    /// The contact store, for modules that attach records to contacts.
-    pub contacts: Arc<dyn ContactPort>,
-    /// The CRM's intake of leads from partners.
-    pub leads: Arc<dyn LeadPort>,
-    /// Every module's records that refer to lead sources (asked before one is deleted).
-    pub lead_source_users: Vec<Arc<dyn LeadSourceUsers>>,
+    pub registry: Arc<AppRegistry>,
+    /// What modules may ask of one another.
+    pub ports: Ports<App>,
     /// Uploaded files.
     pub storage: Arc<dyn Storage>,
     /// One writing request at a time on SQLite (see [`crate::db::WriteGate`]).

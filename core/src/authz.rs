@@ -12,10 +12,11 @@
 
 use crate::{
     Error, Result,
+    access::{Action, Scope},
     cache::{Cache, Invalidation},
     context::TenantUser,
     entities::{authz_version, casbin_rule},
-    module::{Action, Scope},
+    tenancy::Cx,
 };
 use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, Model};
 use sea_orm::{
@@ -361,6 +362,14 @@ impl Authz {
             },
         );
         Ok(enforcer)
+    }
+
+    /// The tenant context of one operation: the caller may do `action` on `object`, at the
+    /// widest scope its grants give (403 `forbidden` otherwise). Data functions take it, so
+    /// the tenant and the scope travel together and cannot be forgotten.
+    pub async fn context(&self, user: &TenantUser, object: &str, action: Action) -> Result<Cx> {
+        let scope = self.require(user, object, action).await?;
+        Ok(Cx::granted(user.clone(), scope, action))
     }
 
     /// The widest scope at which `user` may do `action` on `object`, if any.

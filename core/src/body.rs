@@ -262,7 +262,7 @@ mod body_tests {
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Outer {
-        tier: crate::module::Tier,
+        tier: crate::access::Tier,
         inner: Inner,
     }
 
@@ -305,8 +305,8 @@ mod body_tests {
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
     struct Numbers {
-        tiers: Vec<crate::module::Tier>,
-        tier: Option<crate::module::Tier>,
+        tiers: Vec<crate::access::Tier>,
+        tier: Option<crate::access::Tier>,
         rate: Option<f64>,
     }
 

@@ -60,7 +60,7 @@ pub struct TenantInfo {
     /// The tenant.
     pub id: Uuid,
     /// Licence tier.
-    pub tier: crate::module::Tier,
+    pub tier: crate::access::Tier,
     /// Suspended tenants' users get 403 `tenant_suspended`.
     pub suspended: bool,
     /// Modules the tenant admin switched off.
@@ -69,22 +69,4 @@ pub struct TenantInfo {
     pub country: String,
     /// Default language (`fr`, `nl`, `en`).
     pub language: String,
-}
-
-/// How the host resolves credentials and tenants; implemented by the `tenants` crate.
-#[async_trait::async_trait]
-pub trait Directory: Send + Sync + 'static {
-    /// The principal behind a bearer credential, or `None` when it is unknown, expired or
-    /// revoked.
-    async fn authenticate(
-        &self,
-        app: &crate::App,
-        bearer: &str,
-    ) -> crate::Result<Option<Authenticated>>;
-    /// A tenant's licence, status and toggles.
-    async fn tenant_info(
-        &self,
-        app: &crate::App,
-        tenant_id: Uuid,
-    ) -> crate::Result<Option<TenantInfo>>;
 }

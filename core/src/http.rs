@@ -322,13 +322,14 @@ pub async fn host<E: Endpoint>(
         })
         .map(|v| v.trim().to_string());
     let auth = match bearer {
-        Some(token) => app.directory.authenticate(&app, &token).await?,
+        Some(token) => app.ports.directory.authenticate(&app, &token).await?,
         None => None,
     };
     let anonymous = auth.is_none();
     if let Some(auth) = auth {
         if let Principal::Tenant(user) = &auth.principal {
             let info = app
+                .ports
                 .directory
                 .tenant_info(&app, user.tenant_id)
                 .await?

@@ -1,13 +1,14 @@
 //! The Forecourt host.
 //!
-//! `core` owns what every module shares: the [`module::Module`] trait and its registry, licence
-//! tiers, the authenticated [`context::Principal`], the one error type, configuration, the
-//! database and cache handles, the permission enforcer, core events, the activity log and mail.
-//! Modules depend on `core` and never on `web`. A module reaches another only through a port
-//! of `core` ([`module::ContactPort`], [`module::LeadPort`]) or, for a module it declares in
-//! [`module::Module::depends_on`], through that module's crate (connectors create lead sources
-//! with `sources`).
+//! `core` owns what every module shares: the [`module::Module`] trait and the [`registry`] the
+//! binary assembles, licence tiers and permission vocabulary ([`access`]), the authenticated
+//! [`context::Principal`] and the tenant context ([`tenancy::Cx`]) every tenant table is read
+//! through, the one error type, configuration, the database and cache handles, the permission
+//! enforcer, core [`events`], the unit of work ([`uow`]) every write runs in, the activity log
+//! and mail. Modules depend on `core` and never on `web` or on one another: a module reaches
+//! another only through a port of [`ports`].
 
+pub mod access;
 pub mod activity;
 pub mod app;
 pub mod authz;
@@ -20,13 +21,18 @@ pub mod dates;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod input;
 pub mod mail;
 pub mod module;
 pub mod operations;
+pub mod ports;
+pub mod registry;
 pub mod secret;
 pub mod storage;
+pub mod tenancy;
+pub mod uow;
 
 pub use app::App;
 pub use error::{Error, Result};

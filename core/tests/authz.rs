@@ -2,10 +2,10 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use forecourt_core::{
+    access::{Action, Scope},
     authz::{self, Authz, Grant, role_subject, user_subject},
     cache::Cache,
     context::TenantUser,
-    module::{Action, Scope},
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;

@@ -8,10 +8,11 @@ use crate::{
 };
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, Tier},
     activity::{self, Actor},
+    app::AppModule,
     context::TenantUser,
     http::{Created, JsonBody, List, TenantAuth, fetch_page, page_limit, parse_cursor},
-    module::{Action, Module, Tier},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -171,7 +172,7 @@ pub struct ActivityView {
     pub changes: serde_json::Value,
 }
 
-fn module_view(m: &dyn Module, tier: Tier, disabled: &[String]) -> ModuleView {
+fn module_view(m: &AppModule, tier: Tier, disabled: &[String]) -> ModuleView {
     let included = m.tiers().contains(&tier);
     ModuleView {
         module: m.id().into(),

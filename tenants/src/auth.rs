@@ -8,12 +8,13 @@ use crate::{
 };
 use chrono::Duration as ChronoDuration;
 use forecourt_core::{
-    App, Error, Result, authz,
+    App, Error, Result,
+    access::Tier,
+    authz,
     cache::CacheKey,
     context::Principal,
     http::{Auth, JsonBody, NoContent, tenant_suspended},
     mail::parse_email,
-    module::Tier,
     secret::{new_token, token_hash},
 };
 use poem::{Request, web::Data};
@@ -805,6 +806,7 @@ async fn me(app: &App, principal: &Principal) -> Result<Me> {
                 .await?
                 .ok_or(Error::Unauthorized)?;
             let info = app
+                .ports
                 .directory
                 .tenant_info(app, tu.tenant_id)
                 .await?

@@ -1,15 +1,21 @@
 //! Resolving bearer credentials to principals, and tenants to their licence facts (cached).
 
-use crate::entities::{credential, platform_user, tenant, tenant_module, user};
+use crate::entities::{
+    company, credential, establishment, platform_user, tenant, tenant_module, user,
+};
 use forecourt_core::{
     App, Result,
+    access::Tier,
     cache::{CacheKey, Invalidation},
-    context::{Authenticated, Directory, Principal, TenantInfo, TenantUser},
-    module::Tier,
+    context::{Authenticated, Principal, TenantInfo, TenantUser},
+    ports::directory::{Directory, DirectoryKind, Mailbox},
     secret::token_hash,
+    tenancy::{TenantId, TenantScoped},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use std::time::Duration;
+use sea_orm::{
+    ColumnTrait, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
+use std::{collections::HashMap, time::Duration};
 use uuid::Uuid;
 
 /// Credential kinds that authenticate API calls.
@@ -53,8 +59,7 @@ pub async fn load_tenant_info(
     let Some(t) = tenant::Entity::find_by_id(tenant_id).one(db).await? else {
         return Ok(None);
     };
-    let disabled = tenant_module::Entity::find()
-        .filter(tenant_module::Column::TenantId.eq(tenant_id))
+    let disabled = tenant_module::Entity::scoped(&TenantId::new(tenant_id))
         .filter(tenant_module::Column::Enabled.eq(false))
         .all(db)
         .await?
@@ -72,7 +77,7 @@ pub async fn load_tenant_info(
 }
 
 #[async_trait::async_trait]
-impl Directory for TenantDirectory {
+impl Directory<App> for TenantDirectory {
     async fn authenticate(&self, app: &App, bearer: &str) -> Result<Option<Authenticated>> {
         let hash = token_hash(bearer);
         let Some(c) = credential::Entity::find_by_id(hash.clone())
@@ -133,5 +138,126 @@ impl Directory for TenantDirectory {
             app.cache.set(&key, i, tenant_info_ttl(app)).await;
         }
         Ok(info)
+    }
+
+    async fn exists(
+        &self,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        kind: DirectoryKind,
+        id: Uuid,
+    ) -> Result<bool> {
+        let found = match kind {
+            DirectoryKind::User => {
+                user::Entity::scoped(&tenant)
+                    .filter(user::Column::Id.eq(id))
+                    .count(&db)
+                    .await?
+            }
+            DirectoryKind::Establishment => {
+                establishment::Entity::scoped(&tenant)
+                    .filter(establishment::Column::Id.eq(id))
+                    .count(&db)
+                    .await?
+            }
+            DirectoryKind::Company => {
+                company::Entity::scoped(&tenant)
+                    .filter(company::Column::Id.eq(id))
+                    .count(&db)
+                    .await?
+            }
+        };
+        Ok(found > 0)
+    }
+
+    async fn names(
+        &self,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        kind: DirectoryKind,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = ids.to_vec();
+        let rows: Vec<(Uuid, String)> = match kind {
+            DirectoryKind::User => {
+                user::Entity::scoped(&tenant)
+                    .filter(user::Column::Id.is_in(ids))
+                    .select_only()
+                    .columns([user::Column::Id, user::Column::Name])
+                    .into_tuple()
+                    .all(&db)
+                    .await?
+            }
+            DirectoryKind::Establishment => {
+                establishment::Entity::scoped(&tenant)
+                    .filter(establishment::Column::Id.is_in(ids))
+                    .select_only()
+                    .columns([establishment::Column::Id, establishment::Column::Name])
+                    .into_tuple()
+                    .all(&db)
+                    .await?
+            }
+            DirectoryKind::Company => {
+                company::Entity::scoped(&tenant)
+                    .filter(company::Column::Id.is_in(ids))
+                    .select_only()
+                    .columns([company::Column::Id, company::Column::Name])
+                    .into_tuple()
+                    .all(&db)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn tenant_name(&self, db: DatabaseExecutor<'_>, tenant: TenantId) -> Result<String> {
+        Ok(tenant::Entity::find_by_id(tenant.uuid())
+            .one(&db)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default())
+    }
+
+    async fn mailbox(
+        &self,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        user_id: Uuid,
+    ) -> Result<Option<Mailbox>> {
+        Ok(user::Entity::scoped(&tenant)
+            .filter(user::Column::Id.eq(user_id))
+            .filter(user::Column::Active.eq(true))
+            .one(&db)
+            .await?
+            .map(|u| Mailbox {
+                email: u.email,
+                name: u.name,
+            }))
+    }
+
+    async fn company_of(
+        &self,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        establishment_id: Uuid,
+    ) -> Result<Option<Uuid>> {
+        Ok(establishment::Entity::scoped(&tenant)
+            .filter(establishment::Column::Id.eq(establishment_id))
+            .one(&db)
+            .await?
+            .map(|e| e.company_id))
+    }
+
+    async fn tenants(&self, db: DatabaseExecutor<'_>) -> Result<Vec<TenantId>> {
+        let ids: Vec<Uuid> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .into_tuple()
+            .all(&db)
+            .await?;
+        Ok(ids.into_iter().map(TenantId::new).collect())
     }
 }

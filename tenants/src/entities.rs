@@ -187,3 +187,5 @@ pub mod tenant_module {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(company, establishment, user, api_key, tenant_module);

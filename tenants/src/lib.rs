@@ -1,7 +1,11 @@
 //! Tenancy: the operator, resellers, tenants, companies, establishments and users; licences
 //! and module toggles; authentication; and the tenant admin's management of roles and grants.
 
-use forecourt_core::module::{Action, DefaultGrant, Module, PermissionObject, Scope, Tier};
+use forecourt_core::{
+    App,
+    access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
+    module::Module,
+};
 
 pub mod admin;
 pub mod auth;
@@ -53,7 +57,7 @@ const READ_ALL: &[DefaultGrant] = &[
 pub struct PlatformModule;
 
 #[async_trait::async_trait]
-impl Module for PlatformModule {
+impl Module<App> for PlatformModule {
     fn id(&self) -> &'static str {
         "platform"
     }
@@ -143,7 +147,7 @@ impl Module for PlatformModule {
         app: &forecourt_core::App,
         user: &forecourt_core::context::TenantUser,
         entity_type: &str,
-    ) -> forecourt_core::Result<forecourt_core::activity::Readable> {
+    ) -> forecourt_core::Result<forecourt_core::module::Readable> {
         readable::readable(app, user, entity_type).await
     }
 }

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use forecourt_core::entities::permission_seed;
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, BUILTIN_ROLES, Scope},
+    app::AppRegistry,
     authz::{self, Grant, role_subject, user_subject},
     context::TenantUser,
     http::{Created, JsonBody, List, NoContent, TenantAuth},
-    module::{Action, BUILTIN_ROLES, Registry, Scope},
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
@@ -23,7 +24,7 @@ use uuid::Uuid;
 /// defaults. Each (tenant, object) is seeded once, so an admin's later changes stand.
 pub async fn seed_missing_defaults(
     conn: &impl ConnectionTrait,
-    registry: &Registry,
+    registry: &AppRegistry,
     tenant_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<usize> {
@@ -72,7 +73,7 @@ pub async fn seed_missing_defaults(
 /// Seeds a new tenant's rules and makes its first user an admin.
 pub async fn seed_defaults(
     conn: &impl ConnectionTrait,
-    registry: &Registry,
+    registry: &AppRegistry,
     tenant_id: Uuid,
     admin: Uuid,
     now: DateTime<Utc>,

@@ -9,9 +9,10 @@ use crate::{
 };
 use forecourt_core::{
     App, Error, Result,
+    access::Tier,
     context::Principal,
+    events::Event,
     http::{Created, JsonBody, List, PlatformAuth, fetch_page},
-    module::{Event, Tier},
 };
 use poem::web::Data;
 use poem_openapi::{

@@ -7,9 +7,9 @@ use crate::{
 };
 use forecourt_core::{
     App, Result,
-    activity::Readable,
+    access::{Action, Scope},
     context::TenantUser,
-    module::{Action, Scope},
+    module::Readable,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -12,12 +12,12 @@ use crate::{
 };
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, Scope},
     activity::{self, Actor},
     authz,
     context::{Authenticated, TenantUser},
     error::map_unique,
     http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
-    module::{Action, Scope},
 };
 use poem::{Request, web::Data};
 use poem_openapi::{

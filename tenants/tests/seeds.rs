@@ -3,8 +3,9 @@
 
 use chrono::Utc;
 use forecourt_core::{
+    access::{Action, Scope},
     authz::{self, Grant, role_subject},
-    module::{Action, Registry, Scope},
+    registry::Registry,
 };
 use forecourt_tenants::permissions::seed_missing_defaults;
 use sea_orm::DatabaseConnection;

@@ -1,6 +1,6 @@
 //! `forecourt bench`: performance measured in the same run as a baseline, reported as ratios.
 
-use forecourt_core::{App, context::TenantUser, module::Scope, module::Tier};
+use forecourt_core::{App, access::Scope, access::Tier, context::TenantUser};
 use forecourt_crm::service::{self, ContactData};
 use forecourt_tenants::platform::{NewAdmin, NewCompany, NewEstablishment, Onboarding, onboard};
 use std::{fmt::Write, time::Instant};

@@ -3,7 +3,7 @@
 //! reseller's email is taken).
 
 use forecourt_core::App;
-use forecourt_core::module::Tier;
+use forecourt_core::access::Tier;
 use forecourt_tenants::{
     platform::{
         NewAdmin, NewCompany, NewEstablishment, NewPlatformUser, NewReseller, Onboarding,

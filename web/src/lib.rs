@@ -3,13 +3,15 @@
 
 use forecourt_core::{
     App,
+    app::AppModule,
     authz::Authz,
     cache::Cache,
     clock::{Clock, SystemClock},
     config::Config,
     http::{Operations, edge, host},
     mail::Mailer,
-    module::{Module, Registry},
+    ports::{Ports, statuses::FixedStatuses},
+    registry::Registry,
     storage::FsStorage,
 };
 use poem::{
@@ -27,7 +29,7 @@ pub mod wire;
 
 /// The modules compiled into this binary. Adding a module means adding it here and its API
 /// to [`api`]; startup fails on a duplicate id or a missing dependency.
-pub fn modules() -> Vec<Box<dyn Module>> {
+pub fn modules() -> Vec<Box<AppModule>> {
     vec![
         Box::new(forecourt_tenants::PlatformModule),
         Box::new(forecourt_sources::SourcesModule),
@@ -135,13 +137,16 @@ pub async fn build_app_with_clock(
         mail,
         clock,
         registry,
-        directory: Arc::new(forecourt_tenants::TenantDirectory),
-        contacts: Arc::new(forecourt_crm::Contacts),
-        leads: Arc::new(forecourt_crm::Leads),
-        lead_source_users: vec![
-            Arc::new(forecourt_crm::OpportunitySources),
-            Arc::new(forecourt_connectors::ConnectorSources),
-        ],
+        ports: Ports {
+            directory: Arc::new(forecourt_tenants::TenantDirectory),
+            contacts: Arc::new(forecourt_crm::Contacts),
+            leads: Arc::new(forecourt_crm::Leads),
+            lead_source_users: vec![
+                Arc::new(forecourt_crm::OpportunitySources),
+                Arc::new(forecourt_connectors::ConnectorSources),
+            ],
+            statuses: Arc::new(FixedStatuses),
+        },
         storage,
         write_gate,
     });

@@ -12,9 +12,9 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error,
+    access::Action,
     activity::{self, Actor},
     http::{Created, JsonBody, List, RequestId, TenantAuth, fetch_page},
-    module::Action,
 };
 use poem::{Request, http::StatusCode, web::Data};
 use poem_openapi::{

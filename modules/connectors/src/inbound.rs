@@ -19,7 +19,7 @@ use forecourt_core::{
     activity::{self, Actor},
     error::Problem,
     http::{parse_body, tenant_suspended},
-    module::{InboundContact, InboundLead, InboundVehicle},
+    ports::leads::{InboundContact, InboundLead, InboundVehicle},
 };
 use poem_openapi::{Enum, Object};
 use sea_orm::{
@@ -379,6 +379,7 @@ async fn process(
     let rid = incoming.request_id.as_deref();
     let refuse = |e: Error| Ok(Answer::Refused(problem_of(&e, delivery_id, rid)));
     let info = app
+        .ports
         .directory
         .tenant_info(app, c.tenant_id)
         .await?
@@ -630,7 +631,7 @@ async fn land_one(
             }
             continue;
         }
-        match app.leads.land(app, &txn, c.tenant_id, &lead).await {
+        match app.ports.leads.land(app, &txn, c.tenant_id, &lead).await {
             Ok(landed) => {
                 connector_lead::Entity::update_many()
                     .col_expr(
@@ -672,7 +673,7 @@ async fn land_one(
                 )
                 .await?;
                 txn.commit().await?;
-                app.contacts.changed(app, c.tenant_id).await;
+                app.ports.contacts.changed(app, c.tenant_id).await;
                 result.outcome = outcome;
                 result.opportunity_id = Some(landed.opportunity_id);
                 result.contact_id = Some(landed.contact_id);

@@ -4,7 +4,9 @@
 
 use forecourt_core::{
     App, Result,
-    module::{Action, DefaultGrant, Event, Module, PermissionObject, Scope, Tier},
+    access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
+    events::Event,
+    module::Module,
 };
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, prelude::Expr};
 
@@ -27,7 +29,7 @@ pub const MODULE_ID: &str = "connectors";
 pub struct ConnectorsModule;
 
 #[async_trait::async_trait]
-impl Module for ConnectorsModule {
+impl Module<App> for ConnectorsModule {
     fn id(&self) -> &'static str {
         MODULE_ID
     }
@@ -65,7 +67,7 @@ impl Module for ConnectorsModule {
         app: &App,
         user: &forecourt_core::context::TenantUser,
         _entity_type: &str,
-    ) -> Result<forecourt_core::activity::Readable> {
+    ) -> Result<forecourt_core::module::Readable> {
         forecourt_core::activity::readable_if(
             app,
             user,

@@ -29,7 +29,7 @@ pub fn scoped(tenant_id: Uuid) -> Select<connector::Entity> {
 pub struct ConnectorSources;
 
 #[async_trait::async_trait]
-impl forecourt_core::module::LeadSourceUsers for ConnectorSources {
+impl forecourt_core::ports::lead_sources::LeadSourceUsers for ConnectorSources {
     fn kind(&self) -> &'static str {
         "connectors"
     }

@@ -12,10 +12,10 @@ use crate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use forecourt_core::{
     App, Error, Result,
+    access::Action,
     activity::{self, Actor},
     context::TenantUser,
     http::{Created, JsonBody, List, TenantAuth},
-    module::Action,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -699,6 +699,7 @@ async fn purchase_order(
         None => match customer.contact.language.clone() {
             Some(l) => l,
             None => app
+                .ports
                 .directory
                 .tenant_info(app, o.tenant_id)
                 .await?

@@ -8,12 +8,12 @@ use crate::{
 use chrono::NaiveDate;
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, Scope},
     activity::{self, Actor},
     cache::CacheKey,
     context::TenantUser,
     http::{JsonBody, List, NoContent, TenantAuth, fetch_page},
     mail::parse_email,
-    module::{Action, Scope},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -766,6 +766,7 @@ async fn may_set_blocked(
 
 async fn country_of(app: &App, tenant_id: Uuid) -> Result<String> {
     Ok(app
+        .ports
         .directory
         .tenant_info(app, tenant_id)
         .await?
@@ -775,7 +776,7 @@ async fn country_of(app: &App, tenant_id: Uuid) -> Result<String> {
 
 /// The extensions enabled modules add to a single contact read.
 async fn extensions(app: &App, user: &TenantUser, id: Uuid) -> Result<serde_json::Value> {
-    let Some(info) = app.directory.tenant_info(app, user.tenant_id).await? else {
+    let Some(info) = app.ports.directory.tenant_info(app, user.tenant_id).await? else {
         return Ok(json!({}));
     };
     let txn = forecourt_core::db::begin(&app.db).await?;

@@ -14,10 +14,10 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
+    access::Action,
     activity::Actor,
     context::TenantUser,
     http::{Created, List, TenantAuth},
-    module::Action,
     storage::StorageKey,
 };
 use poem::{Request, web::Data};

@@ -20,7 +20,7 @@ use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
     mail::parse_email,
-    module::{InboundLead, InboundVehicle, LeadLanded, LeadPort},
+    ports::leads::{InboundLead, InboundVehicle, LeadLanded, LeadPort},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -36,7 +36,7 @@ const ACTOR: Actor<'static> = Actor::System("connector");
 pub struct Leads;
 
 #[async_trait::async_trait]
-impl LeadPort for Leads {
+impl LeadPort<App> for Leads {
     async fn land(
         &self,
         app: &App,
@@ -400,6 +400,7 @@ async fn land(
 ) -> Result<LeadLanded> {
     let at = lead.received_at;
     let country = app
+        .ports
         .directory
         .tenant_info(app, t)
         .await?

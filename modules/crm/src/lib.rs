@@ -2,9 +2,11 @@
 
 use forecourt_core::{
     App, Result,
-    activity::Readable,
+    access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
     context::TenantUser,
-    module::{Action, ContactPort, DefaultGrant, Module, PermissionObject, Scope, Tier},
+    module::Module,
+    module::Readable,
+    ports::contacts::ContactPort,
 };
 use sea_orm::{DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
@@ -31,7 +33,7 @@ pub use vehicles::VehiclesApi;
 pub struct CrmModule;
 
 #[async_trait::async_trait]
-impl Module for CrmModule {
+impl Module<App> for CrmModule {
     fn id(&self) -> &'static str {
         "crm"
     }
@@ -200,9 +202,9 @@ impl Module for CrmModule {
         &self,
         _app: &App,
         txn: &DatabaseTransaction,
-        event: &forecourt_core::module::Event,
+        event: &forecourt_core::events::Event,
     ) -> Result<()> {
-        if let forecourt_core::module::Event::ContactsMerged {
+        if let forecourt_core::events::Event::ContactsMerged {
             tenant_id,
             survivor,
             merged,
@@ -218,7 +220,7 @@ impl Module for CrmModule {
 pub struct Contacts;
 
 #[async_trait::async_trait]
-impl ContactPort for Contacts {
+impl ContactPort<App> for Contacts {
     async fn visible(
         &self,
         txn: &DatabaseTransaction,

@@ -8,10 +8,10 @@ use crate::{
 };
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, Scope},
     activity::{self, Actor},
     context::TenantUser,
     http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
-    module::{Action, Scope},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -230,7 +230,7 @@ fn scoped(tenant_id: Uuid) -> sea_orm::Select<opportunity::Entity> {
 pub struct OpportunitySources;
 
 #[async_trait::async_trait]
-impl forecourt_core::module::LeadSourceUsers for OpportunitySources {
+impl forecourt_core::ports::lead_sources::LeadSourceUsers for OpportunitySources {
     fn kind(&self) -> &'static str {
         "opportunities"
     }
@@ -489,7 +489,7 @@ fn role(v: Option<&str>) -> Result<Option<String>> {
 
 async fn check_source(app: &App, user: &TenantUser, source: Option<Uuid>) -> Result<()> {
     let Some(s) = source else { return Ok(()) };
-    let info = app.directory.tenant_info(app, user.tenant_id).await?;
+    let info = app.ports.directory.tenant_info(app, user.tenant_id).await?;
     let has_sources = app
         .registry
         .get("sources")
@@ -599,6 +599,7 @@ async fn notify_assignee(
         None => String::new(),
     };
     let language = app
+        .ports
         .directory
         .tenant_info(app, o.tenant_id)
         .await?

@@ -9,7 +9,7 @@ use crate::{
     validate,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use forecourt_core::{App, Error, Result, context::TenantUser, module::Scope};
+use forecourt_core::{App, Error, Result, access::Scope, context::TenantUser};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, Select, Statement,
@@ -699,7 +699,7 @@ pub async fn reindex(
     let mut terms: BTreeMap<String, (i32, &'static str)> = BTreeMap::new();
     // Only modules the tenant has contribute; a search also ignores the terms of a module
     // switched off later (see [`search`]), so toggling needs no reindex.
-    let info = app.directory.tenant_info(app, tenant_id).await?;
+    let info = app.ports.directory.tenant_info(app, tenant_id).await?;
     for m in app.registry.available(info.as_ref()) {
         for t in m.contact_terms(app, txn, tenant_id, id).await? {
             let term = validate::fold(t.trim());
@@ -727,7 +727,7 @@ pub async fn reindex(
 
 /// The registered modules the tenant lacks or switched off: their search terms are ignored.
 pub async fn hidden_modules(app: &App, tenant_id: Uuid) -> Result<Vec<String>> {
-    let info = app.directory.tenant_info(app, tenant_id).await?;
+    let info = app.ports.directory.tenant_info(app, tenant_id).await?;
     Ok(app
         .registry
         .modules()
@@ -1015,7 +1015,7 @@ pub async fn merge(
         .dispatch(
             app,
             txn,
-            &forecourt_core::module::Event::ContactsMerged {
+            &forecourt_core::events::Event::ContactsMerged {
                 tenant_id: t,
                 survivor: c.id,
                 merged: ids.clone(),

@@ -3,10 +3,10 @@
 use crate::entities::{opportunity_vehicle, vehicle};
 use forecourt_core::{
     App, Error, Result,
+    access::Action,
     activity::{self, Actor},
     error::map_unique,
     http::{Created, JsonBody, List, TenantAuth, fetch_page},
-    module::Action,
 };
 use poem::web::Data;
 use poem_openapi::{

@@ -7,10 +7,10 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
+    access::{Action, Scope},
     activity::{self, Actor},
     context::TenantUser,
     http::{JsonBody, NoContent, TenantAuth},
-    module::{Action, Scope},
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
@@ -94,7 +94,12 @@ async fn open(
     scope: Scope,
 ) -> Result<DatabaseTransaction> {
     let txn = forecourt_core::db::begin(&app.db).await?;
-    if !app.contacts.visible(&txn, user, contact_id, scope).await? {
+    if !app
+        .ports
+        .contacts
+        .visible(&txn, user, contact_id, scope)
+        .await?
+    {
         return Err(Error::NotFound("contact"));
     }
     Ok(txn)
@@ -156,7 +161,7 @@ impl OpelApi {
         )
         .await?;
         if before.as_ref() != Some(&after) {
-            app.contacts.reindex(&app, &txn, tenant, id.0).await?;
+            app.ports.contacts.reindex(&app, &txn, tenant, id.0).await?;
             activity::record(
                 &txn,
                 tenant,
@@ -170,7 +175,7 @@ impl OpelApi {
             .await?;
         }
         txn.commit().await.map_err(Error::from)?;
-        app.contacts.changed(&app, tenant).await;
+        app.ports.contacts.changed(&app, tenant).await;
         Ok(Json(after.try_into()?))
     }
 
@@ -191,7 +196,7 @@ impl OpelApi {
         let removed = service::remove(&txn, tenant, id.0)
             .await?
             .ok_or(Error::NotFound("opel category"))?;
-        app.contacts.reindex(&app, &txn, tenant, id.0).await?;
+        app.ports.contacts.reindex(&app, &txn, tenant, id.0).await?;
         activity::record(
             &txn,
             tenant,
@@ -204,7 +209,7 @@ impl OpelApi {
         )
         .await?;
         txn.commit().await.map_err(Error::from)?;
-        app.contacts.changed(&app, tenant).await;
+        app.ports.contacts.changed(&app, tenant).await;
         Ok(NoContent::NoContent)
     }
 }

@@ -3,10 +3,7 @@
 //! `extensions.opel`, and searchable (the fleet code is one of the contact's search terms).
 //! Expert tier. Guarded by the contact's own permission object, `contacts`.
 
-use forecourt_core::{
-    App, Result,
-    module::{Event, Module, Tier},
-};
+use forecourt_core::{App, Result, access::Tier, events::Event, module::Module};
 use sea_orm::DatabaseTransaction;
 use serde_json::json;
 use uuid::Uuid;
@@ -21,7 +18,7 @@ pub use api::OpelApi;
 pub struct OpelModule;
 
 #[async_trait::async_trait]
-impl Module for OpelModule {
+impl Module<App> for OpelModule {
     fn id(&self) -> &'static str {
         "opel"
     }
@@ -47,7 +44,8 @@ impl Module for OpelModule {
             && service::merge_into(txn, *tenant_id, *survivor, merged).await?
         {
             // The survivor gained a fleet code: make it findable by it.
-            app.contacts
+            app.ports
+                .contacts
                 .reindex(app, txn, *tenant_id, *survivor)
                 .await?;
         }

@@ -8,9 +8,9 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
+    access::Action,
     activity::{self, Actor},
     http::{Created, JsonBody, TenantAuth},
-    module::Action,
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
@@ -144,7 +144,12 @@ impl OptinsApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        if !app.contacts.visible(&txn, &auth.0, id.0, scope).await? {
+        if !app
+            .ports
+            .contacts
+            .visible(&txn, &auth.0, id.0, scope)
+            .await?
+        {
             return Err(Error::NotFound("contact").into());
         }
         let history = service::history(&txn, auth.tenant_id(), id.0).await?;
@@ -189,7 +194,12 @@ impl OptinsApi {
         let txn = forecourt_core::db::begin(&app.db)
             .await
             .map_err(Error::from)?;
-        if !app.contacts.visible(&txn, &auth.0, id.0, scope).await? {
+        if !app
+            .ports
+            .contacts
+            .visible(&txn, &auth.0, id.0, scope)
+            .await?
+        {
             return Err(Error::NotFound("contact").into());
         }
         let m = service::record(

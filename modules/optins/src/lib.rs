@@ -5,7 +5,9 @@
 
 use forecourt_core::{
     App, Result,
-    module::{Action, DefaultGrant, Event, Module, PermissionObject, Scope, Tier},
+    access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
+    events::Event,
+    module::Module,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -19,7 +21,7 @@ pub use api::OptinsApi;
 pub struct OptinsModule;
 
 #[async_trait::async_trait]
-impl Module for OptinsModule {
+impl Module<App> for OptinsModule {
     fn id(&self) -> &'static str {
         "optins"
     }

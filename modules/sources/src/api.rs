@@ -7,9 +7,9 @@ use crate::{
 };
 use forecourt_core::{
     App, Error,
+    access::Action,
     activity::{self, Actor},
     http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
-    module::Action,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -240,7 +240,7 @@ impl SourcesApi {
         // Refused rather than deactivated: a DELETE that answers 204 but leaves the source in
         // place would surprise; the caller learns what still uses it and chooses.
         let mut used_by = std::collections::BTreeMap::new();
-        for users in &app.lead_source_users {
+        for users in &app.ports.lead_source_users {
             let n = users.count(&txn, m.tenant_id, m.id).await?;
             if n > 0 {
                 used_by.insert(users.kind().to_string(), n);

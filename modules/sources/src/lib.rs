@@ -3,7 +3,9 @@
 
 use forecourt_core::{
     App, Result,
-    module::{Action, DefaultGrant, Event, Module, PermissionObject, Scope, Tier},
+    access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
+    events::Event,
+    module::Module,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -21,7 +23,7 @@ pub struct SourcesModule;
 pub const DEFAULT_SOURCES: &[&str] = &["Showroom", "Website", "Phone"];
 
 #[async_trait::async_trait]
-impl Module for SourcesModule {
+impl Module<App> for SourcesModule {
     fn id(&self) -> &'static str {
         "sources"
     }
@@ -65,7 +67,7 @@ impl Module for SourcesModule {
         app: &App,
         user: &forecourt_core::context::TenantUser,
         _entity_type: &str,
-    ) -> Result<forecourt_core::activity::Readable> {
+    ) -> Result<forecourt_core::module::Readable> {
         forecourt_core::activity::readable_if(
             app,
             user,

@@ -6,7 +6,7 @@
 //! statement is pinned to the caller's tenant, and every join matches `tenant_id` on both sides.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use forecourt_core::{Error, Result, context::TenantUser, module::Scope};
+use forecourt_core::{Error, Result, access::Scope, context::TenantUser};
 use poem_openapi::{
     Enum, Object,
     registry::{MetaSchema, MetaSchemaRef},

@@ -1,0 +1,28 @@
+//! What a module may ask of another, as traits that the owning module implements. A module
+//! never names another module's tables or imports its entities: it asks here.
+//!
+//! The traits are generic over the application state `A` (always [`crate::App`]) where they
+//! need it, so that the state can hold them without this folder depending on it.
+
+pub mod contacts;
+pub mod directory;
+pub mod lead_sources;
+pub mod leads;
+pub mod statuses;
+
+use std::sync::Arc;
+
+/// Every port, in one place on the application state, so the host does not grow a field per
+/// module.
+pub struct Ports<A: Sync> {
+    /// Credentials, tenants, users, establishments and companies (the `tenants` crate).
+    pub directory: Arc<dyn directory::Directory<A>>,
+    /// The contact store (`crm`).
+    pub contacts: Arc<dyn contacts::ContactPort<A>>,
+    /// The CRM's intake of leads from partners (`crm`).
+    pub leads: Arc<dyn leads::LeadPort<A>>,
+    /// Every module's records that refer to lead sources (asked before one is deleted).
+    pub lead_source_users: Vec<Arc<dyn lead_sources::LeadSourceUsers>>,
+    /// What kind each status is.
+    pub statuses: Arc<dyn statuses::Statuses>,
+}
