@@ -1,7 +1,7 @@
 //! `forecourt bench`: performance measured in the same run as a baseline, reported as ratios.
 
 use forecourt_core::{App, access::Scope, access::Tier, context::TenantUser};
-use forecourt_crm::service::{self, ContactData};
+use forecourt_crm::contacts::service::{self, ContactData};
 use forecourt_tenants::platform::{NewAdmin, NewCompany, NewEstablishment, Onboarding, onboard};
 use std::{fmt::Write, time::Instant};
 use uuid::Uuid;
@@ -49,8 +49,8 @@ fn contact(i: usize, assigned: Uuid, establishment: Uuid) -> ContactData {
         national_number: None,
         emails: vec![format!(
             "{}.{}.{i}@example.be",
-            forecourt_crm::validate::fold(f),
-            forecourt_crm::validate::words(l).join("")
+            forecourt_crm::contacts::validate::fold(f),
+            forecourt_crm::contacts::validate::words(l).join("")
         )],
         // +32 47x xx xx xx: unique per contact.
         phones: vec![format!("+3247{:07}", 1_000_000 + i)],
@@ -197,14 +197,14 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
     ] {
         let cold = measure(iterations, || async {
             service::searches_changed(app, t.tenant_id).await;
-            forecourt_crm::api::search_contacts(app, &user, Scope::Tenant, q, 20)
+            forecourt_crm::contacts::api::search_contacts(app, &user, Scope::Tenant, q, 20)
                 .await
                 .map_err(err)?;
             Ok(())
         })
         .await?;
         let cached = measure(iterations, || async {
-            forecourt_crm::api::search_contacts(app, &user, Scope::Tenant, q, 20)
+            forecourt_crm::contacts::api::search_contacts(app, &user, Scope::Tenant, q, 20)
                 .await
                 .map_err(err)?;
             Ok(())

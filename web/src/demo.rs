@@ -136,7 +136,7 @@ async fn demo_contacts(
     admin: uuid::Uuid,
     establishment: uuid::Uuid,
 ) -> anyhow::Result<()> {
-    use forecourt_crm::service::{ContactData, insert_many};
+    use forecourt_crm::contacts::service::{ContactData, insert_many};
 
     let people = [
         (
@@ -232,8 +232,8 @@ async fn demo_opportunities(
     contacts: &[uuid::Uuid],
 ) -> anyhow::Result<()> {
     use forecourt_crm::{
-        entities::{opportunity, opportunity_contact},
-        expiry::{CLOSED, STATUSES},
+        expiry::service::{CLOSED, STATUSES},
+        opportunities::entities::{opportunity, opportunity_contact},
     };
     use sea_orm::{ActiveValue::Set, EntityTrait};
     let now = app.clock.now();
@@ -270,7 +270,7 @@ async fn demo_opportunities(
         .exec_without_returning(txn)
         .await?;
     }
-    forecourt_crm::expiry::sweep_tenant(txn, tenant_id, now)
+    forecourt_crm::expiry::service::sweep_tenant(txn, tenant_id, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())

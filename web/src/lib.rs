@@ -161,7 +161,7 @@ pub fn start_background(app: &Arc<App>) {
     app.cache.spawn_listener();
     app.authz
         .spawn_background(Duration::from_millis(app.config.authz_refresh_ms));
-    forecourt_crm::expiry::spawn_sweeper(
+    forecourt_crm::expiry::service::spawn_sweeper(
         app.clone(),
         Duration::from_secs(app.config.expiry_sweep_secs),
     );

@@ -175,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
                 None => app.clock.now(),
             };
             let node = format!("cli-{}", std::process::id());
-            let (tenants, expired) = forecourt_crm::expiry::sweep_all(&app, &node, at)
+            let (tenants, expired) = forecourt_crm::expiry::service::sweep_all(&app, &node, at)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

@@ -11,23 +11,27 @@ use forecourt_core::{
 use sea_orm::{DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
-pub mod actions;
-pub mod api;
-pub mod documents;
-pub mod entities;
+/// The tables of this crate have no sea-orm relations: joins are written where they are used.
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod contacts;
 pub mod expiry;
 pub mod intake;
+pub mod lead_page;
 pub mod opportunities;
-pub mod service;
-pub mod validate;
 pub mod vehicles;
 
-pub use actions::LeadPageApi;
-pub use api::{ContactsApi, SearchApi};
-pub use documents::DocumentsApi;
-pub use intake::Leads;
-pub use opportunities::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
-pub use vehicles::VehiclesApi;
+pub use contacts::api::{ContactsApi, SearchApi};
+pub use intake::service::Leads;
+pub use lead_page::{actions::LeadPageApi, documents::DocumentsApi};
+pub use opportunities::api::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
+pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.
 pub struct CrmModule;
@@ -180,20 +184,20 @@ impl Module<App> for CrmModule {
         };
         Ok(match entity_type {
             "contact" => {
-                let company = service::user_company(&app.db, user).await?;
+                let company = contacts::service::user_company(&app.db, user).await?;
                 Readable::ids(
-                    service::scoped(user.tenant_id)
-                        .filter(service::visibility(user, scope, company)),
-                    entities::contact::Column::Id,
+                    contacts::service::scoped(user.tenant_id)
+                        .filter(contacts::service::visibility(user, scope, company)),
+                    contacts::entities::contact::Column::Id,
                 )
             }
             "opportunity" => Readable::ids(
-                opportunities::readable(user, scope),
-                entities::opportunity::Column::Id,
+                opportunities::api::readable(user, scope),
+                opportunities::entities::opportunity::Column::Id,
             ),
             "vehicle" => Readable::ids(
-                vehicles::scoped(user.tenant_id),
-                entities::vehicle::Column::Id,
+                vehicles::api::scoped(user.tenant_id),
+                vehicles::entities::vehicle::Column::Id,
             ),
             _ => Readable::All,
         })
@@ -210,7 +214,7 @@ impl Module<App> for CrmModule {
             merged,
         } = event
         {
-            opportunities::move_links(txn, *tenant_id, *survivor, merged).await?;
+            opportunities::api::move_links(txn, *tenant_id, *survivor, merged).await?;
         }
         Ok(())
     }
@@ -228,7 +232,7 @@ impl ContactPort<App> for Contacts {
         contact_id: Uuid,
         scope: Scope,
     ) -> Result<bool> {
-        let found = service::find_visible(txn, user, contact_id, scope).await?;
+        let found = contacts::service::find_visible(txn, user, contact_id, scope).await?;
         Ok(found.is_some())
     }
 
@@ -239,10 +243,10 @@ impl ContactPort<App> for Contacts {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<()> {
-        service::reindex(app, txn, tenant_id, contact_id).await
+        contacts::service::reindex(app, txn, tenant_id, contact_id).await
     }
 
     async fn changed(&self, app: &App, tenant_id: Uuid) {
-        service::searches_changed(app, tenant_id).await;
+        contacts::service::searches_changed(app, tenant_id).await;
     }
 }

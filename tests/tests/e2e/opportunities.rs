@@ -1011,7 +1011,7 @@ async fn expiry_rule_is_evaluated_at_several_dates() {
     let sweep = |at: DateTime<Utc>| {
         let db = db.clone();
         async move {
-            forecourt_crm::expiry::sweep_tenant(&db, tenant, at)
+            forecourt_crm::expiry::service::sweep_tenant(&db, tenant, at)
                 .await
                 .unwrap()
         }

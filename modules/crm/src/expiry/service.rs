@@ -3,7 +3,10 @@
 //! node runs periodically, claiming each tenant so two nodes never sweep one tenant at once,
 //! and by `forecourt jobs expire --as-of DATE`. Time always comes from the caller.
 
-use crate::entities::{job_claim, opportunity, tenant_setting};
+use crate::{
+    expiry::entities::job_claim, expiry::entities::tenant_setting,
+    opportunities::entities::opportunity,
+};
 use chrono::{DateTime, Duration, Utc};
 use forecourt_core::{App, Error, Result};
 use sea_orm::{

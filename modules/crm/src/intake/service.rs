@@ -6,14 +6,17 @@
 //! actions, or the opportunity's customer information.
 
 use crate::{
-    actions::{self, FollowUp, TestDrive, TradeIn, VehicleRequest},
-    entities::{
-        contact, contact_email, contact_phone, opportunity, opportunity_contact,
-        opportunity_vehicle,
-    },
-    expiry::{self, CLOSED},
-    service::{self, AddressData, ContactData},
-    validate, vehicles,
+    contacts::entities::contact,
+    contacts::entities::contact_email,
+    contacts::entities::contact_phone,
+    contacts::service::{self, AddressData, ContactData},
+    contacts::validate,
+    expiry::service::{self as expiry, CLOSED},
+    lead_page::actions::{self, FollowUp, TestDrive, TradeIn, VehicleRequest},
+    opportunities::entities::opportunity,
+    opportunities::entities::opportunity_contact,
+    opportunities::entities::opportunity_vehicle,
+    vehicles::api as vehicles,
 };
 use chrono::{DateTime, Utc};
 use forecourt_core::{
@@ -335,7 +338,7 @@ async fn in_stock(txn: &DatabaseTransaction, t: Uuid, vin: Option<&str>) -> Resu
         return Ok(None);
     };
     Ok(vehicles::scoped(t)
-        .filter(crate::entities::vehicle::Column::Vin.eq(vin))
+        .filter(crate::vehicles::entities::vehicle::Column::Vin.eq(vin))
         .one(txn)
         .await?
         .map(|v| v.id))

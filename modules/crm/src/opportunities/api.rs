@@ -2,9 +2,12 @@
 //! system-owned `expired` flag (seed 004), and `/api/v1/settings/expiry`.
 
 use crate::{
-    entities::{opportunity, opportunity_contact, opportunity_vehicle},
-    expiry::{self, ExpirySettings, STATUSES, StatusKind, is_closed},
-    service, vehicles,
+    contacts::service,
+    expiry::service::{self as expiry, ExpirySettings, STATUSES, StatusKind, is_closed},
+    opportunities::entities::opportunity,
+    opportunities::entities::opportunity_contact,
+    opportunities::entities::opportunity_vehicle,
+    vehicles::api as vehicles,
 };
 use forecourt_core::{
     App, Error, Result,
@@ -371,8 +374,8 @@ pub(crate) fn check_change(o: &opportunity::Model, change: Change<'_>) -> Result
     let allowed = match change {
         Change::Status(to) => !is_closed(to),
         Change::Action(kind) => {
-            kind == <crate::actions::Comment as crate::actions::Kind>::KIND
-                || kind == crate::documents::KIND
+            kind == <crate::lead_page::actions::Comment as crate::lead_page::actions::Kind>::KIND
+                || kind == crate::lead_page::documents::KIND
         }
         Change::Fields | Change::Assignment | Change::Contacts | Change::PurchaseOrder => false,
     };
@@ -526,7 +529,7 @@ async fn set_vehicles(
             continue;
         }
         if vehicles::scoped(tenant_id)
-            .filter(crate::entities::vehicle::Column::Id.eq(*v))
+            .filter(crate::vehicles::entities::vehicle::Column::Id.eq(*v))
             .one(conn)
             .await?
             .is_none()
@@ -591,7 +594,7 @@ async fn notify_assignee(
         .await?;
     let customer = match first {
         Some(l) => service::scoped(o.tenant_id)
-            .filter(crate::entities::contact::Column::Id.eq(l.contact_id))
+            .filter(crate::contacts::entities::contact::Column::Id.eq(l.contact_id))
             .one(txn)
             .await?
             .map(|c| c.display_name)

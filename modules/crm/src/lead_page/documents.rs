@@ -7,9 +7,9 @@
 //! becomes a path: files are stored by id).
 
 use crate::{
-    actions,
-    entities::opportunity_action,
-    opportunities::{Change, load, lock},
+    lead_page::actions,
+    lead_page::entities::opportunity_action,
+    opportunities::api::{Change, load, lock},
 };
 use chrono::{DateTime, Utc};
 use forecourt_core::{

@@ -5,9 +5,11 @@
 //! They follow the opportunity's permission: reading needs read access to it, adding write.
 
 use crate::{
-    entities::{opportunity_action, vehicle},
-    opportunities::{Change, check_change, load, lock},
-    service, vehicles,
+    contacts::service,
+    lead_page::entities::opportunity_action,
+    opportunities::api::{Change, check_change, load, lock},
+    vehicles::api as vehicles,
+    vehicles::entities::vehicle,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use forecourt_core::{
@@ -289,7 +291,7 @@ impl Kind for TestDrive {
         }
         forecourt_core::dates::maybe_instant("scheduled_at", self.scheduled_at)?;
         let found = service::scoped(user.tenant_id)
-            .filter(crate::entities::contact::Column::Id.eq(self.driver_contact_id))
+            .filter(crate::contacts::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
             .await?;
         found
@@ -437,7 +439,7 @@ async fn add<K: Kind>(
 /// body must have been checked.
 pub(crate) async fn insert<K: Kind>(
     txn: &sea_orm::DatabaseTransaction,
-    o: &crate::entities::opportunity::Model,
+    o: &crate::opportunities::entities::opportunity::Model,
     body: &K,
     actor: Actor<'_>,
     now: DateTime<Utc>,
@@ -453,7 +455,7 @@ pub(crate) async fn insert<K: Kind>(
 /// API and from lead intake, so the closed rule is checked here too ([`check_change`]).
 pub(crate) async fn insert_data(
     txn: &sea_orm::DatabaseTransaction,
-    o: &crate::entities::opportunity::Model,
+    o: &crate::opportunities::entities::opportunity::Model,
     kind: &str,
     id: Uuid,
     data: serde_json::Value,
@@ -676,17 +678,19 @@ async fn purchase_order(
             .join(" ")
         })
         .unwrap_or_default();
-    let first = crate::entities::opportunity_contact::Entity::find()
-        .filter(crate::entities::opportunity_contact::Column::TenantId.eq(o.tenant_id))
-        .filter(crate::entities::opportunity_contact::Column::OpportunityId.eq(o.id))
-        .order_by_asc(crate::entities::opportunity_contact::Column::Position)
+    let first = crate::opportunities::entities::opportunity_contact::Entity::find()
+        .filter(
+            crate::opportunities::entities::opportunity_contact::Column::TenantId.eq(o.tenant_id),
+        )
+        .filter(crate::opportunities::entities::opportunity_contact::Column::OpportunityId.eq(o.id))
+        .order_by_asc(crate::opportunities::entities::opportunity_contact::Column::Position)
         .one(&txn)
         .await?
         .ok_or(Error::NotFound("contact"))?;
     let customer = service::complete(
         &txn,
         service::scoped(o.tenant_id)
-            .filter(crate::entities::contact::Column::Id.eq(first.contact_id))
+            .filter(crate::contacts::entities::contact::Column::Id.eq(first.contact_id))
             .one(&txn)
             .await?
             .ok_or(Error::NotFound("contact"))?,
@@ -694,7 +698,7 @@ async fn purchase_order(
     .await?;
     // The request's language, else the customer's, else the tenant's.
     let language = match language {
-        Some(l) => crate::validate::language(&l)
+        Some(l) => crate::contacts::validate::language(&l)
             .ok_or_else(|| Error::invalid("language", "one of `fr`, `nl`, `en`"))?,
         None => match customer.contact.language.clone() {
             Some(l) => l,

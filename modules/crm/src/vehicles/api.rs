@@ -1,6 +1,6 @@
 //! `/api/v1/vehicles`: the dealer's stock.
 
-use crate::entities::{opportunity_vehicle, vehicle};
+use crate::{opportunities::entities::opportunity_vehicle, vehicles::entities::vehicle};
 use forecourt_core::{
     App, Error, Result,
     access::Action,
@@ -164,7 +164,7 @@ impl VehiclesApi {
         app.authz.require(&auth.0, "vehicles", Action::Read).await?;
         let mut q = scoped(auth.tenant_id());
         if let Some(s) = status.0 {
-            q = q.filter(vehicle::Column::Status.eq(crate::api::str_of(s)));
+            q = q.filter(vehicle::Column::Status.eq(crate::contacts::api::str_of(s)));
         }
         let page = fetch_page(
             &app.db,
@@ -218,7 +218,7 @@ impl VehiclesApi {
             year: Set(b.year),
             mileage_km: Set(b.mileage_km),
             price_cents: Set((b.price * 100.0).round() as i64),
-            status: Set(crate::api::str_of(
+            status: Set(crate::contacts::api::str_of(
                 b.status.unwrap_or(VehicleStatus::InStock),
             )),
             establishment_id: Set(auth.0.establishment_id),
@@ -272,7 +272,7 @@ impl VehiclesApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> poem::Result<Json<List<crate::opportunities::OpportunityView>>> {
+    ) -> poem::Result<Json<List<crate::opportunities::api::OpportunityView>>> {
         app.authz.require(&auth.0, "vehicles", Action::Read).await?;
         let v = find(&app, auth.tenant_id(), id.0).await?;
         let ids: Vec<Uuid> = opportunity_vehicle::Entity::find()
@@ -284,7 +284,7 @@ impl VehiclesApi {
             .into_iter()
             .map(|l| l.opportunity_id)
             .collect();
-        let items = crate::opportunities::visible_views(&app, &auth.0, ids).await?;
+        let items = crate::opportunities::api::visible_views(&app, &auth.0, ids).await?;
         Ok(Json(List {
             items,
             next_cursor: None,
@@ -305,7 +305,7 @@ pub async fn search(app: &App, tenant_id: Uuid, q: &str, limit: u64) -> Result<V
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let words = crate::validate::words(q);
+    let words = crate::contacts::validate::words(q);
     if compact.len() < 2 || words.is_empty() {
         return Ok(vec![]);
     }

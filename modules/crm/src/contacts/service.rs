@@ -3,10 +3,9 @@
 //! sharing (seed 003: shared across the tenant's companies, or kept to one).
 
 use crate::{
-    entities::{
-        contact, contact_address, contact_email, contact_group, contact_phone, contact_term,
-    },
-    validate,
+    contacts::entities::contact, contacts::entities::contact_address,
+    contacts::entities::contact_email, contacts::entities::contact_group,
+    contacts::entities::contact_phone, contacts::entities::contact_term, contacts::validate,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use forecourt_core::{App, Error, Result, access::Scope, context::TenantUser};

@@ -1,9 +1,9 @@
 //! `/api/v1/contacts` and `/api/v1/search`.
 
 use crate::{
-    entities::contact,
-    service::{self, AddressData, ContactData, Full},
-    validate,
+    contacts::entities::contact,
+    contacts::service::{self, AddressData, ContactData, Full},
+    contacts::validate,
 };
 use chrono::NaiveDate;
 use forecourt_core::{
@@ -367,10 +367,10 @@ pub struct SearchResults {
     pub contacts: Vec<ContactView>,
     /// Opportunities of those contacts the caller may see, open first (empty without
     /// `opportunities`/`read`).
-    pub opportunities: Vec<crate::opportunities::OpportunityView>,
+    pub opportunities: Vec<crate::opportunities::api::OpportunityView>,
     /// Stock vehicles whose VIN starts with the query, or whose make, model and version
     /// contain every word of it (empty without `vehicles`/`read`).
-    pub vehicles: Vec<crate::vehicles::VehicleView>,
+    pub vehicles: Vec<crate::vehicles::api::VehicleView>,
 }
 
 /// A contact with its ETag.
@@ -1333,12 +1333,12 @@ impl SearchApi {
             .await?
         {
             Some(_) => {
-                crate::opportunities::of_contacts(&app, &auth.0, &contact_ids, limit).await?
+                crate::opportunities::api::of_contacts(&app, &auth.0, &contact_ids, limit).await?
             }
             None => vec![],
         };
         let vehicles = match app.authz.scope(&auth.0, "vehicles", Action::Read).await? {
-            Some(_) => crate::vehicles::search(&app, auth.tenant_id(), &q.0, limit).await?,
+            Some(_) => crate::vehicles::api::search(&app, auth.tenant_id(), &q.0, limit).await?,
             None => vec![],
         };
         Ok(Json(SearchResults {

@@ -1,0 +1,3 @@
+//! Leads from partners landing on contacts and opportunities.
+
+pub mod service;

@@ -1,0 +1,4 @@
+//! Vehicles: stock and the vehicles customers want or offer.
+
+pub mod api;
+pub mod entities;
