@@ -1,7 +1,13 @@
 //! The activity log: who did what to which record, when, with the changed fields. Modules
 //! write to it through [`record`], inside the transaction of the change.
 
-use crate::{Result, context::TenantUser, entities::activity_log, module::Readable};
+use crate::{
+    Result,
+    context::TenantUser,
+    entities::activity_log,
+    module::Readable,
+    tenancy::{TenantId, TenantScoped},
+};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -131,7 +137,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<activity_log::Model>> {
-    let mut q = activity_log::Entity::find().filter(activity_log::Column::TenantId.eq(tenant_id));
+    let mut q = activity_log::Entity::scoped(&TenantId::new(tenant_id));
     if let Some(v) = visible {
         q = q.filter(v);
     }

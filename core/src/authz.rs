@@ -16,7 +16,7 @@ use crate::{
     cache::{Cache, Invalidation},
     context::TenantUser,
     entities::{authz_version, casbin_rule},
-    tenancy::Cx,
+    tenancy::{Cx, TenantId, TenantScoped},
 };
 use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, Model};
 use sea_orm::{
@@ -111,8 +111,7 @@ fn rule_filter(
     rule: &[String],
 ) -> sea_orm::Select<casbin_rule::Entity> {
     let [v0, v1, v2, v3, v4, v5] = rule_values(rule);
-    casbin_rule::Entity::find()
-        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+    casbin_rule::Entity::scoped(&TenantId::new(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq(ptype))
         .filter(casbin_rule::Column::V0.eq(v0))
         .filter(casbin_rule::Column::V1.eq(v1))
@@ -125,8 +124,7 @@ fn rule_filter(
 #[async_trait::async_trait]
 impl Adapter for TenantAdapter {
     async fn load_policy(&mut self, m: &mut dyn Model) -> casbin::Result<()> {
-        let rows = casbin_rule::Entity::find()
-            .filter(casbin_rule::Column::TenantId.eq(self.tenant_id))
+        let rows = casbin_rule::Entity::scoped(&TenantId::new(self.tenant_id))
             .order_by_asc(casbin_rule::Column::Id)
             .all(&self.db)
             .await
@@ -160,8 +158,7 @@ impl Adapter for TenantAdapter {
     }
 
     async fn clear_policy(&mut self) -> casbin::Result<()> {
-        casbin_rule::Entity::delete_many()
-            .filter(casbin_rule::Column::TenantId.eq(self.tenant_id))
+        casbin_rule::Entity::delete_in(&TenantId::new(self.tenant_id))
             .exec(&self.db)
             .await
             .map_err(adapter_err)?;
@@ -210,7 +207,8 @@ impl Adapter for TenantAdapter {
             .await
             .map_err(adapter_err)?;
         for r in &found {
-            casbin_rule::Entity::delete_by_id((r.tenant_id, r.id))
+            casbin_rule::Entity::delete_in(&TenantId::new(r.tenant_id))
+                .filter(casbin_rule::Column::Id.eq(r.id))
                 .exec(&self.db)
                 .await
                 .map_err(adapter_err)?;
@@ -246,8 +244,7 @@ impl Adapter for TenantAdapter {
             casbin_rule::Column::V4,
             casbin_rule::Column::V5,
         ];
-        let mut q = casbin_rule::Entity::delete_many()
-            .filter(casbin_rule::Column::TenantId.eq(self.tenant_id))
+        let mut q = casbin_rule::Entity::delete_in(&TenantId::new(self.tenant_id))
             .filter(casbin_rule::Column::Ptype.eq(ptype));
         for (i, v) in field_values.iter().enumerate() {
             if let Some(col) = cols.get(field_index + i).filter(|_| !v.is_empty()) {
@@ -326,8 +323,8 @@ impl Authz {
         if ids.is_empty() {
             return Ok(());
         }
-        let current: HashMap<Uuid, i64> = authz_version::Entity::find()
-            .filter(authz_version::Column::TenantId.is_in(ids))
+        let ids: Vec<TenantId> = ids.into_iter().map(TenantId::new).collect();
+        let current: HashMap<Uuid, i64> = authz_version::Entity::of_tenants(&ids)
             .all(&self.db)
             .await?
             .into_iter()
@@ -422,7 +419,7 @@ impl Authz {
 }
 
 async fn current_version(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64> {
-    Ok(authz_version::Entity::find_by_id(tenant_id)
+    Ok(authz_version::Entity::scoped(&TenantId::new(tenant_id))
         .one(conn)
         .await?
         .map(|v| v.version)
@@ -454,8 +451,7 @@ pub async fn user_roles(
     tenant_id: Uuid,
     user_id: Uuid,
 ) -> Result<Vec<String>> {
-    let rows = casbin_rule::Entity::find()
-        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+    let rows = casbin_rule::Entity::scoped(&TenantId::new(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("g"))
         .filter(casbin_rule::Column::V0.eq(user_subject(user_id)))
         .order_by_asc(casbin_rule::Column::V1)
@@ -474,8 +470,7 @@ pub async fn set_user_roles(
     user_id: Uuid,
     roles: &[String],
 ) -> Result<()> {
-    casbin_rule::Entity::delete_many()
-        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+    casbin_rule::Entity::delete_in(&TenantId::new(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("g"))
         .filter(casbin_rule::Column::V0.eq(user_subject(user_id)))
         .exec(conn)
@@ -511,7 +506,8 @@ pub async fn remove_grant(conn: &impl ConnectionTrait, tenant_id: Uuid, g: &Gran
     let rule = grant_rule(tenant_id, g);
     let found = rule_filter(tenant_id, "p", &rule).all(conn).await?;
     for r in &found {
-        casbin_rule::Entity::delete_by_id((r.tenant_id, r.id))
+        casbin_rule::Entity::delete_in(&TenantId::new(r.tenant_id))
+            .filter(casbin_rule::Column::Id.eq(r.id))
             .exec(conn)
             .await?;
     }
@@ -537,8 +533,7 @@ pub async fn grants(
     tenant_id: Uuid,
     subject: Option<&str>,
 ) -> Result<Vec<Grant>> {
-    let mut q = casbin_rule::Entity::find()
-        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+    let mut q = casbin_rule::Entity::scoped(&TenantId::new(tenant_id))
         .filter(casbin_rule::Column::Ptype.eq("p"));
     if let Some(s) = subject {
         q = q.filter(casbin_rule::Column::V0.eq(s));
@@ -564,8 +559,7 @@ pub async fn grants(
 
 /// The role names that have at least one grant or member in a tenant.
 pub async fn role_names(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<String>> {
-    let rows = casbin_rule::Entity::find()
-        .filter(casbin_rule::Column::TenantId.eq(tenant_id))
+    let rows = casbin_rule::Entity::scoped(&TenantId::new(tenant_id))
         .all(conn)
         .await?;
     let mut names: Vec<String> = rows

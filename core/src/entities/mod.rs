@@ -5,3 +5,5 @@ pub mod authz_version;
 pub mod casbin_rule;
 pub mod mail_outbox;
 pub mod permission_seed;
+
+crate::tenant_scoped!(activity_log, authz_version, casbin_rule, permission_seed);
