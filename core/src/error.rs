@@ -1,6 +1,8 @@
-//! The one error type of the host and the one place it becomes an HTTP problem.
+//! The one error type of the host, the problem document it becomes, and that document's
+//! rendering as an HTTP response. This file depends on no other file of the crate, so the
+//! HTTP layer (which turns errors that reach the edge into problems) can use it freely.
 
-use poem::http::StatusCode;
+use poem::http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 /// `Result` with the host's [`Error`].
@@ -265,13 +267,28 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+/// Builds a problem+json response.
+pub fn problem_response(problem: Problem, retry_after: Option<u64>) -> poem::Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut resp = poem::Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body);
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
 impl poem::error::ResponseError for Error {
     fn status(&self) -> StatusCode {
         Error::status(self)
     }
 
     fn as_response(&self) -> poem::Response {
-        crate::http::problem_response(self.problem(), self.retry_after())
+        problem_response(self.problem(), self.retry_after())
     }
 }
 

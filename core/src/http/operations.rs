@@ -1,4 +1,5 @@
-//! The API's operations as the host sees them before routing (see [`crate::http::host`]).
+//! The API's operations as the host middleware sees them before routing: which ones take
+//! anonymous callers.
 
 use poem::http::Method;
 
@@ -80,7 +81,7 @@ impl Operations {
 }
 
 #[cfg(test)]
-mod operations_tests {
+mod tests {
     use super::*;
     use poem_openapi::registry::{MetaApi, MetaOperation, MetaPath, MetaResponses};
     use std::collections::HashMap;

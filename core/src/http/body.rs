@@ -248,7 +248,7 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
 }
 
 #[cfg(test)]
-mod body_tests {
+mod tests {
     use super::*;
 
     #[derive(serde::Deserialize, Debug)]
