@@ -1,7 +1,7 @@
 //! Grants and roles as the tenant admin manages them, and the rule that nobody grants beyond
 //! their own tenant or above their own rights.
 
-use crate::{Tags, entities::user};
+use crate::{entities::user, tags::Tags};
 use chrono::{DateTime, Utc};
 use forecourt_core::entities::permission_seed;
 use forecourt_core::{
@@ -11,6 +11,8 @@ use forecourt_core::{
     authz::{self, Grant, role_subject, user_subject},
     context::TenantUser,
     http::{Created, JsonBody, List, NoContent, TenantAuth},
+    tenancy::{Cx, TenantId, TenantScoped, Tenanted},
+    uow::{Activity, Uow},
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
@@ -86,9 +88,9 @@ pub async fn seed_defaults(
 pub async fn backfill_defaults(app: &App) -> Result<()> {
     let tenants = crate::entities::tenant::Entity::find().all(&app.db).await?;
     for t in tenants {
-        let txn = forecourt_core::db::begin(&app.db).await?;
-        let n = seed_missing_defaults(&txn, &app.registry, t.id, app.clock.now()).await?;
-        txn.commit().await?;
+        let uow = Uow::system(app, TenantId::new(t.id), "permission-defaults").await?;
+        let n = seed_missing_defaults(uow.txn(), &app.registry, t.id, uow.now()).await?;
+        uow.commit().await?;
         if n > 0 {
             tracing::info!(tenant_id = %t.id, objects = n, "seeded default grants of new permission objects");
             app.authz.changed(t.id).await;
@@ -225,7 +227,7 @@ pub struct PermissionsApi;
 
 impl PermissionsApi {
     /// Validates a grant's object and subject within the caller's tenant.
-    async fn checked(app: &App, caller: &TenantUser, body: &GrantBody) -> Result<Grant> {
+    async fn checked(app: &App, cx: &Cx, body: &GrantBody) -> Result<Grant> {
         if app.registry.object_owner(&body.object).is_none() {
             return Err(Error::invalid(
                 "object",
@@ -235,7 +237,8 @@ impl PermissionsApi {
         if let Some(id) = body.subject.strip_prefix("user:") {
             let id = Uuid::parse_str(id)
                 .map_err(|_| Error::invalid("subject", "`user:` must be followed by a user id"))?;
-            user::Entity::find_by_id((caller.tenant_id, id))
+            user::Entity::scoped(cx)
+                .filter(user::Column::Id.eq(id))
                 .one(&app.db)
                 .await?
                 .ok_or(Error::NotFound("user"))?;
@@ -269,10 +272,11 @@ impl PermissionsApi {
         auth: TenantAuth,
         subject: Query<Option<String>>,
     ) -> poem::Result<Json<List<GrantBody>>> {
-        app.authz
-            .require(&auth.0, "permissions", Action::Read)
+        let cx = app
+            .authz
+            .context(&auth.0, "permissions", Action::Read)
             .await?;
-        let items = authz::grants(&app.db, auth.tenant_id(), subject.0.as_deref()).await?;
+        let items = authz::grants(&app.db, cx.tenant().uuid(), subject.0.as_deref()).await?;
         Ok(Json(List {
             items: items.into_iter().map(Into::into).collect(),
             next_cursor: None,
@@ -291,28 +295,24 @@ impl PermissionsApi {
         auth: TenantAuth,
         body: JsonBody<GrantBody>,
     ) -> poem::Result<Created<GrantBody>> {
-        app.authz
-            .require(&auth.0, "permissions", Action::Write)
+        let cx = app
+            .authz
+            .context(&auth.0, "permissions", Action::Write)
             .await?;
-        let g = Self::checked(&app, &auth.0, &body.0).await?;
-        ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
-        let txn = forecourt_core::db::begin(&app.db)
-            .await
-            .map_err(Error::from)?;
-        authz::add_grant(&txn, auth.tenant_id(), &g).await?;
-        forecourt_core::activity::record(
-            &txn,
-            auth.tenant_id(),
-            forecourt_core::activity::Actor::User(&auth.0),
-            app.clock.now(),
-            "permission",
-            auth.tenant_id(),
-            "granted",
-            serde_json::to_value(&g).map_err(Error::internal)?,
+        let g = Self::checked(&app, &cx, &body.0).await?;
+        ensure_covers(&app, cx.user(), &g.object, g.action, g.scope).await?;
+        let tid = cx.tenant().uuid();
+        let uow = Uow::begin(&app, &cx).await?;
+        authz::add_grant(uow.txn(), tid, &g).await?;
+        uow.record(
+            Activity::new("permission", tid, "granted")
+                .changes(serde_json::to_value(&g).map_err(Error::internal)?),
         )
         .await?;
-        txn.commit().await.map_err(Error::from)?;
-        app.authz.changed(auth.tenant_id()).await;
+        uow.commit().await?;
+        // The local enforcer is dropped at once (an announcement alone reaches this node
+        // later).
+        app.authz.changed(tid).await;
         Ok(Created::Created(Json(g.into())))
     }
 
@@ -326,30 +326,24 @@ impl PermissionsApi {
         auth: TenantAuth,
         body: JsonBody<GrantBody>,
     ) -> poem::Result<NoContent> {
-        app.authz
-            .require(&auth.0, "permissions", Action::Write)
+        let cx = app
+            .authz
+            .context(&auth.0, "permissions", Action::Write)
             .await?;
-        let g = Self::checked(&app, &auth.0, &body.0).await?;
-        ensure_covers(&app, &auth.0, &g.object, g.action, g.scope).await?;
-        let txn = forecourt_core::db::begin(&app.db)
-            .await
-            .map_err(Error::from)?;
-        if !authz::remove_grant(&txn, auth.tenant_id(), &g).await? {
+        let g = Self::checked(&app, &cx, &body.0).await?;
+        ensure_covers(&app, cx.user(), &g.object, g.action, g.scope).await?;
+        let tid = cx.tenant().uuid();
+        let uow = Uow::begin(&app, &cx).await?;
+        if !authz::remove_grant(uow.txn(), tid, &g).await? {
             return Err(Error::NotFound("grant").into());
         }
-        forecourt_core::activity::record(
-            &txn,
-            auth.tenant_id(),
-            forecourt_core::activity::Actor::User(&auth.0),
-            app.clock.now(),
-            "permission",
-            auth.tenant_id(),
-            "revoked",
-            serde_json::to_value(&g).map_err(Error::internal)?,
+        uow.record(
+            Activity::new("permission", tid, "revoked")
+                .changes(serde_json::to_value(&g).map_err(Error::internal)?),
         )
         .await?;
-        txn.commit().await.map_err(Error::from)?;
-        app.authz.changed(auth.tenant_id()).await;
+        uow.commit().await?;
+        app.authz.changed(tid).await;
         Ok(NoContent::NoContent)
     }
 
@@ -363,10 +357,11 @@ impl PermissionsApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
     ) -> poem::Result<Json<List<RoleView>>> {
-        app.authz
-            .require(&auth.0, "permissions", Action::Read)
+        let cx = app
+            .authz
+            .context(&auth.0, "permissions", Action::Read)
             .await?;
-        let items = known_roles(&app.db, auth.tenant_id())
+        let items = known_roles(&app.db, cx.tenant().uuid())
             .await?
             .into_iter()
             .map(|name| RoleView {

@@ -1,11 +1,15 @@
 //! The operator's and resellers' API: resellers, onboarding, licences and suspension.
 
 use crate::{
-    Tags,
-    auth::{Account, claim_email, invite, login_email},
+    auth::{
+        accounts::{Account, claim_email, login_email},
+        passwords::invite,
+    },
     directory::invalidate_tenant,
     entities::{company, establishment, platform_user, reseller, tenant, user},
+    fields::{optional, required},
     password, permissions,
+    tags::Tags,
 };
 use forecourt_core::{
     App, Error, Result,
@@ -214,26 +218,6 @@ pub struct TenantPatch {
     pub licence: Option<Tier>,
     /// Suspend or reactivate.
     pub status: Option<TenantStatus>,
-}
-
-/// Trims a required text field, 422 when empty or too long.
-pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if v.chars().count() > max {
-        return Err(Error::invalid(field, format!("at most {max} characters")));
-    }
-    Ok(v.to_string())
-}
-
-/// Trims an optional text field; empty becomes absent.
-pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => required(field, v, max).map(Some),
-        None => Ok(None),
-    }
 }
 
 fn language(field: &str, v: Option<&str>) -> Result<String> {
