@@ -10,7 +10,8 @@ use crate::{
     directory::invalidate_tenant,
     entities::{company, establishment, platform_user, reseller, tenant, user},
     fields::{optional, required},
-    password, permissions,
+    password,
+    permissions::defaults::seed_defaults,
     platform::views::{
         NewReseller, Onboarded, Onboarding, ResellerCreated, TenantPatch, TenantStatus,
     },
@@ -177,7 +178,7 @@ pub async fn onboard(app: &App, reseller_id: Option<Uuid>, body: &Onboarding) ->
             },
             other => other,
         })?;
-    permissions::seed_defaults(uow.txn(), &app.registry, tenant_id, admin_id, now).await?;
+    seed_defaults(uow.txn(), &app.registry, tenant_id, admin_id, now).await?;
     uow.emit(&Event::TenantCreated {
         tenant_id,
         tier: body.licence,

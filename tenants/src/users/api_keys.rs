@@ -8,7 +8,7 @@ use crate::{
     },
     entities::{api_key, user},
     fields::required,
-    permissions,
+    permissions::service as permissions,
     users::service::{ids_within, in_scope, of_tenant},
 };
 use forecourt_core::{

@@ -9,7 +9,8 @@ use crate::{
     },
     entities::{establishment, tenant, user},
     fields::required,
-    password, permissions,
+    password,
+    permissions::service as permissions,
     users::views::UserPatch,
 };
 use forecourt_core::{
