@@ -11,6 +11,7 @@ use forecourt_core::{
     ports::directory::{Directory, DirectoryKind, Mailbox},
     secret::token_hash,
     tenancy::{TenantId, TenantScoped},
+    uow::AfterCommit,
 };
 use sea_orm::{
     ColumnTrait, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -45,10 +46,20 @@ fn info_key(tenant_id: Uuid) -> CacheKey {
     CacheKey::tenant(tenant_id, "info")
 }
 
-/// Drops a tenant's cached facts everywhere, after a change to its licence, status or toggles.
+/// Drops a tenant's cached facts everywhere, after a change to its licence, status or toggles
+/// made outside a unit of work (the platform's own writes).
 pub async fn invalidate_tenant(app: &App, tenant_id: Uuid) {
     app.cache.delete(&info_key(tenant_id)).await;
     app.cache.publish(Invalidation::Tenant { tenant_id }).await;
+}
+
+/// The same as [`invalidate_tenant`], as the after-commit actions of a unit of work that
+/// changed the tenant's facts.
+pub fn tenant_changed(tenant_id: Uuid) -> [AfterCommit; 2] {
+    [
+        AfterCommit::Forget(info_key(tenant_id)),
+        AfterCommit::Publish(Invalidation::Tenant { tenant_id }),
+    ]
 }
 
 /// Reads a tenant's facts from the database.
@@ -107,7 +118,12 @@ impl Directory<App> for TenantDirectory {
                 }
             }
             (None, Some(tid), Some(uid)) => {
-                let Some(u) = user::Entity::find_by_id((tid, uid)).one(&app.db).await? else {
+                // The credential is the tenant's source here: it is what the caller holds.
+                let Some(u) = user::Entity::scoped(&TenantId::new(tid))
+                    .filter(user::Column::Id.eq(uid))
+                    .one(&app.db)
+                    .await?
+                else {
                     return Ok(None);
                 };
                 if !u.active {

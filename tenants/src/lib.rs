@@ -11,29 +11,17 @@ pub mod admin;
 pub mod auth;
 pub mod directory;
 pub mod entities;
+pub mod fields;
 pub mod pages;
 pub mod password;
 pub mod permissions;
 pub mod platform;
 pub mod readable;
+pub mod tags;
 pub mod users;
 
 pub use directory::TenantDirectory;
-
-/// The API tags of this crate, for the OpenAPI document.
-#[derive(poem_openapi::Tags)]
-pub enum Tags {
-    /// Login, logout, invitations and the current user.
-    Auth,
-    /// The operator's and resellers' management of tenants.
-    Platform,
-    /// A tenant admin's settings: modules, companies, establishments.
-    Settings,
-    /// Users, their roles and API keys.
-    Users,
-    /// Grants and roles.
-    Permissions,
-}
+pub use tags::Tags;
 
 const READ_ALL: &[DefaultGrant] = &[
     DefaultGrant {

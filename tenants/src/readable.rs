@@ -3,15 +3,16 @@
 
 use crate::{
     entities::{api_key, company, establishment, user},
-    users::scope_condition,
+    users::service::scope_condition,
 };
 use forecourt_core::{
     App, Result,
     access::{Action, Scope},
     context::TenantUser,
     module::Readable,
+    tenancy::TenantScoped,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 /// The entity types the platform writes to the activity log.
 pub const ENTITIES: &[&str] = &[
@@ -37,29 +38,23 @@ pub async fn readable(app: &App, caller: &TenantUser, entity_type: &str) -> Resu
     let Some(scope) = app.authz.scope(caller, object, Action::Read).await? else {
         return Ok(Readable::Nothing);
     };
-    let t = caller.tenant_id;
     Ok(match entity_type {
         "user" => Readable::ids(
-            user::Entity::find()
-                .filter(user::Column::TenantId.eq(t))
-                .filter(scope_condition(scope, caller)),
+            user::Entity::scoped(caller).filter(scope_condition(scope, caller)),
             user::Column::Id,
         ),
         "api_key" => {
-            let mut keys = api_key::Entity::find().filter(api_key::Column::TenantId.eq(t));
+            let mut keys = api_key::Entity::scoped(caller);
             if scope != Scope::Tenant {
                 keys = keys.filter(api_key::Column::UserId.eq(caller.user_id));
             }
             Readable::ids(keys, api_key::Column::Id)
         }
         "establishment" => Readable::ids(
-            establishment::Entity::find().filter(establishment::Column::TenantId.eq(t)),
+            establishment::Entity::scoped(caller),
             establishment::Column::Id,
         ),
-        "company" => Readable::ids(
-            company::Entity::find().filter(company::Column::TenantId.eq(t)),
-            company::Column::Id,
-        ),
+        "company" => Readable::ids(company::Entity::scoped(caller), company::Column::Id),
         // Grants and module switches name no deletable record: the object's readers see all.
         _ => Readable::All,
     })

@@ -7,14 +7,14 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
-    access::{Action, Scope},
-    activity::{self, Actor},
-    context::TenantUser,
+    access::Action,
+    activity,
     http::{JsonBody, NoContent, TenantAuth},
+    tenancy::{Cx, Tenanted},
+    uow::{Activity, Uow},
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
-use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -85,24 +85,19 @@ fn snapshot(m: Option<&category::Model>) -> Value {
     })
 }
 
-/// Opens the transaction of a request on a contact: the contact must lie within the scope of
+/// Opens the unit of work of a request on a contact: the contact must lie within the scope of
 /// the caller's `contacts` grant, else 404 (exactly like a missing one).
-async fn open(
-    app: &App,
-    user: &TenantUser,
-    contact_id: Uuid,
-    scope: Scope,
-) -> Result<DatabaseTransaction> {
-    let txn = forecourt_core::db::begin(&app.db).await?;
+async fn open<'a>(app: &'a App, cx: &Cx, contact_id: Uuid) -> Result<Uow<'a>> {
+    let uow = Uow::begin(app, cx).await?;
     if !app
         .ports
         .contacts
-        .visible(&txn, user, contact_id, scope)
+        .visible(uow.txn(), cx.user(), contact_id, cx.scope())
         .await?
     {
         return Err(Error::NotFound("contact"));
     }
-    Ok(txn)
+    Ok(uow)
 }
 
 /// Opel categories.
@@ -122,12 +117,12 @@ impl OpelApi {
         /// The contact.
         id: Path<Uuid>,
     ) -> poem::Result<Json<OpelCategory>> {
-        let scope = app.authz.require(&auth.0, OBJECT, Action::Read).await?;
-        let txn = open(&app, &auth.0, id.0, scope).await?;
-        let m = service::get(&txn, auth.tenant_id(), id.0)
+        let cx = app.authz.context(&auth.0, OBJECT, Action::Read).await?;
+        let uow = open(&app, &cx, id.0).await?;
+        let m = service::get(uow.txn(), &cx, id.0)
             .await?
             .ok_or(Error::NotFound("opel category"))?;
-        txn.commit().await.map_err(Error::from)?;
+        uow.commit().await?;
         Ok(Json(m.try_into()?))
     }
 
@@ -145,36 +140,32 @@ impl OpelApi {
         id: Path<Uuid>,
         body: JsonBody<OpelCategoryInput>,
     ) -> poem::Result<Json<OpelCategory>> {
-        let scope = app.authz.require(&auth.0, OBJECT, Action::Write).await?;
-        let tenant = auth.tenant_id();
-        let now = app.clock.now();
-        let txn = open(&app, &auth.0, id.0, scope).await?;
+        let cx = app.authz.context(&auth.0, OBJECT, Action::Write).await?;
+        let tenant = cx.tenant().uuid();
+        let uow = open(&app, &cx, id.0).await?;
         let fleet_code = FleetCode::parse(&body.fleet_code)?;
         let (before, after) = service::set(
-            &txn,
-            tenant,
+            uow.txn(),
+            &cx,
             id.0,
             body.segment,
             &fleet_code,
-            Some(auth.0.user_id),
-            now,
+            Some(cx.user_id()),
+            uow.now(),
         )
         .await?;
         if before.as_ref() != Some(&after) {
-            app.ports.contacts.reindex(&app, &txn, tenant, id.0).await?;
-            activity::record(
-                &txn,
-                tenant,
-                Actor::User(&auth.0),
-                now,
-                "contact",
-                id.0,
-                "opel_category_set",
+            app.ports
+                .contacts
+                .reindex(&app, uow.txn(), tenant, id.0)
+                .await?;
+            uow.record(Activity::new("contact", id.0, "opel_category_set").changes(
                 activity::diff(&snapshot(before.as_ref()), &snapshot(Some(&after))),
-            )
+            ))
             .await?;
         }
-        txn.commit().await.map_err(Error::from)?;
+        uow.commit().await?;
+        // The contact store's cached searches go stale only once the change is committed.
         app.ports.contacts.changed(&app, tenant).await;
         Ok(Json(after.try_into()?))
     }
@@ -190,25 +181,22 @@ impl OpelApi {
         /// The contact.
         id: Path<Uuid>,
     ) -> poem::Result<NoContent> {
-        let scope = app.authz.require(&auth.0, OBJECT, Action::Write).await?;
-        let tenant = auth.tenant_id();
-        let txn = open(&app, &auth.0, id.0, scope).await?;
-        let removed = service::remove(&txn, tenant, id.0)
+        let cx = app.authz.context(&auth.0, OBJECT, Action::Write).await?;
+        let tenant = cx.tenant().uuid();
+        let uow = open(&app, &cx, id.0).await?;
+        let removed = service::remove(uow.txn(), &cx, id.0)
             .await?
             .ok_or(Error::NotFound("opel category"))?;
-        app.ports.contacts.reindex(&app, &txn, tenant, id.0).await?;
-        activity::record(
-            &txn,
-            tenant,
-            Actor::User(&auth.0),
-            app.clock.now(),
-            "contact",
-            id.0,
-            "opel_category_removed",
-            activity::diff(&snapshot(Some(&removed)), &snapshot(None)),
+        app.ports
+            .contacts
+            .reindex(&app, uow.txn(), tenant, id.0)
+            .await?;
+        uow.record(
+            Activity::new("contact", id.0, "opel_category_removed")
+                .changes(activity::diff(&snapshot(Some(&removed)), &snapshot(None))),
         )
         .await?;
-        txn.commit().await.map_err(Error::from)?;
+        uow.commit().await?;
         app.ports.contacts.changed(&app, tenant).await;
         Ok(NoContent::NoContent)
     }

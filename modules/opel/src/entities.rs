@@ -25,3 +25,5 @@ pub mod category {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+forecourt_core::tenant_scoped!(category);

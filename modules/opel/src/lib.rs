@@ -3,7 +3,7 @@
 //! `extensions.opel`, and searchable (the fleet code is one of the contact's search terms).
 //! Expert tier. Guarded by the contact's own permission object, `contacts`.
 
-use forecourt_core::{App, Result, access::Tier, events::Event, module::Module};
+use forecourt_core::{App, Result, access::Tier, events::Event, module::Module, tenancy::TenantId};
 use sea_orm::DatabaseTransaction;
 use serde_json::json;
 use uuid::Uuid;
@@ -41,7 +41,7 @@ impl Module<App> for OpelModule {
             survivor,
             merged,
         } = event
-            && service::merge_into(txn, *tenant_id, *survivor, merged).await?
+            && service::merge_into(txn, &TenantId::new(*tenant_id), *survivor, merged).await?
         {
             // The survivor gained a fleet code: make it findable by it.
             app.ports
@@ -58,7 +58,7 @@ impl Module<App> for OpelModule {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<Vec<String>> {
-        Ok(service::get(txn, tenant_id, contact_id)
+        Ok(service::get(txn, &TenantId::new(tenant_id), contact_id)
             .await?
             .map(|m| vec![m.fleet_code])
             .unwrap_or_default())
@@ -70,7 +70,7 @@ impl Module<App> for OpelModule {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<Option<serde_json::Value>> {
-        Ok(service::get(txn, tenant_id, contact_id)
+        Ok(service::get(txn, &TenantId::new(tenant_id), contact_id)
             .await?
             .map(|m| json!({"segment": m.segment, "fleet_code": m.fleet_code})))
     }

@@ -1,19 +1,17 @@
-//! Category rules. Every read starts from [`scoped`], which pins the tenant.
+//! Category rules. Every read and change starts from `category::Entity::scoped` (or
+//! `delete_in`), which pins the tenant.
 
 use crate::entities::category;
 use chrono::{DateTime, SubsecRound, Utc};
-use forecourt_core::{Error, Result};
+use forecourt_core::{
+    Error, Result,
+    tenancy::{TenantScoped, Tenanted},
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Categories of one tenant: the only way this crate reads the table.
-pub fn scoped(tenant_id: Uuid) -> Select<category::Entity> {
-    category::Entity::find().filter(category::Column::TenantId.eq(tenant_id))
-}
 
 /// The Opel-group customer segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
@@ -110,10 +108,10 @@ impl FleetCode {
 /// A contact's category, if it has one.
 pub async fn get(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     contact_id: Uuid,
 ) -> Result<Option<category::Model>> {
-    Ok(scoped(tenant_id)
+    Ok(category::Entity::scoped(t)
         .filter(category::Column::ContactId.eq(contact_id))
         .one(conn)
         .await?)
@@ -123,7 +121,7 @@ pub async fn get(
 /// contact already has changes nothing (not even the stamp).
 pub async fn set(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     contact_id: Uuid,
     segment: Segment,
     fleet_code: &FleetCode,
@@ -131,7 +129,7 @@ pub async fn set(
     now: DateTime<Utc>,
 ) -> Result<(Option<category::Model>, category::Model)> {
     let fleet_code = fleet_code.as_str().to_string();
-    let before = get(conn, tenant_id, contact_id).await?;
+    let before = get(conn, t, contact_id).await?;
     let after = match &before {
         Some(b) if b.segment == segment.as_str() && b.fleet_code == fleet_code => b.clone(),
         Some(b) => {
@@ -144,7 +142,7 @@ pub async fn set(
         }
         None => {
             category::ActiveModel {
-                tenant_id: Set(tenant_id),
+                tenant_id: Set(t.tenant().uuid()),
                 contact_id: Set(contact_id),
                 segment: Set(segment.as_str().to_string()),
                 fleet_code: Set(fleet_code),
@@ -161,13 +159,14 @@ pub async fn set(
 /// Removes a contact's category; returns it, or `None` when there was none.
 pub async fn remove(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     contact_id: Uuid,
 ) -> Result<Option<category::Model>> {
-    let Some(m) = get(conn, tenant_id, contact_id).await? else {
+    let Some(m) = get(conn, t, contact_id).await? else {
         return Ok(None);
     };
-    category::Entity::delete_by_id((m.tenant_id, m.contact_id))
+    category::Entity::delete_in(t)
+        .filter(category::Column::ContactId.eq(m.contact_id))
         .exec(conn)
         .await?;
     Ok(Some(m))
@@ -178,7 +177,7 @@ pub async fn remove(
 /// Returns whether the survivor's category changed.
 pub async fn merge_into(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     survivor: Uuid,
     merged: &[Uuid],
 ) -> Result<bool> {
@@ -186,7 +185,7 @@ pub async fn merge_into(
     if merged.is_empty() {
         return Ok(false);
     }
-    let theirs = scoped(tenant_id)
+    let theirs = category::Entity::scoped(t)
         .filter(category::Column::ContactId.is_in(merged.iter().copied()))
         .order_by_desc(category::Column::UpdatedAt)
         .all(conn)
@@ -194,9 +193,8 @@ pub async fn merge_into(
     let Some(newest) = theirs.first().cloned() else {
         return Ok(false);
     };
-    let keep_own = get(conn, tenant_id, survivor).await?.is_some();
-    category::Entity::delete_many()
-        .filter(category::Column::TenantId.eq(tenant_id))
+    let keep_own = get(conn, t, survivor).await?.is_some();
+    category::Entity::delete_in(t)
         .filter(category::Column::ContactId.is_in(merged))
         .exec(conn)
         .await?;
@@ -204,7 +202,7 @@ pub async fn merge_into(
         return Ok(false);
     }
     category::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(t.tenant().uuid()),
         contact_id: Set(survivor),
         segment: Set(newest.segment),
         fleet_code: Set(newest.fleet_code),

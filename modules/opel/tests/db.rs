@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use chrono::{DateTime, Duration, Utc};
+use forecourt_core::tenancy::TenantId;
 use forecourt_opel::service::{self, FleetCode, Segment};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -33,7 +34,10 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 async fn code(db: &DatabaseConnection, t: Uuid, c: Uuid) -> Option<String> {
-    service::get(db, t, c).await.unwrap().map(|m| m.fleet_code)
+    service::get(db, &TenantId::new(t), c)
+        .await
+        .unwrap()
+        .map(|m| m.fleet_code)
 }
 
 #[tokio::test]
@@ -43,7 +47,7 @@ async fn set_replace_and_remove() {
     let c = contact(&db, t).await;
     let (before, after) = service::set(
         &db,
-        t,
+        &TenantId::new(t),
         c,
         Segment::Fleet,
         &code_of(" ab12345 "),
@@ -58,29 +62,60 @@ async fn set_replace_and_remove() {
         ("fleet", "AB12345")
     );
     // The same values again change nothing, not even the stamp.
-    let (before, again) = service::set(&db, t, c, Segment::Fleet, &code_of("AB12345"), None, at(9))
-        .await
-        .unwrap();
+    let (before, again) = service::set(
+        &db,
+        &TenantId::new(t),
+        c,
+        Segment::Fleet,
+        &code_of("AB12345"),
+        None,
+        at(9),
+    )
+    .await
+    .unwrap();
     assert_eq!(before.as_ref(), Some(&after));
     assert_eq!(again, after);
-    let (_, changed) = service::set(&db, t, c, Segment::Rental, &code_of("ZZ999"), None, at(10))
-        .await
-        .unwrap();
+    let (_, changed) = service::set(
+        &db,
+        &TenantId::new(t),
+        c,
+        Segment::Rental,
+        &code_of("ZZ999"),
+        None,
+        at(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (changed.segment.as_str(), changed.updated_at),
         ("rental", at(10))
     );
-    assert!(service::get(&db, other, c).await.unwrap().is_none());
-    assert!(service::remove(&db, other, c).await.unwrap().is_none());
+    assert!(
+        service::get(&db, &TenantId::new(other), c)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        service::remove(&db, &TenantId::new(other), c)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        service::remove(&db, t, c)
+        service::remove(&db, &TenantId::new(t), c)
             .await
             .unwrap()
             .unwrap()
             .fleet_code,
         "ZZ999"
     );
-    assert!(service::remove(&db, t, c).await.unwrap().is_none());
+    assert!(
+        service::remove(&db, &TenantId::new(t), c)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -92,15 +127,35 @@ async fn survivor_keeps_its_category_or_takes_the_newest_merged_one() {
         contact(&db, t).await,
         contact(&db, t).await,
     );
-    service::set(&db, t, b, Segment::Fleet, &code_of("OLD111"), None, at(0))
-        .await
-        .unwrap();
-    service::set(&db, t, c, Segment::Lcv, &code_of("NEW222"), None, at(5))
-        .await
-        .unwrap();
+    service::set(
+        &db,
+        &TenantId::new(t),
+        b,
+        Segment::Fleet,
+        &code_of("OLD111"),
+        None,
+        at(0),
+    )
+    .await
+    .unwrap();
+    service::set(
+        &db,
+        &TenantId::new(t),
+        c,
+        Segment::Lcv,
+        &code_of("NEW222"),
+        None,
+        at(5),
+    )
+    .await
+    .unwrap();
 
     // `a` has none: it takes the most recently updated one; the merged rows are gone.
-    assert!(service::merge_into(&db, t, a, &[b, c]).await.unwrap());
+    assert!(
+        service::merge_into(&db, &TenantId::new(t), a, &[b, c])
+            .await
+            .unwrap()
+    );
     assert_eq!(code(&db, t, a).await.as_deref(), Some("NEW222"));
     assert_eq!(code(&db, t, b).await, None);
     assert_eq!(code(&db, t, c).await, None);
@@ -109,7 +164,7 @@ async fn survivor_keeps_its_category_or_takes_the_newest_merged_one() {
     let d = contact(&db, t).await;
     service::set(
         &db,
-        t,
+        &TenantId::new(t),
         d,
         Segment::Private,
         &code_of("DDD444"),
@@ -118,13 +173,21 @@ async fn survivor_keeps_its_category_or_takes_the_newest_merged_one() {
     )
     .await
     .unwrap();
-    assert!(!service::merge_into(&db, t, a, &[d]).await.unwrap());
+    assert!(
+        !service::merge_into(&db, &TenantId::new(t), a, &[d])
+            .await
+            .unwrap()
+    );
     assert_eq!(code(&db, t, a).await.as_deref(), Some("NEW222"));
     assert_eq!(code(&db, t, d).await, None);
 
     // Nothing to move: nothing changes.
     let e = contact(&db, t).await;
-    assert!(!service::merge_into(&db, t, e, &[b]).await.unwrap());
+    assert!(
+        !service::merge_into(&db, &TenantId::new(t), e, &[b])
+            .await
+            .unwrap()
+    );
     assert_eq!(code(&db, t, e).await, None);
 }
 
@@ -135,7 +198,7 @@ async fn another_tenants_contact_is_never_touched_by_a_merge() {
     let (a, foreign) = (contact(&db, t).await, contact(&db, other).await);
     service::set(
         &db,
-        other,
+        &TenantId::new(other),
         foreign,
         Segment::Fleet,
         &code_of("FOR123"),
@@ -144,7 +207,11 @@ async fn another_tenants_contact_is_never_touched_by_a_merge() {
     )
     .await
     .unwrap();
-    assert!(!service::merge_into(&db, t, a, &[foreign]).await.unwrap());
+    assert!(
+        !service::merge_into(&db, &TenantId::new(t), a, &[foreign])
+            .await
+            .unwrap()
+    );
     assert_eq!(code(&db, t, a).await, None);
     assert_eq!(code(&db, other, foreign).await.as_deref(), Some("FOR123"));
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
     access::Action,
-    activity::{self, Actor},
     http::{Created, JsonBody, TenantAuth},
+    uow::{Activity, Uow},
 };
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags, param::Path, payload::Json};
@@ -140,20 +140,18 @@ impl OptinsApi {
         /// The contact.
         id: Path<Uuid>,
     ) -> poem::Result<Json<Consents>> {
-        let scope = app.authz.require(&auth.0, OBJECT, Action::Read).await?;
-        let txn = forecourt_core::db::begin(&app.db)
-            .await
-            .map_err(Error::from)?;
+        let cx = app.authz.context(&auth.0, OBJECT, Action::Read).await?;
+        let uow = Uow::begin(&app, &cx).await?;
         if !app
             .ports
             .contacts
-            .visible(&txn, &auth.0, id.0, scope)
+            .visible(uow.txn(), cx.user(), id.0, cx.scope())
             .await?
         {
             return Err(Error::NotFound("contact").into());
         }
-        let history = service::history(&txn, auth.tenant_id(), id.0).await?;
-        txn.commit().await.map_err(Error::from)?;
+        let history = service::history(uow.txn(), &cx, id.0).await?;
+        uow.commit().await?;
         let current = service::current(&history)
             .into_iter()
             .map(|m| {
@@ -189,24 +187,22 @@ impl OptinsApi {
         id: Path<Uuid>,
         body: JsonBody<NewConsent>,
     ) -> poem::Result<Created<ConsentEvent>> {
-        let scope = app.authz.require(&auth.0, OBJECT, Action::Write).await?;
-        let now = app.clock.now();
-        let txn = forecourt_core::db::begin(&app.db)
-            .await
-            .map_err(Error::from)?;
+        let cx = app.authz.context(&auth.0, OBJECT, Action::Write).await?;
+        let uow = Uow::begin(&app, &cx).await?;
         if !app
             .ports
             .contacts
-            .visible(&txn, &auth.0, id.0, scope)
+            .visible(uow.txn(), cx.user(), id.0, cx.scope())
             .await?
         {
             return Err(Error::NotFound("contact").into());
         }
         let m = service::record(
-            &txn,
-            auth.tenant_id(),
+            uow.txn(),
+            &*app.ports.directory,
+            &cx,
             id.0,
-            Some(auth.0.user_id),
+            Some(cx.user_id()),
             NewEvent {
                 channel: body.channel,
                 sender: &body.sender,
@@ -214,28 +210,21 @@ impl OptinsApi {
                 source: &body.source,
                 proof: body.proof.as_deref(),
             },
-            now,
+            uow.now(),
         )
         .await?;
-        activity::record(
-            &txn,
-            m.tenant_id,
-            Actor::User(&auth.0),
-            now,
-            "contact",
-            m.contact_id,
-            "consent_recorded",
-            json!({
+        uow.record(
+            Activity::new("contact", m.contact_id, "consent_recorded").changes(json!({
                 "consent_id": m.id,
                 "channel": m.channel,
                 "sender": m.sender,
                 "granted": m.granted,
                 "source": m.source,
                 "proof": m.proof,
-            }),
+            })),
         )
         .await?;
-        txn.commit().await.map_err(Error::from)?;
+        uow.commit().await?;
         Ok(Created::Created(Json(m.try_into()?)))
     }
 }

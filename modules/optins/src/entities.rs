@@ -31,3 +31,5 @@ pub mod consent {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+forecourt_core::tenant_scoped!(consent);

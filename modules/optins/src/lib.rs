@@ -8,6 +8,7 @@ use forecourt_core::{
     access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
     events::Event,
     module::Module,
+    tenancy::TenantId,
 };
 use sea_orm::DatabaseTransaction;
 
@@ -72,7 +73,7 @@ impl Module<App> for OptinsModule {
             merged,
         } = event
         {
-            service::move_to_survivor(txn, *tenant_id, *survivor, merged).await?;
+            service::move_to_survivor(txn, &TenantId::new(*tenant_id), *survivor, merged).await?;
         }
         Ok(())
     }

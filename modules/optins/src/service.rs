@@ -1,12 +1,17 @@
-//! Consent rules. Every read starts from [`scoped`], which pins the tenant; events are only
-//! ever inserted (and re-pointed when contacts are merged), never changed or deleted.
+//! Consent rules. Every read starts from `consent::Entity::scoped`, which pins the tenant;
+//! events are only ever inserted (and re-pointed when contacts are merged), never changed or
+//! deleted.
 
 use crate::entities::consent;
 use chrono::{DateTime, SubsecRound, Utc};
-use forecourt_core::{Error, Result};
+use forecourt_core::{
+    App, Error, Result,
+    ports::directory::{Directory, DirectoryKind},
+    tenancy::{TenantScoped, Tenanted},
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Select, Statement, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseExecutor,
+    QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -18,11 +23,6 @@ pub const SENDER_MAX: usize = 100;
 pub const SOURCE_MAX: usize = 200;
 /// Longest proof, in characters.
 pub const PROOF_MAX: usize = 2000;
-
-/// Consent events of one tenant: the only way this crate reads the table.
-pub fn scoped(tenant_id: Uuid) -> Select<consent::Entity> {
-    consent::Entity::find().filter(consent::Column::TenantId.eq(tenant_id))
-}
 
 /// A way of reaching the contact with marketing.
 #[derive(
@@ -118,30 +118,27 @@ impl Sender {
     }
 }
 
-/// Whether a sender may be used in the tenant: a company must be one of the tenant's.
+/// Whether a sender may be used in the tenant: a company must be one of the tenant's, as the
+/// directory (which owns companies) knows them.
 pub async fn check_sender(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    db: DatabaseExecutor<'_>,
+    directory: &dyn Directory<App>,
+    t: &impl Tenanted,
     sender: &Sender,
 ) -> Result<()> {
     let Sender::Company(id) = sender else {
         return Ok(());
     };
-    // Companies belong to the platform crate (`tenants`), and modules may not depend on it
-    // (nor on its entities), so the existence check is a plain tenant-scoped query.
-    let found = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT 1 FROM companies WHERE tenant_id = $1 AND id = $2",
-            [tenant_id.into(), (*id).into()],
-        ))
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(Error::invalid(
+    if directory
+        .exists(db, t.tenant(), DirectoryKind::Company, *id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::invalid(
             "sender",
             "no company of this tenant has this id; give a company id or a brand name",
-        )),
+        ))
     }
 }
 
@@ -190,21 +187,27 @@ pub struct NewEvent<'a> {
     pub proof: Option<&'a str>,
 }
 
-/// Validates and appends one consent event. The actor and the time are the server's.
-pub async fn record(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+/// Validates and appends one consent event in `t`'s tenant. The actor and the time are the
+/// server's; `directory` vouches for company senders.
+pub async fn record<'c, C>(
+    conn: &'c C,
+    directory: &dyn Directory<App>,
+    t: &impl Tenanted,
     contact_id: Uuid,
     actor_user_id: Option<Uuid>,
     event: NewEvent<'_>,
     now: DateTime<Utc>,
-) -> Result<consent::Model> {
+) -> Result<consent::Model>
+where
+    C: ConnectionTrait,
+    &'c C: Into<DatabaseExecutor<'c>>,
+{
     let sender = Sender::parse(event.sender)?;
     let source = clean_source(event.source)?;
     let proof = clean_proof(event.proof)?;
-    check_sender(conn, tenant_id, &sender).await?;
+    check_sender(conn.into(), directory, t, &sender).await?;
     consent::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(t.tenant().uuid()),
         id: Set(Uuid::now_v7()),
         contact_id: Set(contact_id),
         channel: Set(event.channel.as_str().to_string()),
@@ -221,13 +224,13 @@ pub async fn record(
     .map_err(Error::from)
 }
 
-/// Every consent event of a contact, newest first.
+/// Every consent event of a contact of `t`'s tenant, newest first.
 pub async fn history(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     contact_id: Uuid,
 ) -> Result<Vec<consent::Model>> {
-    Ok(scoped(tenant_id)
+    Ok(consent::Entity::scoped(t)
         .filter(consent::Column::ContactId.eq(contact_id))
         .order_by_desc(consent::Column::At)
         .order_by_desc(consent::Column::Id)
@@ -254,16 +257,15 @@ pub fn current(history: &[consent::Model]) -> Vec<&consent::Model> {
 /// event per pair, whichever contact it was recorded on, becomes the survivor's state.
 pub async fn move_to_survivor(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     survivor: Uuid,
     merged: &[Uuid],
 ) -> Result<u64> {
     if merged.is_empty() {
         return Ok(0);
     }
-    let res = consent::Entity::update_many()
+    let res = consent::Entity::update_in(t)
         .col_expr(consent::Column::ContactId, Expr::value(survivor))
-        .filter(consent::Column::TenantId.eq(tenant_id))
         .filter(consent::Column::ContactId.is_in(merged.iter().copied()))
         .exec(conn)
         .await?;

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failure should abort the test loudly
 
 use chrono::{DateTime, Duration, Utc};
+use forecourt_core::tenancy::TenantId;
 use forecourt_optins::service::{self, Channel, NewEvent};
+use forecourt_tenants::TenantDirectory;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
@@ -72,7 +74,8 @@ async fn a_sender_id_must_be_a_company_of_the_tenant() {
     let c = contact(&db, t).await;
     let m = service::record(
         &db,
-        t,
+        &TenantDirectory,
+        &TenantId::new(t),
         c,
         None,
         ev(Channel::Email, &own.to_string(), true),
@@ -84,7 +87,8 @@ async fn a_sender_id_must_be_a_company_of_the_tenant() {
     for bad in [foreign, Uuid::now_v7()] {
         let err = service::record(
             &db,
-            t,
+            &TenantDirectory,
+            &TenantId::new(t),
             c,
             None,
             ev(Channel::Email, &bad.to_string(), true),
@@ -98,8 +102,19 @@ async fn a_sender_id_must_be_a_company_of_the_tenant() {
         );
     }
     // Another tenant sees nothing of this contact's history.
-    assert!(service::history(&db, other, c).await.unwrap().is_empty());
-    assert_eq!(service::history(&db, t, c).await.unwrap().len(), 1);
+    assert!(
+        service::history(&db, &TenantId::new(other), c)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        service::history(&db, &TenantId::new(t), c)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -113,7 +128,8 @@ async fn merged_histories_follow_the_survivor_whole() {
     );
     service::record(
         &db,
-        t,
+        &TenantDirectory,
+        &TenantId::new(t),
         survivor,
         None,
         ev(Channel::Email, "Opel", true),
@@ -121,15 +137,32 @@ async fn merged_histories_follow_the_survivor_whole() {
     )
     .await
     .unwrap();
-    service::record(&db, t, dup, None, ev(Channel::Email, "Opel", false), at(5))
-        .await
-        .unwrap();
-    service::record(&db, t, dup, None, ev(Channel::Sms, "Opel", true), at(6))
-        .await
-        .unwrap();
     service::record(
         &db,
-        other,
+        &TenantDirectory,
+        &TenantId::new(t),
+        dup,
+        None,
+        ev(Channel::Email, "Opel", false),
+        at(5),
+    )
+    .await
+    .unwrap();
+    service::record(
+        &db,
+        &TenantDirectory,
+        &TenantId::new(t),
+        dup,
+        None,
+        ev(Channel::Sms, "Opel", true),
+        at(6),
+    )
+    .await
+    .unwrap();
+    service::record(
+        &db,
+        &TenantDirectory,
+        &TenantId::new(other),
         stranger,
         None,
         ev(Channel::Sms, "Opel", true),
@@ -139,17 +172,27 @@ async fn merged_histories_follow_the_survivor_whole() {
     .unwrap();
 
     // A foreign id in the list moves nothing of the other tenant.
-    let moved = service::move_to_survivor(&db, t, survivor, &[dup, stranger])
+    let moved = service::move_to_survivor(&db, &TenantId::new(t), survivor, &[dup, stranger])
         .await
         .unwrap();
     assert_eq!(moved, 2);
-    assert!(service::history(&db, t, dup).await.unwrap().is_empty());
+    assert!(
+        service::history(&db, &TenantId::new(t), dup)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        service::history(&db, other, stranger).await.unwrap().len(),
+        service::history(&db, &TenantId::new(other), stranger)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 
-    let history = service::history(&db, t, survivor).await.unwrap();
+    let history = service::history(&db, &TenantId::new(t), survivor)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 3);
     assert!(
         history.windows(2).all(|w| w[0].at >= w[1].at),

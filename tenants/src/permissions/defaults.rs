@@ -1,0 +1,95 @@
+//! The default grants every tenant gets: at onboarding, and for permission objects of modules
+//! added since.
+
+use crate::entities::tenant;
+use chrono::{DateTime, Utc};
+use forecourt_core::{
+    App, Result,
+    access::{Action, Scope},
+    app::AppRegistry,
+    authz::{self, Grant, role_subject},
+    entities::permission_seed,
+    tenancy::TenantId,
+    uow::Uow,
+};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Gives a tenant the default grants of every permission object it has not received them
+/// for yet: `admin` gets `admin` at tenant scope, the other built-in roles the object's
+/// defaults. Each (tenant, object) is seeded once, so an admin's later changes stand.
+pub async fn seed_missing_defaults(
+    conn: &impl ConnectionTrait,
+    registry: &AppRegistry,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let seeded: HashSet<String> = permission_seed::Entity::find()
+        .filter(permission_seed::Column::TenantId.eq(tenant_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.object)
+        .collect();
+    let mut count = 0;
+    for obj in registry
+        .permission_objects()
+        .filter(|o| !seeded.contains(o.name))
+    {
+        let admin = std::iter::once((role_subject("admin"), Action::Admin, Scope::Tenant));
+        let others = obj
+            .defaults
+            .iter()
+            .map(|d| (role_subject(d.role), d.action, d.scope));
+        for (subject, action, scope) in admin.chain(others) {
+            authz::add_grant(
+                conn,
+                tenant_id,
+                &Grant {
+                    subject,
+                    object: obj.name.into(),
+                    action,
+                    scope,
+                },
+            )
+            .await?;
+        }
+        permission_seed::Entity::insert(permission_seed::ActiveModel {
+            tenant_id: Set(tenant_id),
+            object: Set(obj.name.into()),
+            seeded_at: Set(now),
+        })
+        .exec_without_returning(conn)
+        .await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Seeds a new tenant's rules and makes its first user an admin.
+pub async fn seed_defaults(
+    conn: &impl ConnectionTrait,
+    registry: &AppRegistry,
+    tenant_id: Uuid,
+    admin: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    seed_missing_defaults(conn, registry, tenant_id, now).await?;
+    authz::set_user_roles(conn, tenant_id, admin, &["admin".to_string()]).await
+}
+
+/// At startup: gives every tenant the defaults of modules added since it was onboarded.
+pub async fn backfill_defaults(app: &App) -> Result<()> {
+    let tenants = tenant::Entity::find().all(&app.db).await?;
+    for t in tenants {
+        let uow = Uow::system(app, TenantId::new(t.id), "permission-defaults").await?;
+        let n = seed_missing_defaults(uow.txn(), &app.registry, t.id, uow.now()).await?;
+        uow.commit().await?;
+        if n > 0 {
+            tracing::info!(tenant_id = %t.id, objects = n, "seeded default grants of new permission objects");
+            app.authz.changed(t.id).await;
+        }
+    }
+    Ok(())
+}
