@@ -4,12 +4,10 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
 use common::*;
-use forecourt_connectors::adf::{self, AdfError};
+use forecourt_connectors::adf;
 use forecourt_connectors::lead::{
-    Interest, LeadAddress, LeadDocument, LeadId, LeadPhone, Prospect, ProspectStatus, Provider,
-    Timeframe, VehicleCondition, Vendor,
+    Interest, LeadAddress, ProspectStatus, Provider, Timeframe, VehicleCondition, Vendor,
 };
 
 // ---------------------------------------------------------------------------------------------

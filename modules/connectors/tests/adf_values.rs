@@ -4,13 +4,9 @@
 
 mod common;
 
-use chrono::{DateTime, Utc};
 use common::*;
 use forecourt_connectors::adf::{self, AdfError};
-use forecourt_connectors::lead::{
-    Interest, LeadAddress, LeadDocument, LeadId, LeadPhone, Prospect, ProspectStatus, Provider,
-    Timeframe, VehicleCondition, Vendor,
-};
+use forecourt_connectors::lead::Interest;
 
 // ---------------------------------------------------------------------------------------------
 // Values
