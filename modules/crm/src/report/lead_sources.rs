@@ -15,7 +15,7 @@ use forecourt_core::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, QueryResult,
-    sea_query::{Alias, CaseStatement, Condition, Expr, Func, Query, SelectStatement},
+    sea_query::{CaseStatement, Condition, Expr, Func, Query, SelectStatement},
 };
 
 /// The CRM's answer to [`OpportunityFacts`].
@@ -66,33 +66,24 @@ pub fn statement(
 ) -> SelectStatement {
     let mut q = Query::select();
     q.from(opportunity::Entity)
-        .expr_as(
-            Expr::col(opportunity::Column::SourceId),
-            Alias::new("source_id"),
-        )
+        .expr_as(Expr::col(opportunity::Column::SourceId), "source_id")
         .group_by_col(opportunity::Column::SourceId);
     if split.establishment {
         q.expr_as(
             Expr::col(opportunity::Column::EstablishmentId),
-            Alias::new("establishment_id"),
+            "establishment_id",
         )
         .group_by_col(opportunity::Column::EstablishmentId);
     }
     if split.user {
-        q.expr_as(
-            Expr::col(opportunity::Column::AssignedUserId),
-            Alias::new("user_id"),
-        )
-        .group_by_col(opportunity::Column::AssignedUserId);
+        q.expr_as(Expr::col(opportunity::Column::AssignedUserId), "user_id")
+            .group_by_col(opportunity::Column::AssignedUserId);
     }
-    q.expr_as(
-        Func::count(Expr::col(opportunity::Column::Id)),
-        Alias::new("leads"),
-    )
-    .expr_as(count_statuses(won), Alias::new("won"))
-    .expr_as(count_statuses(lost), Alias::new("lost"))
-    .and_where(opportunity::Column::TenantId.eq(user.tenant_id))
-    .cond_where(reach(user, scope));
+    q.expr_as(Func::count(Expr::col(opportunity::Column::Id)), "leads")
+        .expr_as(count_statuses(won), "won")
+        .expr_as(count_statuses(lost), "lost")
+        .and_where(opportunity::Column::TenantId.eq(user.tenant_id))
+        .cond_where(reach(user, scope));
     if let Some(from) = within.from {
         q.and_where(opportunity::Column::CreatedAt.gte(from));
     }
