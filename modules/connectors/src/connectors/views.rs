@@ -64,6 +64,7 @@ pub fn view(app: &App, c: connector::Model) -> ConnectorView {
 /// A new connector and its secret, shown this once.
 #[derive(Object, Debug)]
 pub struct CreatedConnector {
+    /// The connector, as every other endpoint shows it.
     #[oai(flatten)]
     pub connector: ConnectorView,
     /// `whsec_<base64>`: give it to the partner now; it is never shown again (rotate it to get

@@ -50,6 +50,7 @@ pub struct DeliveryView {
 /// A delivery with its body and per-prospect results.
 #[derive(Object, Debug)]
 pub struct DeliveryDetail {
+    /// The delivery, as the list shows it.
     #[oai(flatten)]
     pub delivery: DeliveryView,
     /// The raw body: as text when it is valid UTF-8, else base64 (see `body_encoding`).
