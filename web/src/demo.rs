@@ -104,21 +104,29 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
         }
         if tier == Tier::Expert {
             // A partner feed to try the inbound endpoint with (see the README).
-            let c = forecourt_connectors::service::create(
-                &app.db,
-                t.tenant_id,
-                forecourt_core::activity::Actor::System("demo"),
-                forecourt_connectors::service::NewConnector {
-                    partner: "AutoScout24",
-                    name: "AutoScout24 feed",
-                    establishment_id: Some(t.establishment_id),
-                    source_id: None,
-                    enabled: true,
-                },
-                app.clock.now(),
-            )
-            .await
-            .map_err(err)?;
+            let c = {
+                let uow = forecourt_core::uow::Uow::system(
+                    app,
+                    forecourt_core::tenancy::TenantId::new(t.tenant_id),
+                    "demo",
+                )
+                .await
+                .map_err(err)?;
+                let c = forecourt_connectors::connectors::service::create(
+                    &uow,
+                    forecourt_connectors::connectors::service::NewConnector {
+                        partner: "AutoScout24",
+                        name: "AutoScout24 feed",
+                        establishment_id: Some(t.establishment_id),
+                        source_id: None,
+                        enabled: true,
+                    },
+                )
+                .await
+                .map_err(err)?;
+                uow.commit().await.map_err(err)?;
+                c
+            };
             writeln!(
                 out,
                 "  connector of {name}: POST /inbound/{}/leads, secret {}",

@@ -141,10 +141,12 @@ pub async fn build_app_with_clock(
             directory: Arc::new(forecourt_tenants::TenantDirectory),
             contacts: Arc::new(forecourt_crm::Contacts),
             leads: Arc::new(forecourt_crm::Leads),
+            lead_sources: Arc::new(forecourt_sources::Sources),
             lead_source_users: vec![
                 Arc::new(forecourt_crm::OpportunitySources),
                 Arc::new(forecourt_connectors::ConnectorSources),
             ],
+            opportunity_facts: Arc::new(forecourt_crm::OpportunityReports),
             statuses: Arc::new(FixedStatuses),
         },
         storage,

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod directory;
 pub mod lead_sources;
 pub mod leads;
+pub mod opportunity_facts;
 pub mod statuses;
 
 use std::sync::Arc;
@@ -21,8 +22,12 @@ pub struct Ports<A: Sync> {
     pub contacts: Arc<dyn contacts::ContactPort<A>>,
     /// The CRM's intake of leads from partners (`crm`).
     pub leads: Arc<dyn leads::LeadPort<A>>,
+    /// The lead sources (`sources`): a connector's source is checked or created here.
+    pub lead_sources: Arc<dyn lead_sources::LeadSources>,
     /// Every module's records that refer to lead sources (asked before one is deleted).
     pub lead_source_users: Vec<Arc<dyn lead_sources::LeadSourceUsers>>,
+    /// Figures about opportunities for reports of other modules (`crm`).
+    pub opportunity_facts: Arc<dyn opportunity_facts::OpportunityFacts<A>>,
     /// What kind each status is.
     pub statuses: Arc<dyn statuses::Statuses>,
 }

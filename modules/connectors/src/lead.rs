@@ -1,5 +1,5 @@
 //! The lead as intake sees it, whichever format it arrived in. The JSON lead format is this
-//! type itself; the ADF parser ([`crate::adf`]) produces it too, so processing has one input.
+//! type itself; the ADF parser (the `adf` module) produces it too, so processing has one input.
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};

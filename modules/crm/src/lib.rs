@@ -25,12 +25,14 @@ pub mod expiry;
 pub mod intake;
 pub mod lead_page;
 pub mod opportunities;
+pub mod report;
 pub mod vehicles;
 
 pub use contacts::api::{ContactsApi, SearchApi};
 pub use intake::service::Leads;
 pub use lead_page::{actions::LeadPageApi, documents::DocumentsApi};
 pub use opportunities::api::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
+pub use report::lead_sources::OpportunityReports;
 pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.

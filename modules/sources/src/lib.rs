@@ -6,15 +6,51 @@ use forecourt_core::{
     access::{Action, DefaultGrant, PermissionObject, Scope, Tier},
     events::Event,
     module::Module,
+    tenancy::{TenantId, TenantScoped},
+};
+use lead_sources::entities::lead_source;
+use poem_openapi::{
+    OpenApi,
+    registry::{MetaApi, Registry},
 };
 use sea_orm::DatabaseTransaction;
 
-pub mod api;
-pub mod entities;
+pub mod lead_sources;
 pub mod report;
-pub mod service;
 
-pub use api::SourcesApi;
+pub use lead_sources::port::Sources;
+
+/// Every endpoint of the module: the sources and their report, one API for the host.
+pub struct SourcesApi;
+
+type Apis = (
+    lead_sources::api::LeadSourcesApi,
+    report::api::LeadSourceReportApi,
+);
+
+impl OpenApi for SourcesApi {
+    fn meta() -> Vec<MetaApi> {
+        Apis::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        Apis::register(registry);
+    }
+
+    fn add_routes(
+        self,
+        route_table: &mut std::collections::HashMap<
+            String,
+            std::collections::HashMap<poem::http::Method, poem::endpoint::BoxEndpoint<'static>>,
+        >,
+    ) {
+        (
+            lead_sources::api::LeadSourcesApi,
+            report::api::LeadSourceReportApi,
+        )
+            .add_routes(route_table);
+    }
+}
 
 /// The `sources` module.
 pub struct SourcesModule;
@@ -72,8 +108,8 @@ impl Module<App> for SourcesModule {
             app,
             user,
             "settings.sources",
-            service::scoped(user.tenant_id),
-            entities::lead_source::Column::Id,
+            lead_source::Entity::scoped(user),
+            lead_source::Column::Id,
         )
         .await
     }
@@ -81,7 +117,14 @@ impl Module<App> for SourcesModule {
         // Seeded whatever the tier, so a tenant that moves up to Expert finds them ready.
         if let Event::TenantCreated { tenant_id, .. } = event {
             for name in DEFAULT_SOURCES {
-                service::create(txn, *tenant_id, None, name, app.clock.now()).await?;
+                lead_sources::service::insert(
+                    txn,
+                    TenantId::new(*tenant_id),
+                    None,
+                    name,
+                    app.clock.now(),
+                )
+                .await?;
             }
         }
         Ok(())

@@ -25,3 +25,5 @@ pub mod lead_source {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+forecourt_core::tenant_scoped!(lead_source);

@@ -1,17 +1,19 @@
-//! Connector configuration rules. Every query starts from [`scoped`], which pins the tenant,
-//! except the inbound endpoint's [`for_inbound`], which learns the tenant from the connector.
+//! Connector configuration rules and writes. Every read starts from
+//! `connector::Entity::scoped`, which pins the tenant, except the inbound endpoint's
+//! [`for_inbound`], which learns the tenant from the connector. The establishment and the
+//! lead source a connector names are checked through the directory and lead-source ports.
 
-use crate::{entities::connector, signature};
+use super::entities::connector;
+use crate::signature;
 use chrono::{DateTime, Duration, Utc};
 use forecourt_core::{
-    Error, Result,
-    activity::{self, Actor},
+    App, Error, Result,
+    http::{Page, fetch_page},
+    ports::directory::DirectoryKind,
+    tenancy::{Cx, TenantScoped, Tenanted},
+    uow::{Activity, Uow},
 };
-use forecourt_sources::{entities::lead_source, service as sources};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    Select, Statement,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -19,52 +21,41 @@ use uuid::Uuid;
 /// losing a lead.
 pub const ROTATION_GRACE_HOURS: i64 = 24;
 
-/// Connectors of one tenant: the way this crate reads the table.
-pub fn scoped(tenant_id: Uuid) -> Select<connector::Entity> {
-    connector::Entity::find().filter(connector::Column::TenantId.eq(tenant_id))
-}
-
-/// Connectors as users of lead sources: the source a connector gives its leads cannot be
-/// deleted while the connector points at it.
-pub struct ConnectorSources;
-
-#[async_trait::async_trait]
-impl forecourt_core::ports::lead_sources::LeadSourceUsers for ConnectorSources {
-    fn kind(&self) -> &'static str {
-        "connectors"
-    }
-
-    async fn count(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        tenant_id: Uuid,
-        source_id: Uuid,
-    ) -> Result<u64> {
-        use sea_orm::PaginatorTrait;
-        Ok(scoped(tenant_id)
-            .filter(connector::Column::SourceId.eq(source_id))
-            .count(txn)
-            .await?)
-    }
-}
-
 /// One connector of the tenant, or 404.
 pub async fn get(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
     id: Uuid,
 ) -> Result<connector::Model> {
-    scoped(tenant_id)
+    connector::Entity::scoped(t)
         .filter(connector::Column::Id.eq(id))
         .one(conn)
         .await?
         .ok_or(Error::NotFound("connector"))
 }
 
+/// A page of the caller's tenant's connectors.
+pub async fn list(
+    app: &App,
+    cx: &Cx,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<Page<connector::Model>> {
+    fetch_page(
+        &app.db,
+        connector::Entity::scoped(cx),
+        connector::Column::Id,
+        cursor,
+        limit,
+    )
+    .await
+}
+
 /// The connector an inbound delivery names, whatever its tenant: the one read that does not
 /// start from a tenant, because on that path the connector is what identifies the tenant
 /// (and only once its signature is verified).
 pub async fn for_inbound(conn: &impl ConnectionTrait, id: Uuid) -> Result<connector::Model> {
+    use sea_orm::EntityTrait;
     connector::Entity::find()
         .filter(connector::Column::Id.eq(id))
         .one(conn)
@@ -108,83 +99,74 @@ pub fn snapshot(c: &connector::Model) -> serde_json::Value {
     })
 }
 
-/// Checks that an establishment belongs to the tenant (the table is the platform's).
-pub async fn check_establishment(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<()> {
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT 1 AS one FROM establishments WHERE tenant_id = $1 AND id = $2",
-            [tenant_id.into(), id.into()],
-        ))
+/// Checks that an establishment belongs to the tenant (the directory owns them).
+pub async fn check_establishment(uow: &Uow<'_>, id: Uuid) -> Result<()> {
+    let known = uow
+        .app()
+        .ports
+        .directory
+        .exists(
+            uow.txn().into(),
+            uow.tenant(),
+            DirectoryKind::Establishment,
+            id,
+        )
         .await?;
-    match row {
-        Some(_) => Ok(()),
-        None => Err(Error::invalid(
+    if known {
+        Ok(())
+    } else {
+        Err(Error::invalid(
             "establishment_id",
             "not an establishment of this tenant",
-        )),
+        ))
     }
 }
 
 /// The lead source a connector sets: the one given (it must be an active source of the
-/// tenant), else the source named after the partner, whatever its case, created when missing.
-pub async fn resolve_source(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    by: Actor<'_>,
-    partner: &str,
-    given: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<Uuid> {
+/// tenant), else the source named after the partner, whatever its case, created when missing
+/// (and logged as created for a connector).
+pub async fn resolve_source(uow: &Uow<'_>, partner: &str, given: Option<Uuid>) -> Result<Uuid> {
+    let sources = &uow.app().ports.lead_sources;
     if let Some(id) = given {
-        let source = match sources::get(conn, tenant_id, id).await {
-            Err(Error::NotFound(_)) => {
-                return Err(Error::invalid(
-                    "source_id",
-                    "not a lead source of this tenant",
-                ));
-            }
-            other => other?,
-        };
-        if !source.active {
-            return Err(Error::invalid(
+        return match sources.get(uow.txn().into(), uow.tenant(), id).await? {
+            None => Err(Error::invalid(
+                "source_id",
+                "not a lead source of this tenant",
+            )),
+            Some(s) if !s.active => Err(Error::invalid(
                 "source_id",
                 "this lead source is deactivated; activate it or choose another",
+            )),
+            Some(s) => Ok(s.id),
+        };
+    }
+    let found = match sources
+        .find_or_create(
+            uow.txn().into(),
+            uow.tenant(),
+            partner,
+            uow.user_id(),
+            uow.now(),
+        )
+        .await
+    {
+        Err(Error::Validation { .. }) => {
+            return Err(Error::invalid(
+                "partner",
+                "cannot name a lead source (1 to 100 characters)",
             ));
         }
-        return Ok(source.id);
-    }
-    let name = sources::clean_name(partner).map_err(|_| {
-        Error::invalid("partner", "cannot name a lead source (1 to 100 characters)")
-    })?;
-    if let Some(found) = sources::scoped(tenant_id)
-        .filter(lead_source::Column::NameKey.eq(sources::name_key(&name)))
-        .one(conn)
-        .await?
-    {
-        return Ok(found.id);
-    }
-    let created_by = match by {
-        Actor::User(u) => Some(u.user_id),
-        Actor::System(_) => None,
+        other => other?,
     };
-    let source = sources::create(conn, tenant_id, created_by, &name, now).await?;
-    activity::record(
-        conn,
-        tenant_id,
-        by,
-        now,
-        "lead_source",
-        source.id,
-        "created",
-        json!({"name": source.name, "active": source.active, "for_connector": true}),
-    )
-    .await?;
-    Ok(source.id)
+    if found.created {
+        let s = &found.source;
+        uow.record(
+            Activity::new("lead_source", s.id, "created")
+                .changes(json!({"name": s.name, "active": s.active, "for_connector": true})),
+        )
+        .await?;
+    }
+    Ok(found.source.id)
 }
 
 /// The fields of a new connector, checked by [`create`].
@@ -202,26 +184,18 @@ pub struct NewConnector<'a> {
     pub enabled: bool,
 }
 
-/// Creates a connector with a fresh secret.
-pub async fn create(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    by: Actor<'_>,
-    new: NewConnector<'_>,
-    now: DateTime<Utc>,
-) -> Result<connector::Model> {
+/// Creates a connector with a fresh secret inside `uow` (whoever acts: a user, the demo
+/// seeding, a benchmark); the caller commits.
+pub async fn create(uow: &Uow<'_>, new: NewConnector<'_>) -> Result<connector::Model> {
     let partner = clean_text("partner", new.partner)?;
     let name = clean_text("name", new.name)?;
     if let Some(e) = new.establishment_id {
-        check_establishment(conn, tenant_id, e).await?;
+        check_establishment(uow, e).await?;
     }
-    let source_id = resolve_source(conn, tenant_id, by, &partner, new.source_id, now).await?;
-    let created_by = match by {
-        Actor::User(u) => Some(u.user_id),
-        Actor::System(_) => None,
-    };
+    let source_id = resolve_source(uow, &partner, new.source_id).await?;
+    let now = uow.now();
     Ok(connector::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(uow.tenant().uuid()),
         id: Set(Uuid::now_v7()),
         partner: Set(partner),
         name: Set(name),
@@ -231,12 +205,22 @@ pub async fn create(
         secret: Set(signature::new_secret()),
         previous_secret: Set(None),
         previous_secret_until: Set(None),
-        created_by: Set(created_by),
+        created_by: Set(uow.user_id()),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(conn)
+    .insert(uow.txn())
     .await?)
+}
+
+/// Creates a connector for the caller, logged.
+pub async fn create_for(app: &App, cx: &Cx, new: NewConnector<'_>) -> Result<connector::Model> {
+    let uow = Uow::begin(app, cx).await?;
+    let c = create(&uow, new).await?;
+    uow.record(Activity::new("connector", c.id, "created").changes(snapshot(&c)))
+        .await?;
+    uow.commit().await?;
+    Ok(c)
 }
 
 /// Changes to a connector: `Some(None)` clears the establishment, or sets the source back to
@@ -253,15 +237,16 @@ pub struct Changes<'a> {
     pub enabled: Option<bool>,
 }
 
-/// Applies [`Changes`].
+/// Applies [`Changes`] for the caller, logged.
 pub async fn update(
-    conn: &impl ConnectionTrait,
-    current: connector::Model,
-    by: Actor<'_>,
+    app: &App,
+    cx: &Cx,
+    id: Uuid,
     changes: Changes<'_>,
-    now: DateTime<Utc>,
 ) -> Result<connector::Model> {
-    let tenant_id = current.tenant_id;
+    let uow = Uow::begin(app, cx).await?;
+    let current = get(uow.txn(), &uow, id).await?;
+    let before = snapshot(&current);
     let partner = current.partner.clone();
     let mut am: connector::ActiveModel = current.into();
     if let Some(n) = changes.name {
@@ -269,34 +254,49 @@ pub async fn update(
     }
     if let Some(e) = changes.establishment_id {
         if let Some(id) = e {
-            check_establishment(conn, tenant_id, id).await?;
+            check_establishment(&uow, id).await?;
         }
         am.establishment_id = Set(e);
     }
     if let Some(s) = changes.source_id {
-        let id = resolve_source(conn, tenant_id, by, &partner, s, now).await?;
+        let id = resolve_source(&uow, &partner, s).await?;
         am.source_id = Set(Some(id));
     }
     if let Some(e) = changes.enabled {
         am.enabled = Set(e);
     }
-    am.updated_at = Set(now);
-    Ok(am.update(conn).await?)
+    am.updated_at = Set(uow.now());
+    let c = am.update(uow.txn()).await?;
+    uow.record(
+        Activity::new("connector", c.id, "updated")
+            .changes(forecourt_core::activity::diff(&before, &snapshot(&c))),
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(c)
 }
 
-/// Replaces the secret; the old one stays valid for [`ROTATION_GRACE_HOURS`].
-pub async fn rotate(
-    conn: &impl ConnectionTrait,
-    current: connector::Model,
-    now: DateTime<Utc>,
-) -> Result<connector::Model> {
+/// Replaces the secret for the caller, logged; the old one stays valid for
+/// [`ROTATION_GRACE_HOURS`].
+pub async fn rotate(app: &App, cx: &Cx, id: Uuid) -> Result<connector::Model> {
+    let uow = Uow::begin(app, cx).await?;
+    let current = get(uow.txn(), &uow, id).await?;
+    let now = uow.now();
     let old = current.secret.clone();
     let mut am: connector::ActiveModel = current.into();
     am.secret = Set(signature::new_secret());
     am.previous_secret = Set(Some(old));
     am.previous_secret_until = Set(Some(now + Duration::hours(ROTATION_GRACE_HOURS)));
     am.updated_at = Set(now);
-    Ok(am.update(conn).await?)
+    let c = am.update(uow.txn()).await?;
+    let until = c.previous_secret_until.unwrap_or(now);
+    uow.record(
+        Activity::new("connector", c.id, "secret_rotated")
+            .changes(json!({"previous_valid_until": until})),
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! What the CRM answers to other modules' reports about its opportunities.
+
+pub mod lead_sources;
