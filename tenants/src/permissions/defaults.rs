@@ -9,10 +9,10 @@ use forecourt_core::{
     app::AppRegistry,
     authz::{self, Grant, role_subject},
     entities::permission_seed,
-    tenancy::TenantId,
+    tenancy::{TenantId, TenantScoped},
     uow::Uow,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -25,8 +25,7 @@ pub async fn seed_missing_defaults(
     tenant_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let seeded: HashSet<String> = permission_seed::Entity::find()
-        .filter(permission_seed::Column::TenantId.eq(tenant_id))
+    let seeded: HashSet<String> = permission_seed::Entity::scoped(&TenantId::new(tenant_id))
         .all(conn)
         .await?
         .into_iter()

@@ -353,8 +353,7 @@ pub(crate) async fn set_roles(
 
 /// Whether an active user other than `except` holds the admin role in the tenant.
 async fn other_admin_exists(app: &App, t: &impl Tenanted, except: Uuid) -> Result<bool> {
-    let members = casbin_rule::Entity::find()
-        .filter(casbin_rule::Column::TenantId.eq(t.tenant().uuid()))
+    let members = casbin_rule::Entity::scoped(t)
         .filter(casbin_rule::Column::Ptype.eq("g"))
         .filter(casbin_rule::Column::V1.eq(authz::role_subject("admin")))
         .filter(casbin_rule::Column::V0.ne(authz::user_subject(except)))

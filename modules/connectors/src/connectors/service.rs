@@ -55,8 +55,7 @@ pub async fn list(
 /// start from a tenant, because on that path the connector is what identifies the tenant
 /// (and only once its signature is verified).
 pub async fn for_inbound(conn: &impl ConnectionTrait, id: Uuid) -> Result<connector::Model> {
-    use sea_orm::EntityTrait;
-    connector::Entity::find()
+    connector::Entity::across_tenants()
         .filter(connector::Column::Id.eq(id))
         .one(conn)
         .await?
