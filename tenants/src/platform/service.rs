@@ -271,6 +271,7 @@ pub(crate) async fn managed_tenant(app: &App, who: &Principal, id: Uuid) -> Resu
     }
 }
 
+/// Fails with 403 unless the caller is the operator (resellers do not manage resellers).
 pub(crate) fn require_operator(who: &Principal) -> Result<()> {
     match who {
         Principal::Operator { .. } => Ok(()),
