@@ -34,6 +34,9 @@ pub enum AfterCommit {
     Publish(Invalidation),
     /// Wakes the mail worker: the transaction queued mail.
     WakeMailer,
+    /// The tenant's roles or grants changed: this node drops its enforcer at once (so the
+    /// caller's next request already sees the change) and the other nodes are told.
+    AuthzChanged(TenantId),
 }
 
 /// One entry of the activity log, built by its parts instead of eight positional arguments.
@@ -134,6 +137,12 @@ impl<'a> Uow<'a> {
     /// a partner's connector), at the clock's time.
     pub async fn system(app: &'a App, tenant: TenantId, name: &'static str) -> Result<Self> {
         Self::open(app, tenant, Acting::System(name)).await
+    }
+
+    /// Opens a unit of work for a user proven by something other than a grant, such as the
+    /// holder of a password-reset link acting on their own account: the entries name the user.
+    pub async fn on_behalf_of(app: &'a App, user: &TenantUser) -> Result<Self> {
+        Self::open(app, user.tenant(), Acting::User(user.clone())).await
     }
 
     async fn open(app: &'a App, tenant: TenantId, acting: Acting) -> Result<Self> {
@@ -241,8 +250,16 @@ impl<'a> Uow<'a> {
                 AfterCommit::Forget(key) => app.cache.delete(&key).await,
                 AfterCommit::Publish(inv) => app.cache.publish(inv).await,
                 AfterCommit::WakeMailer => app.mail.wake(),
+                AfterCommit::AuthzChanged(tenant) => app.authz.changed(tenant.uuid()).await,
             }
         }
+        Ok(())
+    }
+
+    /// Rolls back now (dropping the unit of work rolls back too, but later and without
+    /// telling whether it worked); no after-commit action runs.
+    pub async fn rollback(self) -> Result<()> {
+        self.txn.rollback().await?;
         Ok(())
     }
 }

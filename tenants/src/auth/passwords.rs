@@ -9,16 +9,16 @@ use crate::{
         sessions::throttle_keys,
     },
     directory::{INVITATION, PASSWORD_RESET, SESSION},
-    entities::{platform_user, tenant},
+    entities::{credential, platform_user, tenant},
     password,
 };
 use chrono::Duration as ChronoDuration;
 use forecourt_core::{
     App, Error, Result,
-    activity::{self, Actor},
     cache::CacheKey,
     context::TenantUser,
     secret::token_hash,
+    uow::{Activity, Uow},
 };
 use sea_orm::{ConnectionTrait, EntityTrait};
 use std::{sync::Arc, time::Duration};
@@ -184,36 +184,44 @@ pub(crate) async fn confirm_reset(app: &App, token: &str, new_password: &str) ->
         }
     };
     let hash = password::hash(new_password).await?;
-    let txn = forecourt_core::db::begin(&app.db).await?;
-    if !consume(&txn, &link, now).await? {
-        return Err(gone());
+    match account {
+        Account::Tenant { tenant_id, user_id } => {
+            // The holder of the link acts as the user: nobody is signed in, and the user may
+            // hold no grant at all, so the link is what proves who acts.
+            let me = TenantUser {
+                tenant_id,
+                user_id,
+                establishment_id: None,
+            };
+            let uow = Uow::on_behalf_of(app, &me).await?.at(now);
+            reset_credentials(uow.txn(), &link, account, hash, now).await?;
+            uow.record(Activity::new("user", user_id, "password_reset"))
+                .await?;
+            uow.commit().await?;
+        }
+        Account::Platform { .. } => {
+            let txn = forecourt_core::db::begin(&app.db).await?;
+            reset_credentials(&txn, &link, account, hash, now).await?;
+            txn.commit().await?;
+        }
     }
-    set_password(&txn, account, hash, now).await?;
-    // Whoever held the old password, or a session opened with it, is out.
-    revoke_kinds(&txn, account, &[SESSION, PASSWORD_RESET, INVITATION], now).await?;
-    if let Account::Tenant { tenant_id, user_id } = account {
-        // The holder of the link acts as the user, without a tenant context (nobody is signed
-        // in, and the user may hold no grant at all), so this is the one entry written
-        // outside a unit of work.
-        let me = TenantUser {
-            tenant_id,
-            user_id,
-            establishment_id: None,
-        };
-        activity::record(
-            &txn,
-            tenant_id,
-            Actor::User(&me),
-            now,
-            "user",
-            user_id,
-            "password_reset",
-            serde_json::json!({}),
-        )
-        .await?;
-    }
-    txn.commit().await?;
     // The new password starts with a clean slate of failed logins.
     app.cache.delete(&throttle_keys(&email, "").0).await;
     Ok(())
+}
+
+/// Consumes a reset link (404 when another request used it first), sets the new password
+/// and signs out whoever held the old one: sessions, other reset links, pending invitations.
+async fn reset_credentials(
+    conn: &impl ConnectionTrait,
+    link: &credential::Model,
+    account: Account,
+    hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if !consume(conn, link, now).await? {
+        return Err(Error::NotFound("password reset"));
+    }
+    set_password(conn, account, hash, now).await?;
+    revoke_kinds(conn, account, &[SESSION, PASSWORD_RESET, INVITATION], now).await
 }

@@ -9,8 +9,8 @@ use forecourt_core::{
     app::AppRegistry,
     authz::{self, Grant, role_subject},
     entities::permission_seed,
-    tenancy::{TenantId, TenantScoped},
-    uow::Uow,
+    tenancy::{TenantId, TenantScoped, Tenanted},
+    uow::{AfterCommit, Uow},
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::collections::HashSet;
@@ -82,13 +82,13 @@ pub async fn seed_defaults(
 pub async fn backfill_defaults(app: &App) -> Result<()> {
     let tenants = tenant::Entity::find().all(&app.db).await?;
     for t in tenants {
-        let uow = Uow::system(app, TenantId::new(t.id), "permission-defaults").await?;
+        let mut uow = Uow::system(app, TenantId::new(t.id), "permission-defaults").await?;
         let n = seed_missing_defaults(uow.txn(), &app.registry, t.id, uow.now()).await?;
-        uow.commit().await?;
         if n > 0 {
             tracing::info!(tenant_id = %t.id, objects = n, "seeded default grants of new permission objects");
-            app.authz.changed(t.id).await;
+            uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));
         }
+        uow.commit().await?;
     }
     Ok(())
 }

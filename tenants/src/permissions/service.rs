@@ -8,7 +8,7 @@ use forecourt_core::{
     authz::{self, Grant, role_subject, user_subject},
     context::TenantUser,
     tenancy::{Cx, TenantScoped, Tenanted},
-    uow::{Activity, Uow},
+    uow::{Activity, AfterCommit, Uow},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 use uuid::Uuid;
@@ -125,16 +125,15 @@ pub(crate) async fn checked(app: &App, cx: &Cx, body: &GrantBody) -> Result<Gran
 pub(crate) async fn grant(app: &App, cx: &Cx, g: &Grant) -> Result<()> {
     ensure_covers(app, cx.user(), &g.object, g.action, g.scope).await?;
     let tid = cx.tenant().uuid();
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     authz::add_grant(uow.txn(), tid, g).await?;
     uow.record(
         Activity::new("permission", tid, "granted")
             .changes(serde_json::to_value(g).map_err(Error::internal)?),
     )
     .await?;
+    uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));
     uow.commit().await?;
-    // The local enforcer is dropped at once (an announcement alone reaches this node later).
-    app.authz.changed(tid).await;
     Ok(())
 }
 
@@ -142,7 +141,7 @@ pub(crate) async fn grant(app: &App, cx: &Cx, g: &Grant) -> Result<()> {
 pub(crate) async fn revoke(app: &App, cx: &Cx, g: &Grant) -> Result<()> {
     ensure_covers(app, cx.user(), &g.object, g.action, g.scope).await?;
     let tid = cx.tenant().uuid();
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     if !authz::remove_grant(uow.txn(), tid, g).await? {
         return Err(Error::NotFound("grant"));
     }
@@ -151,7 +150,7 @@ pub(crate) async fn revoke(app: &App, cx: &Cx, g: &Grant) -> Result<()> {
             .changes(serde_json::to_value(g).map_err(Error::internal)?),
     )
     .await?;
+    uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));
     uow.commit().await?;
-    app.authz.changed(tid).await;
     Ok(())
 }

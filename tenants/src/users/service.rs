@@ -241,9 +241,8 @@ pub async fn insert_user(
     )
     .await?;
     uow.after_commit(AfterCommit::WakeMailer);
+    uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));
     uow.commit().await?;
-    // The local enforcer is dropped at once (an announcement alone reaches this node later).
-    app.authz.changed(tid).await;
     Ok(u)
 }
 
@@ -339,15 +338,15 @@ pub(crate) async fn set_roles(
             "the tenant must keep at least one active admin",
         ));
     }
-    let uow = Uow::begin(app, perms).await?;
+    let mut uow = Uow::begin(app, perms).await?;
     authz::set_user_roles(uow.txn(), tid, u.id, &new).await?;
     uow.record(
         Activity::new("user", u.id, "roles_changed")
             .changes(serde_json::json!({"roles": {"from": old, "to": new}})),
     )
     .await?;
+    uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));
     uow.commit().await?;
-    app.authz.changed(tid).await;
     Ok(new)
 }
 
