@@ -4,8 +4,10 @@
 
 use crate::contacts::{
     entities::{contact, contact_term},
-    service::{Full, generation_key, hidden_modules, load_in_order, user_company, visibility},
+    store::Full,
+    terms::{generation_key, hidden_modules},
     validate,
+    visibility::{load_in_order, user_company, visibility},
 };
 use forecourt_core::{
     App, Result,
