@@ -1,6 +1,6 @@
 //! `forecourt bench`: performance measured in the same run as a baseline, reported as ratios.
 
-use forecourt_core::{App, access::Scope, access::Tier, context::TenantUser};
+use forecourt_core::{App, access::Action, access::Tier, context::TenantUser};
 use forecourt_crm::contacts::service::{self, ContactData};
 use forecourt_tenants::platform::{NewAdmin, NewCompany, NewEstablishment, Onboarding, onboard};
 use std::{fmt::Write, time::Instant};
@@ -144,6 +144,12 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
         user_id: t.admin_user_id,
         establishment_id: Some(t.establishment_id),
     };
+    // The admin reads every contact of the tenant: tenant scope, as a counter would search.
+    let cx = app
+        .authz
+        .context(&user, "contacts", Action::Read)
+        .await
+        .map_err(err)?;
     let seeding = Instant::now();
     let mut target = None;
     for start in (0..n).step_by(5000) {
@@ -152,15 +158,9 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
             .collect();
         target = target.or(batch.first().map(|(id, _)| *id));
         let txn = forecourt_core::db::begin(&app.db).await?;
-        service::insert_many(
-            &txn,
-            t.tenant_id,
-            &batch,
-            Some(user.user_id),
-            app.clock.now(),
-        )
-        .await
-        .map_err(err)?;
+        service::insert_many(&txn, &user, &batch, Some(user.user_id), app.clock.now())
+            .await
+            .map_err(err)?;
         txn.commit().await?;
     }
     let seeded_in = seeding.elapsed();
@@ -178,7 +178,7 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
         "operation", "median µs", "p95 µs", "median ÷ baseline"
     )?;
     let baseline = measure(iterations, || async {
-        service::load_visible(&app.db, &user, target, Scope::Tenant)
+        service::load_visible(app, &app.db, &cx, target)
             .await
             .map_err(err)?;
         Ok(())
@@ -196,15 +196,15 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
         "gerard.menard.0@example.be",
     ] {
         let cold = measure(iterations, || async {
-            service::searches_changed(app, t.tenant_id).await;
-            forecourt_crm::contacts::api::search_contacts(app, &user, Scope::Tenant, q, 20)
+            service::searches_changed(app, &user).await;
+            forecourt_crm::search::service::search_contacts(app, &cx, q, 20)
                 .await
                 .map_err(err)?;
             Ok(())
         })
         .await?;
         let cached = measure(iterations, || async {
-            forecourt_crm::contacts::api::search_contacts(app, &user, Scope::Tenant, q, 20)
+            forecourt_crm::search::service::search_contacts(app, &cx, q, 20)
                 .await
                 .map_err(err)?;
             Ok(())

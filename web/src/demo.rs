@@ -220,9 +220,15 @@ async fn demo_contacts(
     company.vat_rate = Some(21.0);
     items.push((uuid::Uuid::now_v7(), company));
     let txn = forecourt_core::db::begin(&app.db).await?;
-    insert_many(&txn, tenant_id, &items, Some(admin), app.clock.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    insert_many(
+        &txn,
+        &forecourt_core::tenancy::TenantId::new(tenant_id),
+        &items,
+        Some(admin),
+        app.clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let ids: Vec<uuid::Uuid> = items.iter().map(|(id, _)| *id).collect();
     demo_opportunities(&txn, app, tenant_id, admin, establishment, &ids).await?;
     txn.commit().await?;

@@ -7,6 +7,7 @@ use forecourt_core::{
     module::Module,
     module::Readable,
     ports::contacts::ContactPort,
+    tenancy::TenantId,
 };
 use sea_orm::{DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
@@ -26,13 +27,15 @@ pub mod intake;
 pub mod lead_page;
 pub mod opportunities;
 pub mod report;
+pub mod search;
 pub mod vehicles;
 
-pub use contacts::api::{ContactsApi, SearchApi};
+pub use contacts::api::ContactsApi;
 pub use intake::service::Leads;
 pub use lead_page::{actions::LeadPageApi, documents::DocumentsApi};
 pub use opportunities::api::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
 pub use report::lead_sources::OpportunityReports;
+pub use search::api::SearchApi;
 pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.
@@ -186,9 +189,9 @@ impl Module<App> for CrmModule {
         };
         Ok(match entity_type {
             "contact" => {
-                let company = contacts::service::user_company(&app.db, user).await?;
+                let company = contacts::service::user_company(app, &app.db, user).await?;
                 Readable::ids(
-                    contacts::service::scoped(user.tenant_id)
+                    contacts::service::scoped(user)
                         .filter(contacts::service::visibility(user, scope, company)),
                     contacts::entities::contact::Column::Id,
                 )
@@ -234,7 +237,10 @@ impl ContactPort<App> for Contacts {
         contact_id: Uuid,
         scope: Scope,
     ) -> Result<bool> {
-        let found = contacts::service::find_visible(txn, user, contact_id, scope).await?;
+        // This port is handed no application state, so it cannot ask the directory for the
+        // company of the user's establishment: without it only the contacts shared across the
+        // tenant's companies count below tenant scope, which may say no, never wrongly yes.
+        let found = contacts::service::find_within(txn, user, scope, None, contact_id).await?;
         Ok(found.is_some())
     }
 
@@ -245,10 +251,10 @@ impl ContactPort<App> for Contacts {
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<()> {
-        contacts::service::reindex(app, txn, tenant_id, contact_id).await
+        contacts::service::reindex(app, txn, &TenantId::new(tenant_id), contact_id).await
     }
 
     async fn changed(&self, app: &App, tenant_id: Uuid) {
-        contacts::service::searches_changed(app, tenant_id).await;
+        contacts::service::searches_changed(app, &TenantId::new(tenant_id)).await;
     }
 }

@@ -128,3 +128,13 @@ pub mod contact_term {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(
+    contact,
+    contact_email,
+    contact_phone,
+    contact_group,
+    contact_address,
+    contact_term
+);
+forecourt_core::versioned!(contact);

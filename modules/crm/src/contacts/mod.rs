@@ -3,5 +3,10 @@
 
 pub mod api;
 pub mod entities;
+pub mod input;
 pub mod service;
+pub mod store;
+pub mod terms;
 pub mod validate;
+pub mod views;
+pub mod visibility;

@@ -113,7 +113,7 @@ async fn matching(txn: &DatabaseTransaction, t: Uuid, r: &Reach) -> Result<Optio
         id = first(by_phone, &r.phones);
     }
     let Some(id) = id else { return Ok(None) };
-    Ok(service::scoped(t)
+    Ok(service::scoped(&forecourt_core::tenancy::TenantId::new(t))
         .filter(contact::Column::Id.eq(id))
         .one(txn)
         .await?)
@@ -134,7 +134,7 @@ async fn company(
     lead: &InboundLead,
     reach: Option<&Reach>,
 ) -> Result<contact::Model> {
-    let existing = service::scoped(t)
+    let existing = service::scoped(&forecourt_core::tenancy::TenantId::new(t))
         .filter(contact::Column::Kind.eq("company"))
         .filter(contact::Column::DisplayName.eq(name))
         .order_by_asc(contact::Column::Id)
@@ -150,7 +150,16 @@ async fn company(
         phones: reach.map(|r| r.phones.clone()).unwrap_or_default(),
         ..new_contact(lead)
     };
-    service::write(txn, t, Uuid::now_v7(), &data, None, None, lead.received_at).await
+    service::write(
+        txn,
+        &forecourt_core::tenancy::TenantId::new(t),
+        Uuid::now_v7(),
+        &data,
+        None,
+        None,
+        lead.received_at,
+    )
+    .await
 }
 
 /// The fields every contact created from a lead shares.
@@ -254,7 +263,7 @@ async fn contact_of(
         let found = if before != (data.emails.len(), data.phones.len(), data.language.clone()) {
             let updated = service::write(
                 txn,
-                t,
+                &forecourt_core::tenancy::TenantId::new(t),
                 found.id,
                 &data,
                 Some(&found),
@@ -262,7 +271,13 @@ async fn contact_of(
                 lead.received_at,
             )
             .await?;
-            service::reindex(app, txn, t, found.id).await?;
+            service::reindex(
+                app,
+                txn,
+                &forecourt_core::tenancy::TenantId::new(t),
+                found.id,
+            )
+            .await?;
             updated
         } else {
             found
@@ -276,13 +291,13 @@ async fn contact_of(
     if !person && let Some(b) = &business {
         // Only a business: the company itself is the customer.
         let c = company(txn, t, b, lead, Some(r)).await?;
-        service::reindex(app, txn, t, c.id).await?;
+        service::reindex(app, txn, &forecourt_core::tenancy::TenantId::new(t), c.id).await?;
         return Ok((c, None, true));
     }
     let company = match &business {
         Some(b) => {
             let c = company(txn, t, b, lead, None).await?;
-            service::reindex(app, txn, t, c.id).await?;
+            service::reindex(app, txn, &forecourt_core::tenancy::TenantId::new(t), c.id).await?;
             Some(c)
         }
         None => None,
@@ -301,8 +316,17 @@ async fn contact_of(
         ..new_contact(lead)
     };
     let id = Uuid::now_v7();
-    let created = service::write(txn, t, id, &data, None, None, lead.received_at).await?;
-    service::reindex(app, txn, t, id).await?;
+    let created = service::write(
+        txn,
+        &forecourt_core::tenancy::TenantId::new(t),
+        id,
+        &data,
+        None,
+        None,
+        lead.received_at,
+    )
+    .await?;
+    service::reindex(app, txn, &forecourt_core::tenancy::TenantId::new(t), id).await?;
     Ok((created, company, true))
 }
 

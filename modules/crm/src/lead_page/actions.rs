@@ -290,7 +290,7 @@ impl Kind for TestDrive {
             }
         }
         forecourt_core::dates::maybe_instant("scheduled_at", self.scheduled_at)?;
-        let found = service::scoped(user.tenant_id)
+        let found = service::scoped(user)
             .filter(crate::contacts::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
             .await?;
@@ -323,7 +323,16 @@ impl Kind for Task {
     async fn check(&self, app: &App, user: &TenantUser) -> Result<()> {
         text("title", &self.title, 200)?;
         forecourt_core::dates::instant("due_at", self.due_at)?;
-        if !service::platform_row_exists(&app.db, "users", user.tenant_id, self.assignee_id).await?
+        if !app
+            .ports
+            .directory
+            .exists(
+                (&app.db).into(),
+                forecourt_core::tenancy::TenantId::new(user.tenant_id),
+                forecourt_core::ports::directory::DirectoryKind::User,
+                self.assignee_id,
+            )
+            .await?
         {
             return Err(Error::invalid("assignee_id", "not a user of this tenant"));
         }
@@ -689,7 +698,7 @@ async fn purchase_order(
         .ok_or(Error::NotFound("contact"))?;
     let customer = service::complete(
         &txn,
-        service::scoped(o.tenant_id)
+        service::scoped(&forecourt_core::tenancy::TenantId::new(o.tenant_id))
             .filter(crate::contacts::entities::contact::Column::Id.eq(first.contact_id))
             .one(&txn)
             .await?
@@ -722,7 +731,7 @@ async fn purchase_order(
         })?;
     let ctx = serde_json::json!({
         "customer": customer.contact.display_name,
-        "dealer": service::tenant_name(&txn, o.tenant_id).await?,
+        "dealer": service::tenant_name(app, &txn, &forecourt_core::tenancy::TenantId::new(o.tenant_id)).await?,
         "vehicle": vehicle_name,
         "vin": car.as_ref().map(|v| v.vin.clone()),
         "price": euros(offer.price),

@@ -1,0 +1,285 @@
+//! A contact body checked into data that can be stored, and the checks of who may write it:
+//! one path for create, patch and merge.
+
+use crate::contacts::{
+    entities::contact,
+    store::{AddressData, ContactData},
+    validate,
+    views::{ContactBody, ContactKind, Lifecycle, str_of},
+    visibility::{Conn, find_visible, scoped},
+};
+use forecourt_core::{
+    App, Error, Result,
+    access::{Action, Scope},
+    context::TenantUser,
+    mail::parse_email,
+    ports::directory::DirectoryKind,
+    tenancy::{Cx, Tenanted},
+};
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>> {
+    match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > max => {
+            Err(Error::invalid(field, format!("at most {max} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Validates a body into storable data, for the caller `user`; the references it holds (employer,
+/// owner, establishment, company) are looked up on `conn`.
+pub async fn validate_body(
+    app: &App,
+    conn: &impl Conn,
+    user: &TenantUser,
+    b: ContactBody,
+    country: &str,
+) -> Result<ContactData> {
+    let today = app.clock.now().date_naive();
+    let kind = str_of(b.kind);
+    let first_name = text("first_name", b.first_name, 100)?;
+    let last_name = text("last_name", b.last_name, 100)?;
+    let company_name = text("company_name", b.company_name, 200)?;
+    match b.kind {
+        ContactKind::Person if first_name.is_none() && last_name.is_none() => {
+            return Err(Error::invalid(
+                "last_name",
+                "a person needs a first or last name",
+            ));
+        }
+        ContactKind::Company if company_name.is_none() => {
+            return Err(Error::invalid("company_name", "a company needs a name"));
+        }
+        _ => {}
+    }
+    let mut emails = Vec::new();
+    for (i, e) in b.emails.iter().enumerate() {
+        let e = parse_email(&format!("emails[{i}]"), e)?;
+        if !emails.contains(&e) {
+            emails.push(e);
+        }
+    }
+    let mut phones = Vec::new();
+    for (i, p) in b.phones.iter().enumerate() {
+        let p = validate::phone(&format!("phones[{i}]"), p, country)?;
+        if !phones.contains(&p) {
+            phones.push(p);
+        }
+    }
+    if emails.is_empty() && phones.is_empty() {
+        return Err(Error::Validation {
+            kind: "contact_unreachable",
+            field: "emails".into(),
+            detail: "give at least one email or phone".into(),
+        });
+    }
+    let mut addresses = Vec::new();
+    for (i, a) in b.addresses.into_iter().enumerate() {
+        let f = |n: &str| format!("addresses[{i}].{n}");
+        let req = |n: &str, v: String| -> Result<String> {
+            text(&f(n), Some(v), 200)?.ok_or_else(|| Error::invalid(f(n), "required"))
+        };
+        let c = a
+            .country
+            .map(|c| c.trim().to_uppercase())
+            .unwrap_or_else(|| country.to_string());
+        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+            return Err(Error::invalid(
+                f("country"),
+                "an ISO 3166 alpha-2 country code",
+            ));
+        }
+        addresses.push(AddressData {
+            kind: str_of(a.kind),
+            is_default: a.is_default,
+            street: req("street", a.street)?,
+            postal_code: req("postal_code", a.postal_code)?,
+            city: req("city", a.city)?,
+            country: c,
+        });
+    }
+    match addresses.iter().filter(|a| a.is_default).count() {
+        0 => {
+            if let Some(first) = addresses.first_mut() {
+                first.is_default = true;
+            }
+        }
+        1 => {}
+        _ => {
+            return Err(Error::invalid(
+                "addresses",
+                "only one address can be the default",
+            ));
+        }
+    }
+    if let Some(r) = b.vat_rate
+        && (!(0.0..=100.0).contains(&r) || !r.is_finite())
+    {
+        return Err(Error::invalid("vat_rate", "a percentage between 0 and 100"));
+    }
+    let vat_number = match text("vat_number", b.vat_number, 32)? {
+        Some(v) => Some(validate::vat("vat_number", &v)?),
+        None => None,
+    };
+    let national_number = match (
+        text("national_number", b.national_number, 32)?,
+        b.kind,
+        country,
+    ) {
+        (Some(n), ContactKind::Company, "BE") => Some(validate::kbo("national_number", &n)?),
+        (Some(n), ContactKind::Person, "BE") => {
+            Some(validate::national_register("national_number", &n)?)
+        }
+        (other, _, _) => other,
+    };
+    let birth_date = match b.birth_date {
+        Some(d) => Some(validate::birth_date("birth_date", d, today)?),
+        None => None,
+    };
+    let mut groups: Vec<String> = Vec::new();
+    for (i, g) in b.groups.into_iter().enumerate() {
+        let g = text(&format!("groups[{i}]"), Some(g), 50)?
+            .ok_or_else(|| Error::invalid(format!("groups[{i}]"), "empty group"))?;
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    if let Some(e) = b.employer_id {
+        let employer = scoped(user)
+            .filter(contact::Column::Id.eq(e))
+            .one(conn)
+            .await?;
+        if employer.is_none_or(|c| c.kind != "company") {
+            return Err(Error::invalid(
+                "employer_id",
+                "not a company contact of this tenant",
+            ));
+        }
+    }
+    let exists = |kind, id| {
+        app.ports
+            .directory
+            .exists(conn.executor(), user.tenant(), kind, id)
+    };
+    let assigned = b.assigned_user_id.unwrap_or(user.user_id);
+    if !exists(DirectoryKind::User, assigned).await? {
+        return Err(Error::invalid(
+            "assigned_user_id",
+            "not a user of this tenant",
+        ));
+    }
+    let establishment = b.establishment_id.or(user.establishment_id);
+    if let Some(e) = establishment
+        && !exists(DirectoryKind::Establishment, e).await?
+    {
+        return Err(Error::invalid(
+            "establishment_id",
+            "not an establishment of this tenant",
+        ));
+    }
+    if let Some(c) = b.company_id
+        && !exists(DirectoryKind::Company, c).await?
+    {
+        return Err(Error::invalid("company_id", "not a company of this tenant"));
+    }
+    Ok(ContactData {
+        kind,
+        title: text("title", b.title, 50)?,
+        first_name,
+        last_name,
+        company_name,
+        national_number,
+        emails,
+        phones,
+        addresses,
+        vat_rate: b.vat_rate,
+        vat_number,
+        position: text("position", b.position, 100)?,
+        language: match b.language {
+            Some(l) => Some(validate::language(&l).ok_or_else(|| {
+                Error::invalid(
+                    "language",
+                    "one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)",
+                )
+            })?),
+            None => None,
+        },
+        employer_id: b.employer_id,
+        birth_date,
+        groups,
+        comments: text("comments", b.comments, 5000)?,
+        blocked: b.blocked.unwrap_or(false),
+        lifecycle: str_of(b.lifecycle.unwrap_or(Lifecycle::Prospect)),
+        assigned_user_id: Some(assigned),
+        establishment_id: establishment,
+        company_id: b.company_id,
+    })
+}
+
+/// A write must stay within the caller's scope: own contacts stay assigned to the caller,
+/// establishment contacts in the caller's establishment.
+pub fn ensure_within(cx: &Cx, d: &ContactData) -> Result<()> {
+    let user = cx.user();
+    let ok = match cx.scope() {
+        Scope::Tenant => true,
+        Scope::Establishment => {
+            d.establishment_id.is_some() && d.establishment_id == user.establishment_id
+        }
+        Scope::Own => d.assigned_user_id == Some(user.user_id),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "this contact would be outside your reach (owner or establishment)",
+        ))
+    }
+}
+
+/// The permission object that blocks and unblocks contacts: a block is an admin's decision
+/// (a customer who must not be sold to), so writing a contact is not enough to lift it.
+const BLOCKED: &str = "contacts.blocked";
+
+/// Checks the caller may block or unblock this contact: `contacts.blocked`/`write` at a scope
+/// that reaches the contact as it is (`current`, absent on creation) and as it will be. Asked
+/// when a write would change the flag (or create a contact blocked).
+pub async fn may_set_blocked(
+    app: &App,
+    conn: &impl Conn,
+    user: &TenantUser,
+    current: Option<Uuid>,
+    d: &ContactData,
+) -> Result<()> {
+    let denied = |detail: &str| Error::Forbidden {
+        kind: "forbidden",
+        detail: format!("you lack the permission `{BLOCKED}` / `write`{detail}"),
+        extra: Some(json!({"permission": BLOCKED, "action": "write", "field": "blocked"})),
+    };
+    let blocker = match app.authz.context(user, BLOCKED, Action::Write).await {
+        Ok(cx) => cx,
+        Err(Error::Forbidden { .. }) => return Err(denied("")),
+        Err(e) => return Err(e),
+    };
+    let reaches_current = match current {
+        Some(id) => find_visible(app, conn, &blocker, id).await?.is_some(),
+        None => true,
+    };
+    if !reaches_current || ensure_within(&blocker, d).is_err() {
+        return Err(denied(" on this contact (owner or establishment)"));
+    }
+    Ok(())
+}
+
+/// The tenant's default country, for phones and addresses given without one.
+pub async fn country_of(app: &App, t: &impl Tenanted) -> Result<String> {
+    Ok(app
+        .ports
+        .directory
+        .tenant_info(app, t.tenant().uuid())
+        .await?
+        .map(|i| i.country)
+        .unwrap_or_else(|| "BE".into()))
+}

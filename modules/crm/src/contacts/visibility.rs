@@ -1,0 +1,137 @@
+//! Which contacts a caller sees. Every read of the contact table starts from [`scoped`],
+//! which pins the tenant; visibility within the tenant follows the caller's grant scope and
+//! the contact's sharing (seed 003: shared across the tenant's companies, or kept to one).
+
+use crate::contacts::{
+    entities::contact,
+    store::{Full, complete, complete_many},
+};
+use forecourt_core::{
+    App, Error, Result,
+    access::Scope,
+    context::TenantUser,
+    tenancy::{Cx, TenantScoped, Tenanted},
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, QueryFilter, Select,
+};
+use uuid::Uuid;
+
+/// A connection or a transaction that both runs statements and is handed to the ports (which
+/// take a [`DatabaseExecutor`]), so callers pass `&app.db` or `&txn` as before.
+pub trait Conn: ConnectionTrait + Sync {
+    /// The same connection, as the ports take it.
+    fn executor(&self) -> DatabaseExecutor<'_>;
+}
+
+impl Conn for DatabaseConnection {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        self.into()
+    }
+}
+
+impl Conn for DatabaseTransaction {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        self.into()
+    }
+}
+
+/// Contacts of one tenant.
+pub fn scoped(t: &impl Tenanted) -> Select<contact::Entity> {
+    contact::Entity::scoped(t)
+}
+
+/// The company of a user's establishment, for contacts kept to one company.
+pub async fn user_company(app: &App, conn: &impl Conn, user: &TenantUser) -> Result<Option<Uuid>> {
+    let Some(est) = user.establishment_id else {
+        return Ok(None);
+    };
+    app.ports
+        .directory
+        .company_of(conn.executor(), user.tenant(), est)
+        .await
+}
+
+/// The contacts a caller may see at `scope`: own = assigned to them; establishment = of their
+/// establishment (or assigned to them); tenant = all, whatever company they are kept to.
+/// Below tenant scope, contacts kept to one company are seen only from that company's
+/// establishments; a user attached to no establishment reaches only the shared contacts
+/// assigned to them: having no establishment never widens the view.
+pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Condition {
+    let reach = match scope {
+        Scope::Tenant => return Condition::all(),
+        Scope::Establishment => match user.establishment_id {
+            Some(e) => Condition::any()
+                .add(contact::Column::EstablishmentId.eq(e))
+                .add(contact::Column::AssignedUserId.eq(user.user_id)),
+            None => Condition::all().add(contact::Column::AssignedUserId.eq(user.user_id)),
+        },
+        Scope::Own => Condition::all().add(contact::Column::AssignedUserId.eq(user.user_id)),
+    };
+    // Without an establishment there is no company to share with: only shared contacts.
+    let sharing = match (user.establishment_id, company) {
+        (Some(_), Some(c)) => Condition::any()
+            .add(contact::Column::CompanyId.is_null())
+            .add(contact::Column::CompanyId.eq(c)),
+        _ => Condition::all().add(contact::Column::CompanyId.is_null()),
+    };
+    Condition::all().add(reach).add(sharing)
+}
+
+/// The contacts the caller of `cx` may see at the scope of its grant (see [`visibility`]).
+pub async fn visible_to(app: &App, conn: &impl Conn, cx: &Cx) -> Result<Condition> {
+    let company = user_company(app, conn, cx.user()).await?;
+    Ok(visibility(cx.user(), cx.scope(), company))
+}
+
+/// A contact visible to the caller of `cx`, or 404 (missing, another tenant's, or out of
+/// reach).
+pub async fn load_visible(app: &App, conn: &impl Conn, cx: &Cx, id: Uuid) -> Result<Full> {
+    let c = find_visible(app, conn, cx, id)
+        .await?
+        .ok_or(Error::NotFound("contact"))?;
+    complete(conn, c).await
+}
+
+/// The contact row if the caller of `cx` may see it (tenant, visibility and company sharing).
+pub async fn find_visible(
+    app: &App,
+    conn: &impl Conn,
+    cx: &Cx,
+    id: Uuid,
+) -> Result<Option<contact::Model>> {
+    let company = user_company(app, conn, cx.user()).await?;
+    find_within(conn, cx.user(), cx.scope(), company, id).await
+}
+
+/// The contact row if `user` reaches it at `scope`, `company` being the company of the
+/// user's establishment.
+pub async fn find_within(
+    conn: &impl ConnectionTrait,
+    user: &TenantUser,
+    scope: Scope,
+    company: Option<Uuid>,
+    id: Uuid,
+) -> Result<Option<contact::Model>> {
+    Ok(scoped(user)
+        .filter(contact::Column::Id.eq(id))
+        .filter(visibility(user, scope, company))
+        .one(conn)
+        .await?)
+}
+
+/// The contacts `ids` of the tenant, complete, in the order of `ids` (missing ones skipped).
+pub async fn load_in_order(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    ids: &[Uuid],
+) -> Result<Vec<Full>> {
+    let rows = scoped(t)
+        .filter(contact::Column::Id.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
+    let mut full = complete_many(conn, t, rows).await?;
+    full.sort_by_key(|f| ids.iter().position(|i| *i == f.contact.id));
+    Ok(full)
+}
