@@ -1,20 +1,21 @@
 //! What other modules may ask of the contact store (implemented by `crm`).
 
-use crate::{Result, access::Scope, context::TenantUser};
+use crate::{Result, tenancy::Cx};
 use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 /// What other modules may ask of the contact store without depending on the `crm` crate.
 #[async_trait::async_trait]
 pub trait ContactPort<A: Sync>: Send + Sync + 'static {
-    /// Whether the contact exists in the tenant and lies within `scope` for `user` (own =
-    /// assigned to the user, establishment = assigned within the user's establishment).
+    /// Whether the contact exists in the context's tenant and the caller reaches it at the
+    /// context's scope, with the same rules as the contact store's own reads (own, site,
+    /// contacts kept to one company).
     async fn visible(
         &self,
+        app: &A,
         txn: &DatabaseTransaction,
-        user: &TenantUser,
+        cx: &Cx,
         contact_id: Uuid,
-        scope: Scope,
     ) -> Result<bool>;
     /// Rebuilds a contact's search terms (after a module changed what it contributes), inside
     /// the caller's transaction. Call [`ContactPort::changed`] once it has committed.

@@ -7,7 +7,7 @@ use forecourt_core::{
     module::Module,
     module::Readable,
     ports::contacts::ContactPort,
-    tenancy::TenantId,
+    tenancy::{Cx, TenantId},
 };
 use sea_orm::{DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
@@ -232,15 +232,12 @@ pub struct Contacts;
 impl ContactPort<App> for Contacts {
     async fn visible(
         &self,
+        app: &App,
         txn: &DatabaseTransaction,
-        user: &TenantUser,
+        cx: &Cx,
         contact_id: Uuid,
-        scope: Scope,
     ) -> Result<bool> {
-        // This port is handed no application state, so it cannot ask the directory for the
-        // company of the user's establishment: without it only the contacts shared across the
-        // tenant's companies count below tenant scope, which may say no, never wrongly yes.
-        let found = contacts::service::find_within(txn, user, scope, None, contact_id).await?;
+        let found = contacts::service::find_visible(app, txn, cx, contact_id).await?;
         Ok(found.is_some())
     }
 

@@ -92,7 +92,7 @@ async fn open<'a>(app: &'a App, cx: &Cx, contact_id: Uuid) -> Result<Uow<'a>> {
     if !app
         .ports
         .contacts
-        .visible(uow.txn(), cx.user(), contact_id, cx.scope())
+        .visible(app, uow.txn(), cx, contact_id)
         .await?
     {
         return Err(Error::NotFound("contact"));

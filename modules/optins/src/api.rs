@@ -145,7 +145,7 @@ impl OptinsApi {
         if !app
             .ports
             .contacts
-            .visible(uow.txn(), cx.user(), id.0, cx.scope())
+            .visible(&app, uow.txn(), &cx, id.0)
             .await?
         {
             return Err(Error::NotFound("contact").into());
@@ -192,7 +192,7 @@ impl OptinsApi {
         if !app
             .ports
             .contacts
-            .visible(uow.txn(), cx.user(), id.0, cx.scope())
+            .visible(&app, uow.txn(), &cx, id.0)
             .await?
         {
             return Err(Error::NotFound("contact").into());
