@@ -28,9 +28,10 @@ pub mod opportunities;
 pub mod vehicles;
 
 pub use contacts::api::{ContactsApi, SearchApi};
+pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
-pub use lead_page::{actions::LeadPageApi, documents::DocumentsApi};
-pub use opportunities::api::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
+pub use lead_page::api::{DocumentsApi, LeadPageApi};
+pub use opportunities::api::{OpportunitiesApi, OpportunitySources};
 pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.
@@ -192,11 +193,11 @@ impl Module<App> for CrmModule {
                 )
             }
             "opportunity" => Readable::ids(
-                opportunities::api::readable(user, scope),
+                opportunities::service::readable(user, scope),
                 opportunities::entities::opportunity::Column::Id,
             ),
             "vehicle" => Readable::ids(
-                vehicles::api::scoped(user.tenant_id),
+                <vehicles::entities::vehicle::Entity as forecourt_core::tenancy::TenantScoped>::scoped(user),
                 vehicles::entities::vehicle::Column::Id,
             ),
             _ => Readable::All,
@@ -214,7 +215,8 @@ impl Module<App> for CrmModule {
             merged,
         } = event
         {
-            opportunities::api::move_links(txn, *tenant_id, *survivor, merged).await?;
+            let tenant = forecourt_core::tenancy::TenantId::new(*tenant_id);
+            opportunities::links::move_links(txn, tenant, *survivor, merged).await?;
         }
         Ok(())
     }

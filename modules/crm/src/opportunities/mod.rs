@@ -2,3 +2,7 @@
 
 pub mod api;
 pub mod entities;
+pub mod links;
+pub mod reads;
+pub mod service;
+pub mod views;
