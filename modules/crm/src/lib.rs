@@ -31,7 +31,7 @@ pub use contacts::api::{ContactsApi, SearchApi};
 pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
 pub use lead_page::api::{DocumentsApi, LeadPageApi};
-pub use opportunities::api::{OpportunitiesApi, OpportunitySources};
+pub use opportunities::{api::OpportunitiesApi, service::OpportunitySources};
 pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.

@@ -2,18 +2,16 @@
 //! system-owned `expired` flag (seed 004).
 
 use crate::opportunities::{
-    links, reads,
-    service::{self, count_of_source},
+    links, reads, service,
     views::{
         Assignment, CreatedOpportunity, LinkedContact, LinkedContactView, NewOpportunity,
         OpportunityPatch, OpportunityResponse, StatusChange, Unlink,
     },
 };
 use forecourt_core::{
-    App, Result,
+    App,
     access::Action,
-    http::{Created, JsonBody, List, NoContent, TenantAuth, fetch_page},
-    tenancy::TenantId,
+    http::{Created, JsonBody, List, NoContent, TenantAuth},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -21,7 +19,6 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use sea_orm::{ColumnTrait, QueryFilter};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -32,25 +29,6 @@ pub use crate::opportunities::{reads::of_contacts, views::OpportunityView};
 enum ApiTags {
     /// Sales opportunities (leads).
     Opportunities,
-}
-
-/// Opportunities as users of lead sources: a source an opportunity came from cannot be deleted.
-pub struct OpportunitySources;
-
-#[async_trait::async_trait]
-impl forecourt_core::ports::lead_sources::LeadSourceUsers for OpportunitySources {
-    fn kind(&self) -> &'static str {
-        "opportunities"
-    }
-
-    async fn count(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        tenant_id: Uuid,
-        source_id: Uuid,
-    ) -> Result<u64> {
-        count_of_source(txn, TenantId::new(tenant_id), source_id).await
-    }
 }
 
 /// Opportunities.
@@ -75,23 +53,8 @@ impl OpportunitiesApi {
             .authz
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
-        let mut q = service::in_reach(&cx);
-        if let Some(s) = status.0 {
-            q = q.filter(crate::opportunities::entities::opportunity::Column::Status.eq(s));
-        }
-        let page = fetch_page(
-            &app.db,
-            q,
-            crate::opportunities::entities::opportunity::Column::Id,
-            cursor.0.as_deref(),
-            limit.0,
-        )
-        .await?;
-        let items = reads::views(&app, &cx, page.rows).await?;
-        Ok(Json(List {
-            items,
-            next_cursor: page.next_cursor,
-        }))
+        let page = reads::page(&app, &cx, status.0, cursor.0.as_deref(), limit.0).await?;
+        Ok(Json(page))
     }
 
     /// Create an opportunity
@@ -113,7 +76,12 @@ impl OpportunitiesApi {
         let (o, contact_ids) = service::create(&app, &cx, body.0).await?;
         let id = o.id;
         let opportunity = reads::view(&app, &cx, o).await?;
-        let others = reads::open_of_contacts(&app, &cx, &contact_ids, id).await?;
+        // The other opportunities are the ones the caller may read, not only write.
+        let read = app
+            .authz
+            .context(&auth.0, "opportunities", Action::Read)
+            .await?;
+        let others = reads::open_of_contacts(&app, &read, &contact_ids, id).await?;
         Ok(Created::Created(Json(CreatedOpportunity {
             opportunity,
             other_open_opportunities: others,

@@ -11,6 +11,7 @@ use forecourt_core::{
     App, Error, Result,
     access::Action,
     context::TenantUser,
+    http::{List, fetch_page},
     tenancy::{Cx, TenantScoped},
 };
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
@@ -46,6 +47,26 @@ pub(crate) async fn views(
             OpportunityView::of(o, &links, &vehicles, closed, show_expired)
         })
         .collect())
+}
+
+/// A page of the opportunities the caller of `cx` reaches, in `status` when given.
+pub(crate) async fn page(
+    app: &App,
+    cx: &Cx,
+    status: Option<String>,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<List<OpportunityView>> {
+    let mut q = in_reach(cx);
+    if let Some(s) = status {
+        q = q.filter(opportunity::Column::Status.eq(s));
+    }
+    let page = fetch_page(&app.db, q, opportunity::Column::Id, cursor, limit).await?;
+    let items = views(app, cx, page.rows).await?;
+    Ok(List {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// The view of one opportunity.

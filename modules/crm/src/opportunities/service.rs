@@ -274,11 +274,7 @@ pub(crate) async fn in_directory(
 }
 
 /// How many opportunities came from a lead source.
-pub(crate) async fn count_of_source(
-    conn: &impl ConnectionTrait,
-    t: TenantId,
-    source_id: Uuid,
-) -> Result<u64> {
+async fn count_of_source(conn: &impl ConnectionTrait, t: TenantId, source_id: Uuid) -> Result<u64> {
     Ok(opportunity::Entity::scoped(&t)
         .filter(opportunity::Column::SourceId.eq(source_id))
         .count(conn)
@@ -635,4 +631,23 @@ pub(crate) async fn unlink(app: &App, cx: &Cx, id: Uuid, contact_id: Uuid) -> Re
     .await?;
     uow.commit().await?;
     Ok(())
+}
+
+/// Opportunities as users of lead sources: a source an opportunity came from cannot be deleted.
+pub struct OpportunitySources;
+
+#[async_trait::async_trait]
+impl forecourt_core::ports::lead_sources::LeadSourceUsers for OpportunitySources {
+    fn kind(&self) -> &'static str {
+        "opportunities"
+    }
+
+    async fn count(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: Uuid,
+        source_id: Uuid,
+    ) -> Result<u64> {
+        count_of_source(txn, TenantId::new(tenant_id), source_id).await
+    }
 }

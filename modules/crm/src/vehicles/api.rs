@@ -3,7 +3,6 @@
 use crate::{
     opportunities::{links, reads, views::OpportunityView},
     vehicles::{
-        entities::vehicle,
         service,
         views::{VehicleBody, VehicleStatus},
     },
@@ -11,8 +10,7 @@ use crate::{
 use forecourt_core::{
     App,
     access::Action,
-    http::{Created, JsonBody, List, TenantAuth, fetch_page},
-    tenancy::TenantScoped,
+    http::{Created, JsonBody, List, TenantAuth},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -20,7 +18,6 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{ColumnTrait, QueryFilter};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -51,19 +48,9 @@ impl VehiclesApi {
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<VehicleView>>> {
         let cx = app.authz.context(&auth.0, "vehicles", Action::Read).await?;
-        let mut q = vehicle::Entity::scoped(&cx);
-        if let Some(s) = status.0 {
-            q = q.filter(vehicle::Column::Status.eq(s.key()));
-        }
-        let page = fetch_page(
-            &app.db,
-            q,
-            vehicle::Column::Id,
-            cursor.0.as_deref(),
-            limit.0,
-        )
-        .await?;
-        Ok(Json(page.map(VehicleView::from)))
+        Ok(Json(
+            service::page(&app, &cx, status.0, cursor.0.as_deref(), limit.0).await?,
+        ))
     }
 
     /// Add a vehicle to stock

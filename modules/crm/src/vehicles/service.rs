@@ -8,6 +8,7 @@ use crate::vehicles::{
 use forecourt_core::{
     App, Error, Result,
     error::map_unique,
+    http::{List, fetch_page},
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, Uow},
 };
@@ -74,6 +75,22 @@ pub async fn with_vin(
         .one(conn)
         .await?
         .map(|v| v.id))
+}
+
+/// A page of the tenant's stock, in `status` when given.
+pub async fn page(
+    app: &App,
+    t: &impl Tenanted,
+    status: Option<VehicleStatus>,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<List<VehicleView>> {
+    let mut q = vehicle::Entity::scoped(t);
+    if let Some(s) = status {
+        q = q.filter(vehicle::Column::Status.eq(s.key()));
+    }
+    let page = fetch_page(&app.db, q, vehicle::Column::Id, cursor, limit).await?;
+    Ok(page.map(VehicleView::from))
 }
 
 /// Adds a vehicle to the stock of the caller's tenant, at the caller's establishment.
