@@ -67,26 +67,9 @@ impl NewAction {
         })
     }
 
-    /// What adding it changes on the opportunity, for the closed rule.
-    fn change(&self) -> Change<'static> {
-        if self.remark {
-            Change::Remark
-        } else {
-            Change::Action
-        }
-    }
-
     /// The activity entry's action, e.g. `offer_added`.
     pub(crate) fn recorded_as(&self) -> String {
         format!("{}_added", self.kind)
-    }
-}
-
-fn change_of<K: Kind>() -> Change<'static> {
-    if K::REMARK {
-        Change::Remark
-    } else {
-        Change::Action
     }
 }
 
@@ -99,7 +82,7 @@ pub(crate) async fn store(
     o: &opportunity::Model,
     a: &NewAction,
 ) -> Result<()> {
-    check_change(o, a.change(), statuses)?;
+    check_change(o, Change::action(a.remark), statuses)?;
     opportunity_action::Entity::insert(opportunity_action::ActiveModel {
         tenant_id: Set(o.tenant_id),
         id: Set(a.id),
@@ -131,7 +114,7 @@ pub(crate) async fn add<K: Kind>(
 ) -> Result<ActionView<K>> {
     // Access first: a caller who cannot reach the opportunity learns nothing from the body.
     let uow = Uow::begin(app, cx).await?;
-    let o = lock(&uow, cx, opportunity_id, change_of::<K>()).await?;
+    let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
     body.check(app, cx).await?;
     let now = uow.now();
     let a = NewAction::of(&body, Some(cx.user_id()), now)?;
@@ -156,7 +139,7 @@ pub(crate) async fn update<K: Kind>(
     patch: impl Serialize,
 ) -> Result<ActionView<K>> {
     let uow = Uow::begin(app, cx).await?;
-    let o = lock(&uow, cx, opportunity_id, change_of::<K>()).await?;
+    let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
     let row = opportunity_action::Entity::scoped(cx)
         .filter(opportunity_action::Column::OpportunityId.eq(o.id))
         .filter(opportunity_action::Column::Kind.eq(K::KIND))

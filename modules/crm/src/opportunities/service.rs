@@ -97,6 +97,17 @@ pub(crate) enum Change<'a> {
     PurchaseOrder,
 }
 
+impl Change<'static> {
+    /// Adding or changing a lead-page action: a remark (comment, document) or not.
+    pub(crate) fn action(remark: bool) -> Self {
+        if remark {
+            Change::Remark
+        } else {
+            Change::Action
+        }
+    }
+}
+
 /// The rule of closed opportunities, in one place: once won or lost, an opportunity takes
 /// only comments, documents and a reopen (a status change back to an open status, by whoever
 /// may change its status); everything else is 409 `opportunity_closed`. A sale or a loss is a
