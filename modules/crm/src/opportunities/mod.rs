@@ -3,6 +3,7 @@
 pub mod api;
 pub mod entities;
 pub mod links;
+pub mod mail;
 pub mod reads;
 pub mod service;
 pub mod views;

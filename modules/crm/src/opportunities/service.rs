@@ -6,6 +6,7 @@ use crate::{
     opportunities::{
         entities::{opportunity, opportunity_contact},
         links::{linkable, links, role, set_vehicles},
+        mail,
         views::{Assignment, LinkedContact, NewOpportunity, OpportunityPatch, StatusChange},
     },
 };
@@ -521,7 +522,7 @@ pub(crate) async fn assign(
     if user != o.assigned_user_id
         && let Some(new_user) = user
     {
-        notify_assignee(&uow, cx, &updated, new_user).await?;
+        mail::notify_assignee(&uow, cx, &updated, new_user).await?;
     }
     let changes = activity::diff(
         &json!({"assigned_user_id": o.assigned_user_id, "establishment_id": o.establishment_id}),
@@ -532,52 +533,6 @@ pub(crate) async fn assign(
     uow.after_commit(AfterCommit::WakeMailer);
     uow.commit().await?;
     Ok(updated)
-}
-
-/// Queues the mail telling the new assignee, in the tenant's language, in the unit of work.
-async fn notify_assignee(uow: &Uow<'_>, cx: &Cx, o: &opportunity::Model, to: Uuid) -> Result<()> {
-    let app = uow.app();
-    let directory = &app.ports.directory;
-    let Some(mailbox) = directory.mailbox(uow.txn().into(), cx.tenant(), to).await? else {
-        return Ok(());
-    };
-    let by_name = directory
-        .mailbox(uow.txn().into(), cx.tenant(), cx.user_id())
-        .await?
-        .map(|m| m.name)
-        .unwrap_or_default();
-    let customer = match links(uow.txn(), cx, o.id).await?.first() {
-        Some(l) => contacts::scoped(o.tenant_id)
-            .filter(crate::contacts::entities::contact::Column::Id.eq(l.contact_id))
-            .one(uow.txn())
-            .await?
-            .map(|c| c.display_name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let language = directory
-        .tenant_info(app, o.tenant_id)
-        .await?
-        .map(|i| i.language)
-        .unwrap_or_else(|| "en".into());
-    let link = format!(
-        "{}/opportunities/{}",
-        app.config.public_url.trim_end_matches('/'),
-        o.id
-    );
-    let ctx = json!({"name": mailbox.name, "by": by_name, "customer": customer, "status": o.status, "customer_info": o.customer_info, "link": link});
-    app.mail
-        .enqueue(
-            uow.txn(),
-            uow.now(),
-            Some(o.tenant_id),
-            &mailbox.email,
-            "assignment",
-            &language,
-            &ctx,
-        )
-        .await?;
-    Ok(())
 }
 
 /// Links a contact with a role (blocked: 422 `contact_blocked`).
@@ -660,5 +615,63 @@ impl forecourt_core::ports::lead_sources::LeadSourceUsers for OpportunitySources
         source_id: Uuid,
     ) -> Result<u64> {
         count_of_source(txn, TenantId::new(tenant_id), source_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forecourt_core::ports::statuses::FixedStatuses;
+
+    fn in_status(status: &str) -> opportunity::Model {
+        let at = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        opportunity::Model {
+            tenant_id: Uuid::nil(),
+            id: Uuid::nil(),
+            status: status.into(),
+            lost_reason: None,
+            customer_info: None,
+            source_id: None,
+            assigned_user_id: None,
+            establishment_id: None,
+            expired: false,
+            created_by: None,
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_closed_opportunity_takes_only_remarks_and_a_reopen() {
+        let statuses = FixedStatuses::set(StatusEntity::Opportunity);
+        let closed = statuses.keys_of(StatusKind::Won).remove(0);
+        let open = statuses.initial().unwrap().to_string();
+        let o = in_status(&closed);
+        assert!(check_change(&o, Change::Remark, &statuses).is_ok());
+        assert!(check_change(&o, Change::Status(&open), &statuses).is_ok());
+        for refused in [
+            Change::Fields,
+            Change::Assignment,
+            Change::Contacts,
+            Change::Action,
+            Change::PurchaseOrder,
+            Change::Status(&closed),
+        ] {
+            assert!(
+                matches!(
+                    check_change(&o, refused, &statuses),
+                    Err(Error::Conflict {
+                        kind: "opportunity_closed",
+                        ..
+                    })
+                ),
+                "{refused:?}"
+            );
+        }
+        let o = in_status(&open);
+        assert!(check_change(&o, Change::Action, &statuses).is_ok());
+        assert!(check_change(&o, Change::Status(&closed), &statuses).is_ok());
     }
 }
