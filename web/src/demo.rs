@@ -245,47 +245,33 @@ async fn demo_opportunities(
     establishment: uuid::Uuid,
     contacts: &[uuid::Uuid],
 ) -> anyhow::Result<()> {
+    use forecourt_core::{ports::statuses::StatusKind, tenancy::TenantId};
     use forecourt_crm::{
-        expiry::service::{CLOSED, STATUSES},
-        opportunities::entities::{opportunity, opportunity_contact},
+        expiry::service::expire,
+        opportunities::service::{Opening, open, statuses},
     };
-    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let err = |e: forecourt_core::Error| anyhow::anyhow!("{e}");
+    let t = TenantId::new(tenant_id);
+    let statuses = statuses(app, txn.into(), &t).await.map_err(err)?;
     let now = app.clock.now();
-    for (i, status) in STATUSES.iter().enumerate() {
-        let id = uuid::Uuid::now_v7();
-        const AGES_DAYS: [i64; 7] = [70, 10, 20, 90, 100, 30, 40];
+    const AGES_DAYS: [i64; 7] = [70, 10, 20, 90, 100, 30, 40];
+    for (i, status) in statuses.keys().enumerate() {
         let created = now - chrono::Duration::days(AGES_DAYS[i % AGES_DAYS.len()]);
-        let closed = CLOSED.contains(status);
-        opportunity::Entity::insert(opportunity::ActiveModel {
-            tenant_id: Set(tenant_id),
-            id: Set(id),
-            status: Set((*status).into()),
-            lost_reason: Set((*status == "lost").then(|| "Bought elsewhere".to_string())),
-            customer_info: Set(Some("Looking for a compact car, trade-in possible".into())),
-            source_id: Set(None),
-            assigned_user_id: Set(Some(admin)),
-            establishment_id: Set(Some(establishment)),
-            expired: Set(false),
-            created_by: Set(Some(admin)),
-            created_at: Set(created),
-            updated_at: Set(created),
-            closed_at: Set(closed.then_some(created)),
-            version: Set(1),
-        })
-        .exec_without_returning(txn)
-        .await?;
-        opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
-            tenant_id: Set(tenant_id),
-            opportunity_id: Set(id),
-            contact_id: Set(contacts[i % contacts.len()]),
-            role: Set(None),
-            position: Set(0),
-        })
-        .exec_without_returning(txn)
-        .await?;
+        let lost = statuses.kind(status) == StatusKind::Lost;
+        let opening = Opening {
+            status: status.to_string(),
+            lost_reason: lost.then(|| "Bought elsewhere".to_string()),
+            customer_info: Some("Looking for a compact car, trade-in possible".into()),
+            source_id: None,
+            assigned_user_id: Some(admin),
+            establishment_id: Some(establishment),
+            created_by: Some(admin),
+            at: created,
+            contacts: vec![(contacts[i % contacts.len()], None)],
+            vehicle_ids: Vec::new(),
+        };
+        open(txn, &t, &statuses, opening).await.map_err(err)?;
     }
-    forecourt_crm::expiry::service::sweep_tenant(txn, tenant_id, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    expire(txn, &t, &statuses, now).await.map_err(err)?;
     Ok(())
 }

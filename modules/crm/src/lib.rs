@@ -31,9 +31,10 @@ pub mod search;
 pub mod vehicles;
 
 pub use contacts::api::ContactsApi;
+pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
-pub use lead_page::{actions::LeadPageApi, documents::DocumentsApi};
-pub use opportunities::api::{CrmSettingsApi, OpportunitiesApi, OpportunitySources};
+pub use lead_page::api::{DocumentsApi, LeadPageApi};
+pub use opportunities::{api::OpportunitiesApi, service::OpportunitySources};
 pub use report::lead_sources::OpportunityReports;
 pub use search::api::SearchApi;
 pub use vehicles::api::VehiclesApi;
@@ -197,11 +198,11 @@ impl Module<App> for CrmModule {
                 )
             }
             "opportunity" => Readable::ids(
-                opportunities::api::readable(user, scope),
+                opportunities::service::readable(user, scope),
                 opportunities::entities::opportunity::Column::Id,
             ),
             "vehicle" => Readable::ids(
-                vehicles::api::scoped(user.tenant_id),
+                <vehicles::entities::vehicle::Entity as forecourt_core::tenancy::TenantScoped>::scoped(user),
                 vehicles::entities::vehicle::Column::Id,
             ),
             _ => Readable::All,
@@ -219,7 +220,8 @@ impl Module<App> for CrmModule {
             merged,
         } = event
         {
-            opportunities::api::move_links(txn, *tenant_id, *survivor, merged).await?;
+            let tenant = forecourt_core::tenancy::TenantId::new(*tenant_id);
+            opportunities::links::move_links(txn, tenant, *survivor, merged).await?;
         }
         Ok(())
     }

@@ -32,3 +32,5 @@ pub mod job_claim {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(tenant_setting, job_claim);

@@ -4,67 +4,23 @@
 //! and by `forecourt jobs expire --as-of DATE`. Time always comes from the caller.
 
 use crate::{
-    expiry::entities::job_claim, expiry::entities::tenant_setting,
-    opportunities::entities::opportunity,
+    expiry::entities::{job_claim, tenant_setting},
+    opportunities::{entities::opportunity, service::statuses},
 };
 use chrono::{DateTime, Duration, Utc};
-use forecourt_core::{App, Error, Result};
+use forecourt_core::{
+    App, Error, Result, activity,
+    ports::statuses::{FixedStatuses, StatusEntity, StatusSet},
+    tenancy::{Cx, TenantId, TenantScoped, Tenanted},
+    uow::{Activity, Uow},
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, prelude::Expr,
     sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
-
-/// Opportunity statuses every tenant has, in their usual order.
-pub const STATUSES: &[&str] = &[
-    "new",
-    "taken_in_charge",
-    "offer_sent",
-    "sold_not_delivered",
-    "long_term_follow_up",
-    "won",
-    "lost",
-];
-
-/// Statuses that close an opportunity, for queries (`status NOT IN ...`); the same ones
-/// [`StatusKind::of`] calls closed.
-pub const CLOSED: &[&str] = &["won", "lost"];
-
-/// What a status means for an opportunity's life. Rules about closed opportunities ask this,
-/// never a status key, so the `statuses` module can later give tenants their own statuses of
-/// each kind by answering it from their configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusKind {
-    /// Still worked on.
-    Open,
-    /// Closed: sold.
-    Won,
-    /// Closed: lost, with a reason.
-    Lost,
-}
-
-impl StatusKind {
-    /// The kind of a status key. Unknown keys count as open: status changes check the key
-    /// against [`STATUSES`] before asking.
-    pub fn of(status: &str) -> Self {
-        match status {
-            "won" => StatusKind::Won,
-            "lost" => StatusKind::Lost,
-            _ => StatusKind::Open,
-        }
-    }
-
-    /// Whether this kind closes the opportunity.
-    pub fn is_closed(self) -> bool {
-        self != StatusKind::Open
-    }
-}
-
-/// Whether an opportunity in `status` is closed: the one test every closed rule uses.
-pub fn is_closed(status: &str) -> bool {
-    StatusKind::of(status).is_closed()
-}
 
 /// A tenant's expiry rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Object)]
@@ -79,27 +35,23 @@ pub struct ExpirySettings {
     pub exempt_statuses: Vec<String>,
 }
 
-impl Default for ExpirySettings {
-    fn default() -> Self {
+impl ExpirySettings {
+    /// The rule of a tenant that set none: eight weeks, and the statuses its status set
+    /// exempts.
+    pub fn default_for(statuses: &StatusSet) -> Self {
         Self {
             period_days: 56,
-            exempt_statuses: vec![
-                "taken_in_charge".into(),
-                "sold_not_delivered".into(),
-                "long_term_follow_up".into(),
-            ],
+            exempt_statuses: statuses.exempt_keys(),
         }
     }
-}
 
-impl ExpirySettings {
-    /// Checks the values.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks the values against the tenant's statuses.
+    pub fn validate(&self, statuses: &StatusSet) -> Result<()> {
         if !(1..=3650).contains(&self.period_days) {
             return Err(Error::invalid("period_days", "between 1 and 3650 days"));
         }
         for (i, s) in self.exempt_statuses.iter().enumerate() {
-            if !STATUSES.contains(&s.as_str()) || is_closed(s) {
+            if statuses.get(s).is_none() || statuses.kind(s).is_closed() {
                 return Err(Error::invalid(
                     format!("exempt_statuses[{i}]"),
                     format!("`{s}` is not an open status"),
@@ -110,8 +62,14 @@ impl ExpirySettings {
     }
 
     /// Whether an opportunity is expired at `at` under this rule.
-    pub fn is_expired(&self, status: &str, created_at: DateTime<Utc>, at: DateTime<Utc>) -> bool {
-        !is_closed(status)
+    pub fn is_expired(
+        &self,
+        statuses: &StatusSet,
+        status: &str,
+        created_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> bool {
+        !statuses.kind(status).is_closed()
             && !self.exempt_statuses.iter().any(|s| s == status)
             && created_at < at - Duration::days(i64::from(self.period_days))
     }
@@ -120,27 +78,31 @@ impl ExpirySettings {
 const KEY: &str = "expiry";
 
 /// The tenant's rule (the defaults until an admin sets one).
-pub async fn settings(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<ExpirySettings> {
-    let row = tenant_setting::Entity::find_by_id((tenant_id, KEY.to_string()))
+pub async fn settings(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    statuses: &StatusSet,
+) -> Result<ExpirySettings> {
+    let row = tenant_setting::Entity::scoped(t)
+        .filter(tenant_setting::Column::Key.eq(KEY))
         .one(conn)
         .await?;
     Ok(row
         .and_then(|r| serde_json::from_value(r.value).ok())
-        .unwrap_or_default())
+        .unwrap_or_else(|| ExpirySettings::default_for(statuses)))
 }
 
-/// Stores the tenant's rule.
-pub async fn save(
-    conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    s: &ExpirySettings,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// Changes the tenant's rule for the caller of `cx`; answers the rule stored.
+pub async fn change(app: &App, cx: &Cx, s: ExpirySettings) -> Result<ExpirySettings> {
+    let uow = Uow::begin(app, cx).await?;
+    let statuses = statuses(app, uow.txn().into(), cx).await?;
+    s.validate(&statuses)?;
+    let before = settings(uow.txn(), cx, &statuses).await?;
     tenant_setting::Entity::insert(tenant_setting::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(cx.tenant().uuid()),
         key: Set(KEY.into()),
-        value: Set(serde_json::to_value(s).map_err(Error::internal)?),
-        updated_at: Set(now),
+        value: Set(serde_json::to_value(&s).map_err(Error::internal)?),
+        updated_at: Set(uow.now()),
     })
     .on_conflict(
         OnConflict::columns([
@@ -153,34 +115,43 @@ pub async fn save(
         ])
         .to_owned(),
     )
-    .exec_without_returning(conn)
+    .exec_without_returning(uow.txn())
     .await?;
-    Ok(())
+    uow.record(
+        Activity::new("settings", cx.tenant().uuid(), "expiry_changed")
+            .changes(activity::diff(&json!(before), &json!(s))),
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(s)
 }
 
 /// Evaluates the rule at `at` for every open opportunity of the tenant; returns how many are
 /// expired afterwards. Closed opportunities keep the flag they had.
-pub async fn sweep_tenant(
+pub async fn expire(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: &impl Tenanted,
+    statuses: &StatusSet,
     at: DateTime<Utc>,
 ) -> Result<u64> {
-    let rule = settings(conn, tenant_id).await?;
+    let rule = settings(conn, t, statuses).await?;
     let cutoff = at - Duration::days(i64::from(rule.period_days));
-    let open = opportunity::Column::Status.is_not_in(CLOSED.iter().copied());
+    let closed: Vec<&str> = statuses
+        .keys()
+        .filter(|k| statuses.kind(k).is_closed())
+        .collect();
+    let open = opportunity::Column::Status.is_not_in(closed);
     let expiring = sea_orm::Condition::all()
         .add(opportunity::Column::CreatedAt.lt(cutoff))
         .add(opportunity::Column::Status.is_not_in(rule.exempt_statuses.clone()));
-    let set = opportunity::Entity::update_many()
+    let set = opportunity::Entity::update_in(t)
         .col_expr(opportunity::Column::Expired, Expr::value(true))
-        .filter(opportunity::Column::TenantId.eq(tenant_id))
         .filter(open.clone())
         .filter(expiring.clone())
         .exec(conn)
         .await?;
-    opportunity::Entity::update_many()
+    opportunity::Entity::update_in(t)
         .col_expr(opportunity::Column::Expired, Expr::value(false))
-        .filter(opportunity::Column::TenantId.eq(tenant_id))
         .filter(open)
         .filter(expiring.not())
         .exec(conn)
@@ -188,17 +159,37 @@ pub async fn sweep_tenant(
     Ok(set.rows_affected)
 }
 
+/// [`expire`] for callers holding only a connection (tests, tools): the tenant `tenant_id`
+/// with the fixed opportunity statuses.
+pub async fn sweep_tenant(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let statuses = FixedStatuses::set(StatusEntity::Opportunity);
+    expire(conn, &TenantId::new(tenant_id), &statuses, at).await
+}
+
+/// Sweeps one tenant as the system job `expiry-sweep`, in one unit of work.
+async fn sweep(app: &App, t: TenantId, at: DateTime<Utc>) -> Result<u64> {
+    let uow = Uow::system(app, t, "expiry-sweep").await?;
+    let statuses = statuses(app, uow.txn().into(), &t).await?;
+    let n = expire(uow.txn(), &t, &statuses, at).await?;
+    uow.commit().await?;
+    Ok(n)
+}
+
 /// Claims `job` for a tenant until `until`; `false` when another node holds a live claim.
 pub async fn claim(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: TenantId,
     job: &str,
     node: &str,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<bool> {
     let inserted = job_claim::Entity::insert(job_claim::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(t.uuid()),
         job: Set(job.into()),
         claimed_by: Set(node.into()),
         claimed_until: Set(until),
@@ -215,10 +206,9 @@ pub async fn claim(
         return Ok(true);
     }
     // Only one node's conditional update can take an expired claim.
-    let taken = job_claim::Entity::update_many()
+    let taken = job_claim::Entity::update_in(&t)
         .col_expr(job_claim::Column::ClaimedBy, Expr::value(node))
         .col_expr(job_claim::Column::ClaimedUntil, Expr::value(until))
-        .filter(job_claim::Column::TenantId.eq(tenant_id))
         .filter(job_claim::Column::Job.eq(job))
         .filter(job_claim::Column::ClaimedUntil.lt(now))
         .exec(conn)
@@ -229,15 +219,14 @@ pub async fn claim(
 /// Releases a claim after a run.
 pub async fn release(
     conn: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    t: TenantId,
     job: &str,
     node: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    job_claim::Entity::update_many()
+    job_claim::Entity::update_in(&t)
         .col_expr(job_claim::Column::ClaimedUntil, Expr::value(now))
         .col_expr(job_claim::Column::LastRunAt, Expr::value(now))
-        .filter(job_claim::Column::TenantId.eq(tenant_id))
         .filter(job_claim::Column::Job.eq(job))
         .filter(job_claim::Column::ClaimedBy.eq(node))
         .exec(conn)
@@ -248,23 +237,14 @@ pub async fn release(
 /// Sweeps every tenant this node can claim, evaluating the rule at `at`; returns
 /// `(tenants swept, opportunities expired)`.
 pub async fn sweep_all(app: &App, node: &str, at: DateTime<Utc>) -> Result<(usize, u64)> {
-    let tenants: Vec<Uuid> = app
-        .db
-        .query_all_raw(sea_orm::Statement::from_string(
-            app.db.get_database_backend(),
-            "SELECT id FROM tenants",
-        ))
-        .await?
-        .into_iter()
-        .filter_map(|r| r.try_get::<Uuid>("", "id").ok())
-        .collect();
+    let tenants = app.ports.directory.tenants((&app.db).into()).await?;
     let (mut swept, mut expired) = (0, 0);
     for t in tenants {
         let now = app.clock.now();
         if !claim(&app.db, t, "expiry", node, now, now + Duration::minutes(10)).await? {
             continue;
         }
-        let outcome = sweep_tenant(&app.db, t, at).await;
+        let outcome = sweep(app, t, at).await;
         release(&app.db, t, "expiry", node, app.clock.now()).await?;
         expired += outcome?;
         swept += 1;
@@ -294,44 +274,40 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn the_closed_list_for_queries_agrees_with_the_kinds() {
-        let closed: Vec<&str> = STATUSES.iter().copied().filter(|s| is_closed(s)).collect();
-        assert_eq!(closed, CLOSED);
-        assert_eq!(StatusKind::of("lost"), StatusKind::Lost);
-        assert!(!is_closed("sold_not_delivered"));
-    }
-
-    #[test]
     fn the_rule_at_several_dates() {
-        let rule = ExpirySettings::default();
+        let statuses = FixedStatuses::set(StatusEntity::Opportunity);
+        let rule = ExpirySettings::default_for(&statuses);
         let created = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
         let day = |d: i64| created + Duration::days(d);
         assert!(
-            !rule.is_expired("new", created, day(56)),
+            !rule.is_expired(&statuses, "new", created, day(56)),
             "exactly eight weeks: not yet"
         );
-        assert!(rule.is_expired("new", created, day(57)));
-        assert!(rule.is_expired("offer_sent", created, day(100)));
+        assert!(rule.is_expired(&statuses, "new", created, day(57)));
+        assert!(rule.is_expired(&statuses, "offer_sent", created, day(100)));
         assert!(
-            !rule.is_expired("taken_in_charge", created, day(100)),
+            !rule.is_expired(&statuses, "taken_in_charge", created, day(100)),
             "exempt"
         );
         assert!(
-            !rule.is_expired("long_term_follow_up", created, day(400)),
+            !rule.is_expired(&statuses, "long_term_follow_up", created, day(400)),
             "exempt"
         );
-        assert!(!rule.is_expired("won", created, day(100)), "closed");
+        assert!(
+            !rule.is_expired(&statuses, "won", created, day(100)),
+            "closed"
+        );
         let custom = ExpirySettings {
             period_days: 7,
             exempt_statuses: vec![],
         };
-        assert!(custom.is_expired("taken_in_charge", created, day(8)));
+        assert!(custom.is_expired(&statuses, "taken_in_charge", created, day(8)));
         assert!(
             ExpirySettings {
                 period_days: 0,
                 exempt_statuses: vec![]
             }
-            .validate()
+            .validate(&statuses)
             .is_err()
         );
         assert!(
@@ -339,7 +315,7 @@ mod tests {
                 period_days: 5,
                 exempt_statuses: vec!["won".into()]
             }
-            .validate()
+            .validate(&statuses)
             .is_err()
         );
     }

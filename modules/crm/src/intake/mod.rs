@@ -1,3 +1,4 @@
 //! Leads from partners landing on contacts and opportunities.
 
+pub mod customer;
 pub mod service;

@@ -18,3 +18,5 @@ pub mod opportunity_action {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(opportunity_action);

@@ -60,3 +60,6 @@ pub mod opportunity_vehicle {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(opportunity, opportunity_contact, opportunity_vehicle);
+forecourt_core::versioned!(opportunity);

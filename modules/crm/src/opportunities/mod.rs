@@ -2,3 +2,8 @@
 
 pub mod api;
 pub mod entities;
+pub mod links;
+pub mod mail;
+pub mod reads;
+pub mod service;
+pub mod views;

@@ -24,10 +24,10 @@ pub struct SearchResults {
     pub contacts: Vec<ContactView>,
     /// Opportunities of those contacts the caller may see, open first (empty without
     /// `opportunities`/`read`).
-    pub opportunities: Vec<crate::opportunities::api::OpportunityView>,
+    pub opportunities: Vec<crate::opportunities::views::OpportunityView>,
     /// Stock vehicles whose VIN starts with the query, or whose make, model and version
     /// contain every word of it (empty without `vehicles`/`read`).
-    pub vehicles: Vec<crate::vehicles::api::VehicleView>,
+    pub vehicles: Vec<crate::vehicles::views::VehicleView>,
 }
 
 /// Tenant-wide search.
@@ -63,12 +63,12 @@ impl SearchApi {
             .await?
         {
             Some(_) => {
-                crate::opportunities::api::of_contacts(&app, &auth.0, &contact_ids, limit).await?
+                crate::opportunities::reads::of_contacts(&app, &auth.0, &contact_ids, limit).await?
             }
             None => vec![],
         };
         let vehicles = match app.authz.scope(&auth.0, "vehicles", Action::Read).await? {
-            Some(_) => crate::vehicles::api::search(&app, auth.tenant_id(), &q.0, limit).await?,
+            Some(_) => crate::vehicles::service::search(&app, &cx, &q.0, limit).await?,
             None => vec![],
         };
         Ok(Json(SearchResults {

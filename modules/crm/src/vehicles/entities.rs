@@ -24,3 +24,5 @@ pub mod vehicle {
     }
     no_relations!();
 }
+
+forecourt_core::tenant_scoped!(vehicle);

@@ -2,3 +2,5 @@
 
 pub mod api;
 pub mod entities;
+pub mod service;
+pub mod views;

@@ -1,0 +1,215 @@
+//! The rows that tie an opportunity to its contacts and its vehicles of interest.
+
+use crate::{
+    contacts::service as contacts,
+    opportunities::entities::{opportunity_contact, opportunity_vehicle},
+    vehicles::service as vehicles,
+};
+use forecourt_core::{
+    App, Error, Result,
+    access::Action,
+    tenancy::{Cx, TenantId, TenantScoped, Tenanted},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+/// Replaces the vehicles of interest of opportunity `id`.
+pub(crate) async fn set_vehicles(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    ids: &[Uuid],
+) -> Result<()> {
+    opportunity_vehicle::Entity::delete_in(t)
+        .filter(opportunity_vehicle::Column::OpportunityId.eq(id))
+        .exec(conn)
+        .await?;
+    let mut seen = Vec::new();
+    for (i, v) in ids.iter().enumerate() {
+        if seen.contains(v) {
+            continue;
+        }
+        if vehicles::get(conn, t, *v).await?.is_none() {
+            return Err(Error::invalid(
+                format!("vehicle_ids[{i}]"),
+                "not a vehicle of this tenant",
+            ));
+        }
+        link_vehicle(conn, t, id, *v, seen.len() as i32).await?;
+        seen.push(*v);
+    }
+    Ok(())
+}
+
+/// Adds a stock vehicle to an opportunity's vehicles of interest at `position`.
+pub(crate) async fn link_vehicle(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    vehicle_id: Uuid,
+    position: i32,
+) -> Result<()> {
+    opportunity_vehicle::Entity::insert(opportunity_vehicle::ActiveModel {
+        tenant_id: Set(t.tenant().uuid()),
+        opportunity_id: Set(id),
+        vehicle_id: Set(vehicle_id),
+        position: Set(position),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// The vehicles of interest of opportunity `id`, in order.
+pub(crate) async fn vehicle_ids(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<Vec<Uuid>> {
+    Ok(opportunity_vehicle::Entity::scoped(t)
+        .filter(opportunity_vehicle::Column::OpportunityId.eq(id))
+        .order_by_asc(opportunity_vehicle::Column::Position)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|v| v.vehicle_id)
+        .collect())
+}
+
+/// The contact links of opportunity `id`, in order.
+pub(crate) async fn links(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<Vec<opportunity_contact::Model>> {
+    Ok(opportunity_contact::Entity::scoped(t)
+        .filter(opportunity_contact::Column::OpportunityId.eq(id))
+        .order_by_asc(opportunity_contact::Column::Position)
+        .all(conn)
+        .await?)
+}
+
+/// Checks a contact can be linked: visible to the caller (404 otherwise) and not blocked.
+pub(crate) async fn linkable(
+    conn: &DatabaseTransaction,
+    app: &App,
+    cx: &Cx,
+    contact_id: Uuid,
+) -> Result<()> {
+    let contacts_cx = app
+        .authz
+        .context(cx.user(), "contacts", Action::Read)
+        .await?;
+    let c = contacts::load_visible(app, conn, &contacts_cx, contact_id).await?;
+    if c.contact.blocked {
+        return Err(Error::Validation {
+            kind: "contact_blocked",
+            field: "contacts".into(),
+            detail: format!(
+                "{} is blocked and cannot be linked to an opportunity",
+                c.contact.display_name
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A contact's role on an opportunity, trimmed; empty is none.
+pub(crate) fn role(v: Option<&str>) -> Result<Option<String>> {
+    match v.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if r.chars().count() > 60 => Err(Error::invalid("role", "at most 60 characters")),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// Moves a merged contact's opportunity links to the survivor (core `ContactsMerged`).
+pub async fn move_links(
+    conn: &impl ConnectionTrait,
+    t: TenantId,
+    survivor: Uuid,
+    merged: &[Uuid],
+) -> Result<()> {
+    let links = opportunity_contact::Entity::scoped(&t)
+        .filter(opportunity_contact::Column::ContactId.is_in(merged.to_vec()))
+        .all(conn)
+        .await?;
+    for l in links {
+        let exists = opportunity_contact::Entity::scoped(&t)
+            .filter(opportunity_contact::Column::OpportunityId.eq(l.opportunity_id))
+            .filter(opportunity_contact::Column::ContactId.eq(survivor))
+            .one(conn)
+            .await?
+            .is_some();
+        if !exists {
+            opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
+                tenant_id: Set(t.uuid()),
+                opportunity_id: Set(l.opportunity_id),
+                contact_id: Set(survivor),
+                role: Set(l.role.clone()),
+                position: Set(l.position),
+            })
+            .exec_without_returning(conn)
+            .await?;
+        }
+        opportunity_contact::Entity::delete_in(&t)
+            .filter(opportunity_contact::Column::OpportunityId.eq(l.opportunity_id))
+            .filter(opportunity_contact::Column::ContactId.eq(l.contact_id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The opportunities linked to any of these contacts (in the tenant, whoever reaches them).
+pub(crate) async fn ids_of_contacts(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    contact_ids: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    Ok(opportunity_contact::Entity::scoped(t)
+        .filter(opportunity_contact::Column::ContactId.is_in(contact_ids.to_vec()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.opportunity_id)
+        .collect())
+}
+
+/// The opportunities with this vehicle of interest (in the tenant, whoever reaches them).
+pub(crate) async fn ids_of_vehicle(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    vehicle_id: Uuid,
+) -> Result<Vec<Uuid>> {
+    Ok(opportunity_vehicle::Entity::scoped(t)
+        .filter(opportunity_vehicle::Column::VehicleId.eq(vehicle_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.opportunity_id)
+        .collect())
+}
+
+/// Links a contact to opportunity `id` at `position`.
+pub(crate) async fn link_contact(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    contact_id: Uuid,
+    role: Option<String>,
+    position: i32,
+) -> Result<()> {
+    opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
+        tenant_id: Set(t.tenant().uuid()),
+        opportunity_id: Set(id),
+        contact_id: Set(contact_id),
+        role: Set(role),
+        position: Set(position),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The dealer's stock: the rules of a stock vehicle and the reads other parts of the CRM make
+//! (a vehicle of interest, an offer's vehicle, a lead's VIN).
+
+use crate::vehicles::{
+    entities::vehicle,
+    views::{VehicleBody, VehicleStatus, VehicleView},
+};
+use forecourt_core::{
+    App, Error, Result,
+    error::map_unique,
+    http::{List, fetch_page},
+    tenancy::{Cx, TenantScoped, Tenanted},
+    uow::{Activity, Uow},
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
+use uuid::Uuid;
+
+/// A VIN: 17 characters of A-Z (without I, O, Q) and 0-9, upper-cased. The North-American
+/// check digit is not required: European VINs need not carry one.
+pub fn vin(field: &str, raw: &str) -> Result<String> {
+    let v: String = raw.trim().to_uppercase();
+    let ok = v.len() == 17
+        && v.chars()
+            .all(|c| (c.is_ascii_uppercase() && !"IOQ".contains(c)) || c.is_ascii_digit());
+    if ok {
+        Ok(v)
+    } else {
+        Err(Error::invalid(
+            field,
+            "a VIN has 17 letters (not I, O, Q) and digits",
+        ))
+    }
+}
+
+fn required(field: &str, v: &str, max: usize) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(Error::invalid(field, format!("1 to {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// The tenant's vehicle `id` (404 when it is another tenant's or missing).
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<vehicle::Model> {
+    get(conn, t, id).await?.ok_or(Error::NotFound("vehicle"))
+}
+
+/// The tenant's vehicle `id`, if there is one.
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<Option<vehicle::Model>> {
+    Ok(vehicle::Entity::scoped(t)
+        .filter(vehicle::Column::Id.eq(id))
+        .one(conn)
+        .await?)
+}
+
+/// The tenant's stock vehicle with this VIN (as written by a partner), if any.
+pub async fn with_vin(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    raw: Option<&str>,
+) -> Result<Option<Uuid>> {
+    let Some(v) = raw.and_then(|v| vin("vin", v).ok()) else {
+        return Ok(None);
+    };
+    Ok(vehicle::Entity::scoped(t)
+        .filter(vehicle::Column::Vin.eq(v))
+        .one(conn)
+        .await?
+        .map(|v| v.id))
+}
+
+/// A page of the tenant's stock, in `status` when given.
+pub async fn page(
+    app: &App,
+    t: &impl Tenanted,
+    status: Option<VehicleStatus>,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<List<VehicleView>> {
+    let mut q = vehicle::Entity::scoped(t);
+    if let Some(s) = status {
+        q = q.filter(vehicle::Column::Status.eq(s.key()));
+    }
+    let page = fetch_page(&app.db, q, vehicle::Column::Id, cursor, limit).await?;
+    Ok(page.map(VehicleView::from))
+}
+
+/// Adds a vehicle to the stock of the caller's tenant, at the caller's establishment.
+pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model> {
+    let this_year = chrono::Datelike::year(&app.clock.now());
+    if !(1900..=this_year + 1).contains(&b.year) {
+        return Err(Error::invalid(
+            "year",
+            format!("between 1900 and {}", this_year + 1),
+        ));
+    }
+    if b.mileage_km.is_some_and(|m| m < 0) {
+        return Err(Error::invalid("mileage_km", "not negative"));
+    }
+    if !b.price.is_finite() || b.price < 0.0 || b.price > 100_000_000.0 {
+        return Err(Error::invalid("price", "a price in euros, not negative"));
+    }
+    let now = app.clock.now();
+    let am = vehicle::ActiveModel {
+        tenant_id: Set(cx.tenant().uuid()),
+        id: Set(Uuid::now_v7()),
+        vin: Set(vin("vin", &b.vin)?),
+        make: Set(required("make", &b.make, 60)?),
+        model: Set(required("model", &b.model, 60)?),
+        version: Set(b
+            .version
+            .as_deref()
+            .map(|v| required("version", v, 100))
+            .transpose()?),
+        year: Set(b.year),
+        mileage_km: Set(b.mileage_km),
+        price_cents: Set((b.price * 100.0).round() as i64),
+        status: Set(b.status.unwrap_or(VehicleStatus::InStock).key().to_string()),
+        establishment_id: Set(cx.establishment_id()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let uow = Uow::begin(app, cx).await?.at(now);
+    let v = am.insert(uow.txn()).await.map_err(|e| {
+        map_unique(
+            e,
+            "duplicate_vin",
+            "a vehicle with this VIN is in stock",
+            "vin",
+        )
+    })?;
+    uow.record(
+        Activity::new("vehicle", v.id, "created").changes(serde_json::json!({"vin": v.vin})),
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(v)
+}
+
+/// Stock vehicles matching a query: a VIN prefix (an index range on `(tenant_id, vin)`), or
+/// make, model and version containing every word of it.
+pub async fn search(app: &App, t: &impl Tenanted, q: &str, limit: u64) -> Result<Vec<VehicleView>> {
+    use sea_orm::{
+        ExprTrait, QueryOrder, QuerySelect,
+        sea_query::{Expr, Func},
+    };
+    let compact: String = q
+        .trim()
+        .to_uppercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let words = crate::contacts::validate::words(q);
+    if compact.len() < 2 || words.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut by_name = sea_orm::Condition::all();
+    for w in &words {
+        let pattern = format!("%{w}%");
+        let any = sea_orm::Condition::any()
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Make))).like(pattern.clone()))
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Model))).like(pattern.clone()))
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Version))).like(pattern));
+        by_name = by_name.add(any);
+    }
+    let by_vin = sea_orm::Condition::all()
+        .add(vehicle::Column::Vin.gte(compact.clone()))
+        .add(vehicle::Column::Vin.lt(format!("{compact}{{")));
+    let rows = vehicle::Entity::scoped(t)
+        .filter(sea_orm::Condition::any().add(by_vin).add(by_name))
+        .order_by_asc(vehicle::Column::Vin)
+        .limit(limit)
+        .all(&app.db)
+        .await?;
+    Ok(rows.into_iter().map(VehicleView::from).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vins() {
+        assert_eq!(
+            super::vin("v", " w0l0xcf0814000001 ").unwrap(),
+            "W0L0XCF0814000001"
+        );
+        assert!(super::vin("v", "W0L0XCF081400000I").is_err());
+        assert!(super::vin("v", "SHORT").is_err());
+    }
+}
