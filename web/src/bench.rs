@@ -312,29 +312,20 @@ pub async fn intake(
     let app = &server.app;
     let err = |e: forecourt_core::Error| anyhow::anyhow!("{e}");
     let (t, email) = bench_tenant(app).await?;
-    let connector = {
-        let uow = forecourt_core::uow::Uow::system(
-            app,
-            forecourt_core::tenancy::TenantId::new(t.tenant_id),
-            "bench",
-        )
-        .await
-        .map_err(err)?;
-        let c = forecourt_connectors::connectors::service::create(
-            &uow,
-            forecourt_connectors::connectors::service::NewConnector {
-                partner: "AutoScout24",
-                name: "Bench feed",
-                establishment_id: Some(t.establishment_id),
-                source_id: None,
-                enabled: true,
-            },
-        )
-        .await
-        .map_err(err)?;
-        uow.commit().await.map_err(err)?;
-        c
-    };
+    let connector = forecourt_connectors::connectors::service::create_as(
+        app,
+        forecourt_core::tenancy::TenantId::new(t.tenant_id),
+        "bench",
+        forecourt_connectors::connectors::service::NewConnector {
+            partner: "AutoScout24",
+            name: "Bench feed",
+            establishment_id: Some(t.establishment_id),
+            source_id: None,
+            enabled: true,
+        },
+    )
+    .await
+    .map_err(err)?;
     let key = forecourt_connectors::signature::key_of(&connector.secret)
         .ok_or_else(|| anyhow::anyhow!("connector secret"))?;
     let base = format!("http://{}", server.addr);

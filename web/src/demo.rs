@@ -104,29 +104,20 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
         }
         if tier == Tier::Expert {
             // A partner feed to try the inbound endpoint with (see the README).
-            let c = {
-                let uow = forecourt_core::uow::Uow::system(
-                    app,
-                    forecourt_core::tenancy::TenantId::new(t.tenant_id),
-                    "demo",
-                )
-                .await
-                .map_err(err)?;
-                let c = forecourt_connectors::connectors::service::create(
-                    &uow,
-                    forecourt_connectors::connectors::service::NewConnector {
-                        partner: "AutoScout24",
-                        name: "AutoScout24 feed",
-                        establishment_id: Some(t.establishment_id),
-                        source_id: None,
-                        enabled: true,
-                    },
-                )
-                .await
-                .map_err(err)?;
-                uow.commit().await.map_err(err)?;
-                c
-            };
+            let c = forecourt_connectors::connectors::service::create_as(
+                app,
+                forecourt_core::tenancy::TenantId::new(t.tenant_id),
+                "demo",
+                forecourt_connectors::connectors::service::NewConnector {
+                    partner: "AutoScout24",
+                    name: "AutoScout24 feed",
+                    establishment_id: Some(t.establishment_id),
+                    source_id: None,
+                    enabled: true,
+                },
+            )
+            .await
+            .map_err(err)?;
             writeln!(
                 out,
                 "  connector of {name}: POST /inbound/{}/leads, secret {}",

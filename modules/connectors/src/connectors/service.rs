@@ -10,7 +10,7 @@ use forecourt_core::{
     App, Error, Result,
     http::{Page, fetch_page},
     ports::directory::DirectoryKind,
-    tenancy::{Cx, TenantScoped, Tenanted},
+    tenancy::{Cx, TenantId, TenantScoped, Tenanted},
     uow::{Activity, Uow},
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
@@ -210,6 +210,19 @@ pub async fn create(uow: &Uow<'_>, new: NewConnector<'_>) -> Result<connector::M
     }
     .insert(uow.txn())
     .await?)
+}
+
+/// Creates a connector as a platform job in `tenant` (the demo seed, a benchmark), committed.
+pub async fn create_as(
+    app: &App,
+    tenant: TenantId,
+    job: &'static str,
+    new: NewConnector<'_>,
+) -> Result<connector::Model> {
+    let uow = Uow::system(app, tenant, job).await?;
+    let c = create(&uow, new).await?;
+    uow.commit().await?;
+    Ok(c)
 }
 
 /// Creates a connector for the caller, logged.
