@@ -28,7 +28,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-fn reach(user: &TenantUser, scope: Scope) -> Condition {
+/// The opportunities `user` reaches at `scope`: all of the tenant's, those of the user's
+/// establishment or assigned to the user, or those assigned to the user. Every read of
+/// opportunities (lists, the activity log, the lead-source report) applies this one rule.
+pub(crate) fn reach(user: &TenantUser, scope: Scope) -> Condition {
     match scope {
         Scope::Tenant => Condition::all(),
         Scope::Establishment => match user.establishment_id {

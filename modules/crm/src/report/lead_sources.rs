@@ -2,7 +2,7 @@
 //! over the opportunities, pinned to the caller's tenant and reach, with won and lost decided
 //! by the statuses port rather than by status keys written here.
 
-use crate::opportunities::entities::opportunity;
+use crate::opportunities::{entities::opportunity, service::reach};
 use forecourt_core::{
     App, Result,
     access::Scope,
@@ -15,27 +15,11 @@ use forecourt_core::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, QueryResult,
-    sea_query::{CaseStatement, Condition, Expr, Func, Query, SelectStatement},
+    sea_query::{CaseStatement, Expr, Func, Query, SelectStatement},
 };
 
 /// The CRM's answer to [`OpportunityFacts`].
 pub struct OpportunityReports;
-
-/// Which opportunities the caller may read, as the opportunity list decides it: own =
-/// assigned to them; establishment = of their establishment or assigned to them; tenant = all.
-fn reach(user: &TenantUser, scope: Scope) -> Condition {
-    let mine = opportunity::Column::AssignedUserId.eq(user.user_id);
-    match scope {
-        Scope::Tenant => Condition::all(),
-        Scope::Establishment => match user.establishment_id {
-            Some(e) => Condition::any()
-                .add(opportunity::Column::EstablishmentId.eq(e))
-                .add(mine),
-            None => Condition::all().add(mine),
-        },
-        Scope::Own => Condition::all().add(mine),
-    }
-}
 
 /// `COALESCE(SUM(CASE WHEN status IN (<keys>) THEN 1 ELSE 0 END), 0)`. The literals are
 /// 32-bit so PostgreSQL sums into a BIGINT, as SQLite does.
