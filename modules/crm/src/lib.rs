@@ -190,7 +190,7 @@ impl Module<App> for CrmModule {
         };
         Ok(match entity_type {
             "contact" => {
-                let company = contacts::service::user_company(app, &app.db, user).await?;
+                let company = contacts::service::user_company(app, &app.db, user, scope).await?;
                 Readable::ids(
                     contacts::service::scoped(user)
                         .filter(contacts::service::visibility(user, scope, company)),

@@ -42,9 +42,15 @@ pub fn scoped(t: &impl Tenanted) -> Select<contact::Entity> {
     contact::Entity::scoped(t)
 }
 
-/// The company of a user's establishment, for contacts kept to one company.
-pub async fn user_company(app: &App, conn: &impl Conn, user: &TenantUser) -> Result<Option<Uuid>> {
-    let Some(est) = user.establishment_id else {
+/// The company of the user's establishment, which decides which contacts kept to one company
+/// the user sees below tenant scope; at tenant scope it decides nothing and is not looked up.
+pub async fn user_company(
+    app: &App,
+    conn: &impl Conn,
+    user: &TenantUser,
+    scope: Scope,
+) -> Result<Option<Uuid>> {
+    let Some(est) = user.establishment_id.filter(|_| scope != Scope::Tenant) else {
         return Ok(None);
     };
     app.ports
@@ -81,7 +87,7 @@ pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Con
 
 /// The contacts the caller of `cx` may see at the scope of its grant (see [`visibility`]).
 pub async fn visible_to(app: &App, conn: &impl Conn, cx: &Cx) -> Result<Condition> {
-    let company = user_company(app, conn, cx.user()).await?;
+    let company = user_company(app, conn, cx.user(), cx.scope()).await?;
     Ok(visibility(cx.user(), cx.scope(), company))
 }
 
@@ -101,7 +107,7 @@ pub async fn find_visible(
     cx: &Cx,
     id: Uuid,
 ) -> Result<Option<contact::Model>> {
-    let company = user_company(app, conn, cx.user()).await?;
+    let company = user_company(app, conn, cx.user(), cx.scope()).await?;
     find_within(conn, cx.user(), cx.scope(), company, id).await
 }
 

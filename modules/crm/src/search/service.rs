@@ -158,7 +158,7 @@ async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<Uuid>
         return Ok(vec![]);
     }
     let (user, scope) = (cx.user(), cx.scope());
-    let company = user_company(app, &app.db, user).await?;
+    let company = user_company(app, &app.db, user, scope).await?;
     let hidden = hidden_modules(app, cx).await?;
     let generation = app.cache.count(&generation_key(cx)).await;
     // The key holds exactly what decides the answer: the visibility (scope, user,
