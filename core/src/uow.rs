@@ -14,7 +14,9 @@ use crate::{
     tenancy::{Cx, TenantId, TenantScoped, Tenanted},
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, prelude::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, UpdateMany, prelude::Expr,
+};
 use serde_json::Value;
 use std::time::Duration;
 use uuid::Uuid;
@@ -97,6 +99,24 @@ macro_rules! versioned {
             }
         })+
     };
+}
+
+/// The version claim behind every optimistic write (see [`Uow::claim`]), for a write that
+/// runs in a transaction it was handed (a lead landing in its connector's transaction):
+/// bumps the row's version from `version` only when it is still there, and sets in the same
+/// statement whatever `also` adds. `false` when another writer got there first.
+pub async fn claim<E: Versioned>(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    version: i32,
+    also: impl FnOnce(UpdateMany<E>) -> UpdateMany<E>,
+) -> Result<bool> {
+    let update = E::update_in(t)
+        .col_expr(E::version_column(), Expr::value(version + 1))
+        .filter(E::id_column().eq(id))
+        .filter(E::version_column().eq(version));
+    Ok(also(update).exec(conn).await?.rows_affected == 1)
 }
 
 /// Who acts in a unit of work.
@@ -227,13 +247,7 @@ impl<'a> Uow<'a> {
     /// there first (the caller answers 412 or 409). On PostgreSQL the update holds the row
     /// lock until the commit, so concurrent writers to one row run one after the other.
     pub async fn claim<E: Versioned>(&self, id: Uuid, version: i32) -> Result<bool> {
-        let done = E::update_in(&self.tenant)
-            .col_expr(E::version_column(), Expr::value(version + 1))
-            .filter(E::id_column().eq(id))
-            .filter(E::version_column().eq(version))
-            .exec(&self.txn)
-            .await?;
-        Ok(done.rows_affected == 1)
+        claim::<E>(&self.txn, &self.tenant, id, version, |u| u).await
     }
 
     /// Commits, then runs the after-commit actions in the order they were queued.

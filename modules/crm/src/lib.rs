@@ -1,4 +1,11 @@
-//! The CRM: contacts (this issue), later opportunities. In both tiers.
+//! The CRM, in both tiers: contacts (with duplicates and merge), search across contacts,
+//! opportunities and vehicles, the lead page of an opportunity (actions and documents),
+//! vehicles, the intake of partners' leads, and the expiry rule of open opportunities.
+//!
+//! One folder per resource: `contacts/`, `opportunities/`, `lead_page/`, `vehicles/`,
+//! `intake/`, `expiry/`, with `search/` above them (it reads all three, none reads it) and
+//! `report/` answering the lead-source report's port. Other modules reach the CRM only
+//! through core's ports, which it implements here and in `intake/` and `report/`.
 
 use forecourt_core::{
     App, Result,

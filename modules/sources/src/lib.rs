@@ -1,5 +1,7 @@
 //! Lead sources: where a tenant's leads come from (showroom, website, media platforms...).
-//! Expert tier. Proves licence gating, module toggles and permissions end to end.
+//! Expert tier. One folder per resource: `lead_sources/` (the sources, and the `LeadSources`
+//! port other modules ask) and `report/` (the lead-source report, counted by the CRM behind
+//! the `OpportunityFacts` port and named here).
 
 use forecourt_core::{
     App, Result,

@@ -224,7 +224,7 @@ impl ContactsApi {
     ///
     /// In one transaction: the duplicates' emails, phones, groups and addresses move here,
     /// empty fields are filled from them, every module moves its records (consents,
-    /// categories, and later opportunities), both sides' activity logs record the merge, and
+    /// categories, opportunities), both sides' activity logs record the merge, and
     /// the duplicates answer 404 afterwards. Needs `contacts`/`write` on this contact and
     /// `contacts`/`delete` on the duplicates. A block is kept: the result is blocked when any
     /// of them was, so a merge never unblocks (that needs `contacts.blocked`).

@@ -31,6 +31,7 @@ use forecourt_core::{
         statuses::StatusSet,
     },
     tenancy::{TenantId, TenantScoped},
+    uow::claim,
 };
 use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, QueryOrder, prelude::Expr};
 use serde_json::json;
@@ -202,15 +203,12 @@ async fn land(
             };
             // The version claim every writer makes (`opportunities::service::lock`), on the
             // connector's transaction, with the merged text in the same statement.
-            let claimed = opportunity::Entity::update_in(&t)
-                .col_expr(opportunity::Column::Version, Expr::value(o.version + 1))
-                .col_expr(opportunity::Column::CustomerInfo, Expr::value(info.clone()))
-                .col_expr(opportunity::Column::UpdatedAt, Expr::value(at))
-                .filter(opportunity::Column::Id.eq(o.id))
-                .filter(opportunity::Column::Version.eq(o.version))
-                .exec(txn)
-                .await?;
-            if claimed.rows_affected != 1 {
+            let claimed = claim::<opportunity::Entity>(txn, &t, o.id, o.version, |u| {
+                u.col_expr(opportunity::Column::CustomerInfo, Expr::value(info.clone()))
+                    .col_expr(opportunity::Column::UpdatedAt, Expr::value(at))
+            })
+            .await?;
+            if !claimed {
                 return Err(Error::conflict(
                     "write_conflict",
                     "the opportunity changed while the lead was merged; send it again",
