@@ -99,7 +99,7 @@ where
 }
 
 /// An Expert tenant of its own for one bench run, with its admin's login email.
-async fn bench_tenant(
+pub(crate) async fn bench_tenant(
     app: &App,
 ) -> anyhow::Result<(forecourt_tenants::platform::Onboarded, String)> {
     let slug = Uuid::now_v7().simple().to_string();
@@ -132,7 +132,7 @@ async fn bench_tenant(
     Ok((t, email))
 }
 
-const BENCH_PASSWORD: &str = "bench-password";
+pub(crate) const BENCH_PASSWORD: &str = "bench-password";
 
 /// Seeds a tenant of `n` contacts and measures contact search, cold (cache generation moved
 /// on before every call) and cached, against the baseline of reading one contact by id.
@@ -225,13 +225,13 @@ pub async fn search(app: &App, n: usize, iterations: usize) -> anyhow::Result<St
 }
 
 /// One phase of the intake bench: `n` requests at `concurrency`, each checked.
-struct Throughput {
-    per_second: f64,
-    median_ms: f64,
-    p95_ms: f64,
+pub(crate) struct Throughput {
+    pub(crate) per_second: f64,
+    pub(crate) median_ms: f64,
+    pub(crate) p95_ms: f64,
 }
 
-async fn drive<F, Fut>(n: usize, concurrency: usize, f: F) -> anyhow::Result<Throughput>
+pub(crate) async fn drive<F, Fut>(n: usize, concurrency: usize, f: F) -> anyhow::Result<Throughput>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,

@@ -24,6 +24,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::oneshot;
 
 pub mod bench;
+pub mod bench_api;
 pub mod demo;
 pub mod wire;
 

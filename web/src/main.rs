@@ -84,6 +84,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// The API's everyday requests over HTTP (GET a contact, a list page, PATCH a contact) at
+    /// concurrency 1 and 16, against a primary-key select and a single-row insert through
+    /// the same pool, and the process's resident memory idle and at peak; on a node started
+    /// in-process on the configured database (a temporary SQLite file when none is
+    /// configured).
+    Api {
+        /// Requests per phase.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,6 +212,13 @@ async fn main() -> anyhow::Result<()> {
                         "{}",
                         forecourt_web::bench::search(&app, contacts, iterations).await?
                     );
+                }
+                BenchCommand::Api { requests } => {
+                    config.bind = "127.0.0.1:0".into();
+                    let server = forecourt_web::spawn(config).await?;
+                    let report = forecourt_web::bench_api::api(&server, requests).await;
+                    server.shutdown().await;
+                    println!("{}", report?);
                 }
                 BenchCommand::Intake { leads, concurrency } => {
                     config.bind = "127.0.0.1:0".into();
