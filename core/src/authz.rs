@@ -366,7 +366,7 @@ impl Authz {
     /// the tenant and the scope travel together and cannot be forgotten.
     pub async fn context(&self, user: &TenantUser, object: &str, action: Action) -> Result<Cx> {
         let scope = self.require(user, object, action).await?;
-        Ok(Cx::granted(user.clone(), scope, action))
+        Ok(Cx::granted(user.clone(), scope))
     }
 
     /// The widest scope at which `user` may do `action` on `object`, if any.

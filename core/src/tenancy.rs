@@ -3,10 +3,7 @@
 //! [`Cx`] from the authorizer ([`crate::authz::Authz::context`]). A bare `Entity::find()` on a
 //! tenant table is refused by the shape check (`tests/tests/shape.rs`).
 
-use crate::{
-    access::{Action, Scope},
-    context::TenantUser,
-};
+use crate::{access::Scope, context::TenantUser};
 use sea_orm::{
     ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany, sea_query::Value,
 };
@@ -125,18 +122,13 @@ macro_rules! tenant_scoped {
 pub struct Cx {
     user: TenantUser,
     scope: Scope,
-    action: Action,
 }
 
 impl Cx {
     /// The context the authorizer grants (see [`crate::authz::Authz::context`]), or that a job
     /// acts under on behalf of a user.
-    pub(crate) fn granted(user: TenantUser, scope: Scope, action: Action) -> Self {
-        Self {
-            user,
-            scope,
-            action,
-        }
+    pub(crate) fn granted(user: TenantUser, scope: Scope) -> Self {
+        Self { user, scope }
     }
 
     /// The caller.
@@ -157,11 +149,6 @@ impl Cx {
     /// The scope of the grant for the checked object and action.
     pub fn scope(&self) -> Scope {
         self.scope
-    }
-
-    /// The action the grant allows.
-    pub fn action(&self) -> Action {
-        self.action
     }
 }
 

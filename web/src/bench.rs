@@ -132,7 +132,26 @@ pub(crate) async fn bench_tenant(
     Ok((t, email))
 }
 
-pub(crate) const BENCH_PASSWORD: &str = "bench-password";
+const BENCH_PASSWORD: &str = "bench-password";
+
+/// Signs the bench tenant's admin in over HTTP and answers the bearer token.
+pub(crate) async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+) -> anyhow::Result<String> {
+    let answer: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": BENCH_PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(answer["token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("login: {answer}"))?
+        .to_string())
+}
 
 /// Seeds a tenant of `n` contacts and measures contact search, cold (cache generation moved
 /// on before every call) and cached, against the baseline of reading one contact by id.
@@ -332,17 +351,7 @@ pub async fn intake(
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": email, "password": BENCH_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login: {login}"))?
-        .to_string();
+    let token = login(&client, &base, &email).await?;
     let run = Uuid::now_v7().simple().to_string();
     let inbound = format!("{base}/inbound/{}/leads", connector.id);
 

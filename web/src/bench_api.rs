@@ -5,7 +5,7 @@
 
 use crate::{
     Server,
-    bench::{BENCH_PASSWORD, Throughput, bench_tenant, drive},
+    bench::{Throughput, bench_tenant, drive, login},
 };
 use sea_orm::{ConnectionTrait, Statement};
 use std::fmt::Write;
@@ -48,17 +48,7 @@ pub async fn api(server: &Server, requests: usize) -> anyhow::Result<String> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(16)
         .build()?;
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": email, "password": BENCH_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login: {login}"))?
-        .to_string();
+    let token = login(&client, &base, &email).await?;
 
     // A tenant with enough contacts for a full list page and for spread-out writes.
     let run = Uuid::now_v7().simple().to_string();

@@ -16,6 +16,7 @@ pub struct LeadDocument {
 
 /// One lead: a customer asking about vehicles, as a partner sent it.
 #[derive(Object, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(test, derive(Default))]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct Prospect {

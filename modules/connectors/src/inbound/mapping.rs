@@ -295,71 +295,59 @@ mod tests {
         }
     }
 
-    fn prospect() -> Prospect {
-        Prospect {
-            ids: vec![],
-            status: ProspectStatus::New,
-            request_date: None,
-            customer: LeadCustomer::default(),
-            vehicles: vec![],
-            timeframe: None,
-            provider: None,
-            vendor: None,
-            extensions: vec![],
-        }
-    }
-
     #[test]
     fn nothing_is_lost_in_the_mapping() {
         let c = connector();
         let at = Utc::now();
-        let mut p = prospect();
-        p.ids = vec![LeadId {
-            value: "42".into(),
-            source: Some("mobile.de".into()),
-        }];
-        p.provider = Some(Provider {
-            name: Some("mobile.de".into()),
-            service: Some("Leads".into()),
-            ..Default::default()
-        });
-        p.vendor = Some(Vendor {
-            id: Some("D1".into()),
-            name: Some("Garage".into()),
-        });
-        p.customer = LeadCustomer {
-            full_name: Some("Jan Peeters".into()),
-            emails: vec![" jan@example.be ".into()],
-            phones: vec![LeadPhone {
-                number: "0470 12 34 56".into(),
-                kind: Some("fax".into()),
+        let p = Prospect {
+            ids: vec![LeadId {
+                value: "42".into(),
+                source: Some("mobile.de".into()),
             }],
-            comments: Some("Call me".into()),
+            provider: Some(Provider {
+                name: Some("mobile.de".into()),
+                service: Some("Leads".into()),
+                ..Default::default()
+            }),
+            vendor: Some(Vendor {
+                id: Some("D1".into()),
+                name: Some("Garage".into()),
+            }),
+            customer: LeadCustomer {
+                full_name: Some("Jan Peeters".into()),
+                emails: vec![" jan@example.be ".into()],
+                phones: vec![LeadPhone {
+                    number: "0470 12 34 56".into(),
+                    kind: Some("fax".into()),
+                }],
+                comments: Some("Call me".into()),
+                ..Default::default()
+            },
+            timeframe: Some(Timeframe {
+                description: Some("within 3 months".into()),
+                ..Default::default()
+            }),
+            extensions: vec![Extension {
+                path: "provider/campaign".into(),
+                value: "summer".into(),
+            }],
+            vehicles: vec![
+                LeadVehicle {
+                    interest: Interest::TestDrive,
+                    make: Some("Opel".into()),
+                    price: Some(21990.0),
+                    ..Default::default()
+                },
+                LeadVehicle {
+                    interest: Interest::TradeIn,
+                    make: Some("VW".into()),
+                    price: Some(5000.0),
+                    appraisal: Some(4500.0),
+                    ..Default::default()
+                },
+            ],
             ..Default::default()
         };
-        p.timeframe = Some(Timeframe {
-            description: Some("within 3 months".into()),
-            ..Default::default()
-        });
-        p.extensions = vec![Extension {
-            path: "provider/campaign".into(),
-            value: "summer".into(),
-        }];
-        p.vehicles = vec![
-            LeadVehicle {
-                interest: Interest::TestDrive,
-                make: Some("Opel".into()),
-                price: Some(21990.0),
-                ..Default::default()
-            },
-            LeadVehicle {
-                interest: Interest::TradeIn,
-                make: Some("VW".into()),
-                price: Some(5000.0),
-                appraisal: Some(4500.0),
-                ..Default::default()
-            },
-        ];
         let lead = to_inbound(&p, &c, at);
         assert_eq!(lead.origin, "mobile.de");
         assert_eq!(lead.source_id, c.source_id);

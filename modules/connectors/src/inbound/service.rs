@@ -469,23 +469,9 @@ mod tests {
     use super::*;
     use crate::lead::*;
 
-    fn prospect() -> Prospect {
-        Prospect {
-            ids: vec![],
-            status: ProspectStatus::New,
-            request_date: None,
-            customer: LeadCustomer::default(),
-            vehicles: vec![],
-            timeframe: None,
-            provider: None,
-            vendor: None,
-            extensions: vec![],
-        }
-    }
-
     #[test]
     fn keys_come_from_the_first_id_or_the_webhook() {
-        let mut p = prospect();
+        let mut p = Prospect::default();
         assert_eq!(lead_key(&p, "Gocar", Some("msg_1"), 2), "webhook:msg_1#2");
         p.ids = vec![
             LeadId {

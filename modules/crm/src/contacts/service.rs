@@ -14,8 +14,8 @@ pub use crate::contacts::{
     },
     terms::{generation_key, hidden_modules, reindex, searches_changed},
     visibility::{
-        Conn, find_visible, find_within, load_in_order, load_visible, scoped, user_company,
-        visibility, visible_to,
+        Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,
+        visible_to,
     },
 };
 use forecourt_core::{

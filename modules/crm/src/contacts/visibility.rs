@@ -107,22 +107,9 @@ pub async fn find_visible(
     cx: &Cx,
     id: Uuid,
 ) -> Result<Option<contact::Model>> {
-    let company = user_company(app, conn, cx.user(), cx.scope()).await?;
-    find_within(conn, cx.user(), cx.scope(), company, id).await
-}
-
-/// The contact row if `user` reaches it at `scope`, `company` being the company of the
-/// user's establishment.
-pub async fn find_within(
-    conn: &impl ConnectionTrait,
-    user: &TenantUser,
-    scope: Scope,
-    company: Option<Uuid>,
-    id: Uuid,
-) -> Result<Option<contact::Model>> {
-    Ok(scoped(user)
+    Ok(scoped(cx)
         .filter(contact::Column::Id.eq(id))
-        .filter(visibility(user, scope, company))
+        .filter(visible_to(app, conn, cx).await?)
         .one(conn)
         .await?)
 }
