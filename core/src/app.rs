@@ -36,6 +36,8 @@ pub struct App {
     pub storage: Arc<dyn Storage>,
     /// One writing request at a time on SQLite (see [`crate::db::WriteGate`]).
     pub write_gate: crate::db::WriteGate,
+    /// The statements `db` has sent (benches and tests count round trips with it).
+    pub statements: crate::db::Statements,
 }
 
 impl std::fmt::Debug for App {

@@ -5,7 +5,13 @@ use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 /// Connects to SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL (a pool), by scheme.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -28,6 +34,27 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     }
     tracing::info!(url = %redact_url(url), "connecting to the database");
     Database::connect(opts).await
+}
+
+/// How many statements a pool has sent (BEGIN and COMMIT excepted), counted by a callback
+/// sea-orm runs after each one. The benches print it per request and the tests assert on it:
+/// round trips to the database are the cost that matters most, and this counts them exactly.
+#[derive(Debug, Clone, Default)]
+pub struct Statements(Arc<AtomicU64>);
+
+impl Statements {
+    /// Counts the statements of `db` (and of every clone made of it afterwards).
+    pub fn attach(&self, db: &mut DatabaseConnection) {
+        let n = self.0.clone();
+        db.set_metric_callback(move |_| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
+    /// Statements sent so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// True when the connection is PostgreSQL (for the few queries that differ).

@@ -517,6 +517,21 @@ impl TestServer {
         }
     }
 
+    /// The statements one GET of `path` sends to the database in the steady state (after a
+    /// first GET warmed the node's caches): the fewest over five tries, since a background task
+    /// (mail outbox, permission version check) can add one to a single try but not to all.
+    /// Panics unless every GET answers 200.
+    pub async fn statements_per_get(&self, path: &str, token: &str) -> u64 {
+        self.get(path, token).await.ok(200);
+        let mut fewest = u64::MAX;
+        for _ in 0..5 {
+            let before = self.server.app.statements.count();
+            self.get(path, token).await.ok(200);
+            fewest = fewest.min(self.server.app.statements.count() - before);
+        }
+        fewest
+    }
+
     /// Repeats a GET until it answers `want` or [`PROPAGATION`] passes; returns the last answer.
     pub async fn poll_get(&self, path: &str, token: &str, want: u16) -> (StatusCode, Value) {
         self.poll_until(PROPAGATION, Method::GET, path, token, || Value::Null, want)

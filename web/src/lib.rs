@@ -112,7 +112,9 @@ pub async fn build_app_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<App>> {
     let registry = Arc::new(Registry::new(modules())?);
-    let db = forecourt_core::db::connect(&config.database_url()).await?;
+    let mut db = forecourt_core::db::connect(&config.database_url()).await?;
+    let statements = forecourt_core::db::Statements::default();
+    statements.attach(&mut db);
     forecourt_migrations::Migrator::up(&db, None).await?;
     let cache = match &config.redis_url {
         Some(url) => Cache::redis(
@@ -152,6 +154,7 @@ pub async fn build_app_with_clock(
         },
         storage,
         write_gate,
+        statements,
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
     forecourt_tenants::permissions::backfill_defaults(&app).await?;
