@@ -38,6 +38,27 @@ pub struct App {
     pub write_gate: crate::db::WriteGate,
     /// The statements `db` has sent (benches and tests count round trips with it).
     pub statements: crate::db::Statements,
+    /// Principals and tenant facts kept in process (see [`crate::principals`]).
+    pub principals: Arc<crate::principals::Principals>,
+}
+
+impl App {
+    /// Announces a change that committed: applied on this node at once (so the caller's next
+    /// request already sees it), then published to the other nodes.
+    pub async fn announce(&self, inv: crate::cache::Invalidation) {
+        self.principals.apply(&inv);
+        self.cache.publish(inv).await;
+    }
+
+    /// How long this node may trust a principal or tenant facts it keeps: until a change is
+    /// announced while it hears the other nodes, briefly otherwise.
+    pub fn trust_kept_for(&self) -> std::time::Duration {
+        if self.cache.hears_other_nodes() {
+            crate::principals::HEARING
+        } else {
+            crate::principals::DEAF
+        }
+    }
 }
 
 impl std::fmt::Debug for App {

@@ -299,7 +299,7 @@ impl Authz {
                     | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         this.loaded.write().await.clear();
                     }
-                    Ok(Invalidation::Tenant { .. }) => {}
+                    Ok(Invalidation::Tenant { .. } | Invalidation::Principals { .. }) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
             }

@@ -49,6 +49,12 @@ pub enum Invalidation {
         /// The tenant.
         tenant_id: Uuid,
     },
+    /// Credentials or accounts changed (logout, revocation, deactivation, a user's
+    /// establishment): principals resolved from them before the change are stale.
+    Principals {
+        /// The tenant whose users changed; `None` for operator and reseller accounts.
+        tenant_id: Option<Uuid>,
+    },
     /// Messages may have been missed (reconnect): drop everything node-local.
     All,
 }
@@ -71,6 +77,8 @@ struct Inner {
     local: moka::future::Cache<String, (Instant, Arc<Vec<u8>>)>,
     redis: Option<RedisBackend>,
     events: broadcast::Sender<Invalidation>,
+    /// Whether the listener is subscribed to the other nodes' invalidations right now.
+    hearing: std::sync::atomic::AtomicBool,
 }
 
 struct RedisBackend {
@@ -130,8 +138,16 @@ impl Cache {
                 local: moka::future::Cache::builder().max_capacity(100_000).build(),
                 redis,
                 events,
+                hearing: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether this node hears the other nodes' invalidations at this moment (Redis is
+    /// configured and the listener is subscribed). While it does not, what a node keeps in
+    /// process must be short-lived, because another node's change would not reach it.
+    pub fn hears_other_nodes(&self) -> bool {
+        self.inner.hearing.load(Ordering::Acquire)
     }
 
     /// Whether this node uses Redis.
@@ -356,6 +372,7 @@ impl Cache {
         let channel = self.channel();
         let events = self.inner.events.clone();
         let node = self.inner.node;
+        let inner = self.inner.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(200);
             let mut first = true;
@@ -364,6 +381,7 @@ impl Cache {
                     Ok(mut ps) => match ps.subscribe(&channel).await {
                         Ok(()) => {
                             backoff = Duration::from_millis(200);
+                            inner.hearing.store(true, Ordering::Release);
                             if !first {
                                 let _ = events.send(Invalidation::All);
                             }
@@ -382,6 +400,9 @@ impl Cache {
                                     }
                                 }
                             }
+                            inner.hearing.store(false, Ordering::Release);
+                            // Whatever was kept while hearing may have missed a message.
+                            let _ = events.send(Invalidation::All);
                             tracing::warn!("invalidation channel closed; reconnecting");
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot subscribe to invalidations"),

@@ -26,6 +26,7 @@ pub mod input;
 pub mod mail;
 pub mod module;
 pub mod ports;
+pub mod principals;
 pub mod registry;
 pub mod secret;
 pub mod storage;

@@ -101,11 +101,12 @@ pub trait Module<A: Sync>: Send + Sync + 'static {
         Ok(vec![])
     }
     /// This module's part of a contact read, shown as `extensions.<module id>` when the module
-    /// is available to the tenant.
+    /// is available to the tenant. Reads run on the pool, outside any transaction: one
+    /// statement, and none at all for a tenant without the module.
     async fn contact_extension(
         &self,
         _app: &A,
-        _txn: &DatabaseTransaction,
+        _db: sea_orm::DatabaseExecutor<'_>,
         _tenant_id: Uuid,
         _contact_id: Uuid,
     ) -> Result<Option<serde_json::Value>> {

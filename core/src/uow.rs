@@ -262,7 +262,7 @@ impl<'a> Uow<'a> {
                     app.cache.incr(&key, GENERATION_TTL).await;
                 }
                 AfterCommit::Forget(key) => app.cache.delete(&key).await,
-                AfterCommit::Publish(inv) => app.cache.publish(inv).await,
+                AfterCommit::Publish(inv) => app.announce(inv).await,
                 AfterCommit::WakeMailer => app.mail.wake(),
                 AfterCommit::AuthzChanged(tenant) => app.authz.changed(tenant.uuid()).await,
             }

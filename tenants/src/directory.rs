@@ -15,6 +15,7 @@ use forecourt_core::{
 };
 use sea_orm::{
     ColumnTrait, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    prelude::Expr,
 };
 use std::{collections::HashMap, time::Duration};
 use uuid::Uuid;
@@ -50,7 +51,102 @@ fn info_key(tenant_id: Uuid) -> CacheKey {
 /// made outside a unit of work (the platform's own writes).
 pub async fn invalidate_tenant(app: &App, tenant_id: Uuid) {
     app.cache.delete(&info_key(tenant_id)).await;
-    app.cache.publish(Invalidation::Tenant { tenant_id }).await;
+    app.announce(Invalidation::Tenant { tenant_id }).await;
+}
+
+/// What makes every node resolve the credentials of a tenant's users (`None`: of operator and
+/// reseller accounts) again: after a logout, a revocation, a deactivation or a change of a
+/// user's establishment.
+pub fn principals_changed(tenant_id: Option<Uuid>) -> Invalidation {
+    Invalidation::Principals { tenant_id }
+}
+
+/// A credential with the account it belongs to, as one statement reads it.
+#[derive(sea_orm::FromQueryResult)]
+struct Resolved {
+    kind: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    tenant_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    user_active: Option<bool>,
+    user_establishment_id: Option<Uuid>,
+    platform_id: Option<Uuid>,
+    platform_reseller_id: Option<Uuid>,
+}
+
+/// Resolves a bearer credential (by its hash) to its caller in one statement: the credential
+/// with its tenant user or platform account joined (the user on the credential's own tenant).
+/// Dead, expired and non-bearer credentials and deactivated users resolve to nobody.
+async fn resolve(app: &App, hash: &str) -> Result<Option<Authenticated>> {
+    use sea_orm::{JoinType, RelationDef, sea_query::Alias};
+    let (u, p) = (Alias::new("u"), Alias::new("p"));
+    let to_user: RelationDef = credential::Entity::belongs_to(user::Entity)
+        .from((credential::Column::TenantId, credential::Column::UserId))
+        .to((user::Column::TenantId, user::Column::Id))
+        .into();
+    let to_platform: RelationDef = credential::Entity::belongs_to(platform_user::Entity)
+        .from(credential::Column::PlatformUserId)
+        .to(platform_user::Column::Id)
+        .into();
+    let Some(r) = credential::Entity::find_by_id(hash.to_string())
+        .select_only()
+        .columns([
+            credential::Column::Kind,
+            credential::Column::ExpiresAt,
+            credential::Column::RevokedAt,
+            credential::Column::TenantId,
+            credential::Column::UserId,
+        ])
+        .join_as(JoinType::LeftJoin, to_user, u.clone())
+        .join_as(JoinType::LeftJoin, to_platform, p.clone())
+        .column_as(Expr::col((u.clone(), user::Column::Active)), "user_active")
+        .column_as(
+            Expr::col((u, user::Column::EstablishmentId)),
+            "user_establishment_id",
+        )
+        .column_as(
+            Expr::col((p.clone(), platform_user::Column::Id)),
+            "platform_id",
+        )
+        .column_as(
+            Expr::col((p, platform_user::Column::ResellerId)),
+            "platform_reseller_id",
+        )
+        .into_model::<Resolved>()
+        .one(&app.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = app.clock.now();
+    if r.revoked_at.is_some()
+        || r.expires_at.is_some_and(|e| e <= now)
+        || !(r.kind == SESSION || r.kind == API_KEY)
+    {
+        return Ok(None);
+    }
+    let principal = match (r.platform_id, r.tenant_id, r.user_id, r.user_active) {
+        (Some(user_id), _, _, _) => match r.platform_reseller_id {
+            Some(reseller_id) => Principal::Reseller {
+                reseller_id,
+                user_id,
+            },
+            None => Principal::Operator { user_id },
+        },
+        (None, Some(tenant_id), Some(user_id), Some(true)) => Principal::Tenant(TenantUser {
+            tenant_id,
+            user_id,
+            establishment_id: r.user_establishment_id,
+        }),
+        // No such account any more, or a deactivated user.
+        _ => return Ok(None),
+    };
+    Ok(Some(Authenticated {
+        principal,
+        token_hash: hash.to_string(),
+        via_api_key: r.kind == API_KEY,
+    }))
 }
 
 /// The same as [`invalidate_tenant`], as the after-commit actions of a unit of work that
@@ -91,69 +187,25 @@ pub async fn load_tenant_info(
 impl Directory<App> for TenantDirectory {
     async fn authenticate(&self, app: &App, bearer: &str) -> Result<Option<Authenticated>> {
         let hash = token_hash(bearer);
-        let Some(c) = credential::Entity::find_by_id(hash.clone())
-            .one(&app.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let now = app.clock.now();
-        if c.revoked_at.is_some()
-            || c.expires_at.is_some_and(|e| e <= now)
-            || !(c.kind == SESSION || c.kind == API_KEY)
-        {
-            return Ok(None);
-        }
-        let principal = match (c.platform_user_id, c.tenant_id, c.user_id) {
-            (Some(pid), _, _) => {
-                let Some(p) = platform_user::Entity::find_by_id(pid).one(&app.db).await? else {
-                    return Ok(None);
-                };
-                match p.reseller_id {
-                    Some(reseller_id) => Principal::Reseller {
-                        reseller_id,
-                        user_id: p.id,
-                    },
-                    None => Principal::Operator { user_id: p.id },
-                }
-            }
-            (None, Some(tid), Some(uid)) => {
-                // The credential is the tenant's source here: it is what the caller holds.
-                let Some(u) = user::Entity::scoped(&TenantId::new(tid))
-                    .filter(user::Column::Id.eq(uid))
-                    .one(&app.db)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                if !u.active {
-                    return Ok(None);
-                }
-                Principal::Tenant(TenantUser {
-                    tenant_id: tid,
-                    user_id: uid,
-                    establishment_id: u.establishment_id,
-                })
-            }
-            _ => return Ok(None),
-        };
-        Ok(Some(Authenticated {
-            principal,
-            token_hash: hash,
-            via_api_key: c.kind == API_KEY,
-        }))
+        app.principals
+            .credential(&hash, app.trust_kept_for(), || resolve(app, &hash))
+            .await
     }
 
     async fn tenant_info(&self, app: &App, tenant_id: Uuid) -> Result<Option<TenantInfo>> {
-        let key = info_key(tenant_id);
-        if let Some(info) = app.cache.get::<TenantInfo>(&key).await {
-            return Ok(Some(info));
-        }
-        let info = load_tenant_info(&app.db, tenant_id).await?;
-        if let Some(i) = &info {
-            app.cache.set(&key, i, tenant_info_ttl(app)).await;
-        }
-        Ok(info)
+        app.principals
+            .tenant(tenant_id, app.trust_kept_for(), || async {
+                let key = info_key(tenant_id);
+                if let Some(info) = app.cache.get::<TenantInfo>(&key).await {
+                    return Ok(Some(info));
+                }
+                let info = load_tenant_info(&app.db, tenant_id).await?;
+                if let Some(i) = &info {
+                    app.cache.set(&key, i, tenant_info_ttl(app)).await;
+                }
+                Ok(info)
+            })
+            .await
     }
 
     async fn exists(

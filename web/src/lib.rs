@@ -155,6 +155,7 @@ pub async fn build_app_with_clock(
         storage,
         write_gate,
         statements,
+        principals: Default::default(),
     });
     forecourt_tenants::platform::ensure_operator(&app).await?;
     forecourt_tenants::permissions::backfill_defaults(&app).await?;
@@ -165,6 +166,7 @@ pub async fn build_app_with_clock(
 /// the mail outbox worker.
 pub fn start_background(app: &Arc<App>) {
     app.cache.spawn_listener();
+    app.principals.spawn_listener(&app.cache);
     app.authz
         .spawn_background(Duration::from_millis(app.config.authz_refresh_ms));
     forecourt_crm::expiry::service::spawn_sweeper(

@@ -66,11 +66,11 @@ impl Module<App> for OpelModule {
     async fn contact_extension(
         &self,
         _app: &App,
-        txn: &DatabaseTransaction,
+        db: sea_orm::DatabaseExecutor<'_>,
         tenant_id: Uuid,
         contact_id: Uuid,
     ) -> Result<Option<serde_json::Value>> {
-        Ok(service::get(txn, &TenantId::new(tenant_id), contact_id)
+        Ok(service::get(&db, &TenantId::new(tenant_id), contact_id)
             .await?
             .map(|m| json!({"segment": m.segment, "fleet_code": m.fleet_code})))
     }

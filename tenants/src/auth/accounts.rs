@@ -31,6 +31,14 @@ pub enum Account {
 }
 
 impl Account {
+    /// The tenant of a tenant user's account.
+    pub(crate) fn tenant_id(self) -> Option<Uuid> {
+        match self {
+            Account::Platform(_) => None,
+            Account::Tenant { tenant_id, .. } => Some(tenant_id),
+        }
+    }
+
     /// The account's columns as `(platform_user_id, tenant_id, user_id)`.
     pub(crate) fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
         match self {

@@ -8,7 +8,7 @@ use crate::{
         credentials::{consume, issue_credential, live_link, revoke_kinds},
         sessions::throttle_keys,
     },
-    directory::{INVITATION, PASSWORD_RESET, SESSION},
+    directory::{INVITATION, PASSWORD_RESET, SESSION, principals_changed},
     entities::{credential, platform_user, tenant},
     password,
 };
@@ -205,6 +205,8 @@ pub(crate) async fn confirm_reset(app: &App, token: &str, new_password: &str) ->
             txn.commit().await?;
         }
     }
+    // The sessions it revoked end on every node now.
+    app.announce(principals_changed(account.tenant_id())).await;
     // The new password starts with a clean slate of failed logins.
     app.cache.delete(&throttle_keys(&email, "").0).await;
     Ok(())

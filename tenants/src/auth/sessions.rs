@@ -85,5 +85,9 @@ pub(crate) async fn logout(app: &App, auth: &Authenticated) -> Result<()> {
             "API keys are revoked through /api/v1/api-keys",
         ));
     }
-    revoke_token(&app.db, &auth.token_hash, app.clock.now()).await
+    revoke_token(&app.db, &auth.token_hash, app.clock.now()).await?;
+    let tenant = auth.principal.tenant().map(|u| u.tenant_id);
+    app.announce(crate::directory::principals_changed(tenant))
+        .await;
+    Ok(())
 }

@@ -6,6 +6,7 @@ use crate::{
         accounts::Account,
         credentials::{API_KEY_KIND, issue_credential, revoke_api_key},
     },
+    directory::principals_changed,
     entities::{api_key, user},
     fields::required,
     permissions::service as permissions,
@@ -16,7 +17,7 @@ use forecourt_core::{
     access::{Action, Scope},
     context::TenantUser,
     tenancy::{Cx, TenantScoped, Tenanted},
-    uow::{Activity, Uow},
+    uow::{Activity, AfterCommit, Uow},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, prelude::Expr,
@@ -90,7 +91,7 @@ pub(crate) async fn revoke(app: &App, cx: &Cx, id: Uuid) -> Result<()> {
             return Err(Error::NotFound("api key"));
         }
     }
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     let now = uow.now();
     api_key::Entity::update_in(cx)
         .col_expr(api_key::Column::RevokedAt, Expr::value(now))
@@ -100,6 +101,9 @@ pub(crate) async fn revoke(app: &App, cx: &Cx, id: Uuid) -> Result<()> {
     revoke_api_key(uow.txn(), cx.tenant().uuid(), k.id, now).await?;
     uow.record(Activity::new("api_key", k.id, "revoked"))
         .await?;
+    uow.after_commit(AfterCommit::Publish(principals_changed(Some(
+        cx.tenant().uuid(),
+    ))));
     uow.commit().await?;
     Ok(())
 }

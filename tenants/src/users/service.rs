@@ -7,6 +7,7 @@ use crate::{
         credentials::revoke_all,
         passwords::invite,
     },
+    directory::principals_changed,
     entities::{establishment, tenant, user},
     fields::required,
     password,
@@ -299,7 +300,7 @@ pub(crate) async fn update_user(
         am.active = Set(a);
     }
     am.updated_at = Set(app.clock.now());
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     let u = am.update(uow.txn()).await?;
     if deactivate {
         revoke_all(uow.txn(), app, u.tenant_id, u.id).await?;
@@ -307,6 +308,9 @@ pub(crate) async fn update_user(
     let after = serde_json::json!({"name": u.name, "establishment_id": u.establishment_id, "active": u.active});
     uow.record(Activity::new("user", u.id, "updated").changes(activity::diff(&before, &after)))
         .await?;
+    // The principal of each of the user's credentials carries the establishment and the
+    // active flag: every node resolves them again.
+    uow.after_commit(AfterCommit::Publish(principals_changed(Some(u.tenant_id))));
     uow.commit().await?;
     Ok(u)
 }

@@ -137,3 +137,68 @@ async fn suspension_reaches_the_other_node() {
         "a suspended tenant still works on node B: {status} {body}"
     );
 }
+
+/// A user's principal (establishment, active flag) is kept in process by each node: moving a
+/// user to another site applies at once on the node that made the change and within
+/// seconds on the other, and so does a deactivation.
+#[tokio::test]
+async fn moves_and_deactivations_reach_both_nodes() {
+    let (a, b, t) = two_nodes().await;
+    // Managers read contacts of their own establishment only.
+    let tenant_read = json!({"subject": "role:manager", "object": "contacts", "action": "read", "scope": "tenant"});
+    a.delete("/api/v1/permissions", &t.admin_token, tenant_read)
+        .await
+        .ok(204);
+    let (_company, other_site) = a.second_site(&t).await;
+    let manager = a
+        .create_user(&t.admin_token, &["manager"], Some(&t.establishment_id))
+        .await;
+    let here = a.create_contact(&t.admin_token).await;
+    let path = format!("/api/v1/contacts/{here}");
+    // Both nodes have resolved (and may keep) the manager's principal.
+    for node in [&a, &b] {
+        node.poll_get(&path, &manager.token, 200).await.ok(200);
+    }
+
+    let user = format!("/api/v1/users/{}", manager.id);
+    a.patch(
+        &user,
+        &t.admin_token,
+        json!({"establishment_id": other_site}),
+    )
+    .await
+    .ok(200);
+    a.get(&path, &manager.token).await.problem(404, "not_found");
+    sees(&b, &path, &manager.token, 404, "not_found").await;
+
+    a.patch(&user, &t.admin_token, json!({"active": false}))
+        .await
+        .ok(200);
+    a.get("/api/v1/me", &manager.token)
+        .await
+        .problem(401, "unauthorized");
+    sees(&b, "/api/v1/me", &manager.token, 401, "unauthorized").await;
+}
+
+/// A credential is resolved in one statement on its first use, and not at all afterwards:
+/// the principal and the tenant facts are kept in process.
+#[tokio::test]
+async fn a_caller_costs_one_statement_once() {
+    let (a, _b, t) = two_nodes().await;
+    let path = "/api/v1/lead-sources";
+    let steady = a.statements_per_get(path, &t.admin_token).await;
+    // A fresh session of the same admin: the first GET resolves it. The fewest over three
+    // sessions, since a background task can add a statement to one of them.
+    let mut first = u64::MAX;
+    for _ in 0..3 {
+        let token = a.login(&t.admin_email, &t.admin_password).await;
+        let before = a.statements();
+        a.get(path, &token).await.ok(200);
+        first = first.min(a.statements() - before);
+    }
+    assert_eq!(
+        first,
+        steady + 1,
+        "steady state {steady}, first use {first}"
+    );
+}

@@ -467,15 +467,16 @@ pub async fn extensions(app: &App, cx: &Cx, id: Uuid) -> Result<serde_json::Valu
     let Some(info) = app.ports.directory.tenant_info(app, tenant).await? else {
         return Ok(json!({}));
     };
-    // Modules read their own tables for it in one transaction, as they do when they write.
-    let uow = Uow::begin(app, cx).await?;
+    // A read: each available module answers on the pool, no transaction around it.
     let mut out = serde_json::Map::new();
     for m in app.registry.available(Some(&info)) {
-        if let Some(v) = m.contact_extension(app, uow.txn(), tenant, id).await? {
+        if let Some(v) = m
+            .contact_extension(app, (&app.db).into(), tenant, id)
+            .await?
+        {
             out.insert(m.id().to_string(), v);
         }
     }
-    uow.commit().await?;
     Ok(serde_json::Value::Object(out))
 }
 
