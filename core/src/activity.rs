@@ -38,6 +38,47 @@ pub async fn record(
     action: &str,
     changes: Value,
 ) -> Result<()> {
+    let row = entry(
+        tenant_id,
+        actor,
+        at,
+        entity_type,
+        entity_id,
+        action,
+        changes,
+    );
+    record_all(conn, vec![row]).await
+}
+
+/// Writes entries made with [`entry`] in as few statements as the backend allows (one
+/// multi-row insert per few hundred entries), without reading them back.
+pub async fn record_all(
+    conn: &impl ConnectionTrait,
+    entries: Vec<activity_log::ActiveModel>,
+) -> Result<()> {
+    // Nine columns a row: 500 rows stay far below every backend's parameter limit.
+    let mut rows = entries.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        activity_log::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One activity entry, to write with [`record_all`]. Its id is taken now, so entries written
+/// together keep the order in which they were made.
+#[allow(clippy::too_many_arguments)]
+pub fn entry(
+    tenant_id: Uuid,
+    actor: Actor<'_>,
+    at: DateTime<Utc>,
+    entity_type: &str,
+    entity_id: Uuid,
+    action: &str,
+    changes: Value,
+) -> activity_log::ActiveModel {
     let (actor_user_id, label) = match actor {
         Actor::User(u) => (Some(u.user_id), format!("user:{}", u.user_id)),
         Actor::System(name) => (None, format!("system:{name}")),
@@ -53,9 +94,6 @@ pub async fn record(
         action: Set(action.to_string()),
         changes: Set(changes),
     }
-    .insert(conn)
-    .await?;
-    Ok(())
 }
 
 /// The fields that differ between two JSON objects, as `{field: {from, to}}`.

@@ -134,6 +134,8 @@ pub struct Uow<'a> {
     acting: Acting,
     now: DateTime<Utc>,
     after: Vec<AfterCommit>,
+    /// Activity entries, written in one statement just before the commit.
+    entries: std::sync::Mutex<Vec<crate::entities::activity_log::ActiveModel>>,
 }
 
 impl std::fmt::Debug for Uow<'_> {
@@ -173,6 +175,7 @@ impl<'a> Uow<'a> {
             acting,
             now: app.clock.now(),
             after: Vec::new(),
+            entries: Default::default(),
         })
     }
 
@@ -210,14 +213,14 @@ impl<'a> Uow<'a> {
         self.user().map(|u| u.user_id)
     }
 
-    /// Writes an activity entry inside the transaction.
+    /// Adds an activity entry to the write: all of a unit of work's entries are inserted in
+    /// one statement inside its transaction, just before it commits.
     pub async fn record(&self, entry: Activity) -> Result<()> {
         let actor = match &self.acting {
             Acting::User(u) => Actor::User(u),
             Acting::System(name) => Actor::System(name),
         };
-        activity::record(
-            &self.txn,
+        let row = activity::entry(
             self.tenant.uuid(),
             actor,
             entry.at.unwrap_or(self.now),
@@ -225,8 +228,12 @@ impl<'a> Uow<'a> {
             entry.entity_id,
             &entry.action,
             entry.changes,
-        )
-        .await
+        );
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(row);
+        Ok(())
     }
 
     /// Delivers a core event to every module inside the transaction: a module's failure
@@ -250,11 +257,18 @@ impl<'a> Uow<'a> {
         claim::<E>(&self.txn, &self.tenant, id, version, |u| u).await
     }
 
-    /// Commits, then runs the after-commit actions in the order they were queued.
+    /// Writes the activity entries, commits, then runs the after-commit actions in the order
+    /// they were queued.
     pub async fn commit(self) -> Result<()> {
         let Self {
-            app, txn, after, ..
+            app,
+            txn,
+            after,
+            entries,
+            ..
         } = self;
+        let entries = entries.into_inner().unwrap_or_else(|e| e.into_inner());
+        activity::record_all(&txn, entries).await?;
         txn.commit().await?;
         for action in after {
             match action {
