@@ -94,6 +94,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2000)]
         requests: usize,
     },
+    /// Time from exec to `/healthz` answering for `forecourt serve` on the embedded default,
+    /// on a fresh data folder and on an existing database, against exec of `forecourt
+    /// --version`; and the idle server's resident memory.
+    Start {
+        /// Starts of each kind.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +227,9 @@ async fn main() -> anyhow::Result<()> {
                     let report = forecourt_web::bench_api::api(&server, requests).await;
                     server.shutdown().await;
                     println!("{}", report?);
+                }
+                BenchCommand::Start { runs } => {
+                    println!("{}", forecourt_web::bench_start::start(runs).await?);
                 }
                 BenchCommand::Intake { leads, concurrency } => {
                     config.bind = "127.0.0.1:0".into();
