@@ -44,7 +44,7 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
     // Creating a contact blocked needs the right; explicitly not blocked is the default.
     let sets_blocked = body.blocked == Some(true);
     let country = country_of(app, cx).await?;
-    let data = validate_body(app, &app.db, cx.user(), body, &country).await?;
+    let data = validate_body(app, &app.db, cx.user(), body, &country, None).await?;
     ensure_within(cx, &data)?;
     if sets_blocked {
         may_set_blocked(app, &app.db, cx.user(), None, &data).await?;
@@ -92,7 +92,15 @@ pub async fn update(
     let sets_blocked = patch.blocked.is_some_and(|b| b != current.contact.blocked);
     let country = country_of(app, cx).await?;
     let body = patched(as_body(&current), patch);
-    let data = validate_body(app, uow.txn(), cx.user(), body, &country).await?;
+    let data = validate_body(
+        app,
+        uow.txn(),
+        cx.user(),
+        body,
+        &country,
+        Some(&current.contact),
+    )
+    .await?;
     ensure_within(cx, &data)?;
     if sets_blocked {
         may_set_blocked(app, uow.txn(), cx.user(), Some(id), &data).await?;
