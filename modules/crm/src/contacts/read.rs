@@ -13,9 +13,7 @@ use forecourt_core::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryFilter, QueryResult,
-    QuerySelect, QueryTrait, Select,
-    prelude::Expr,
-    sea_query::{ExprTrait, SelectStatement},
+    QuerySelect, QueryTrait, Select, prelude::Expr, sea_query::ExprTrait,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -59,53 +57,39 @@ pub(crate) fn with_children(
 /// The correlated subqueries of the four child tables, each an ordered JSON array as text.
 fn subqueries(t: &impl Tenanted, backend: DbBackend) -> [Expr; 4] {
     let pg = backend == DbBackend::Postgres;
-    let of_contact = |child: Expr| child.equals((contact::Entity, contact::Column::Id));
-    let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
-    let emails = contact_email::Entity::scoped(t)
+    [
+        child::<contact_email::Entity>(t, pg, contact_email::Column::ContactId, |tb| {
+            value(tb, "email")
+        }),
+        child::<contact_phone::Entity>(t, pg, contact_phone::Column::ContactId, |tb| {
+            value(tb, "phone")
+        }),
+        child::<contact_address::Entity>(t, pg, contact_address::Column::ContactId, |_| {
+            address(pg)
+        }),
+        child::<contact_group::Entity>(t, pg, contact_group::Column::ContactId, |tb| {
+            value(tb, "name")
+        }),
+    ]
+}
+
+/// The JSON array of `item` over the rows of the tenant's child table of `contact_id` that
+/// belong to the contact of the enclosing row.
+fn child<E: TenantScoped>(
+    t: &impl Tenanted,
+    pg: bool,
+    contact_id: E::Column,
+    item: impl Fn(&str) -> String,
+) -> Expr {
+    let table = E::default().table_name();
+    let q = E::scoped(t)
         .select_only()
-        .expr(Expr::cust(array(
-            pg,
-            "contact_emails",
-            value("contact_emails", "email"),
-        )))
-        .filter(of_contact(Expr::col((
-            contact_email::Entity,
-            contact_email::Column::ContactId,
-        ))))
+        .expr(Expr::cust(array(pg, table, item(table))))
+        .filter(
+            Expr::col(contact_id.as_column_ref()).equals((contact::Entity, contact::Column::Id)),
+        )
         .into_query();
-    let phones = contact_phone::Entity::scoped(t)
-        .select_only()
-        .expr(Expr::cust(array(
-            pg,
-            "contact_phones",
-            value("contact_phones", "phone"),
-        )))
-        .filter(of_contact(Expr::col((
-            contact_phone::Entity,
-            contact_phone::Column::ContactId,
-        ))))
-        .into_query();
-    let groups = contact_group::Entity::scoped(t)
-        .select_only()
-        .expr(Expr::cust(array(
-            pg,
-            "contact_groups",
-            value("contact_groups", "name"),
-        )))
-        .filter(of_contact(Expr::col((
-            contact_group::Entity,
-            contact_group::Column::ContactId,
-        ))))
-        .into_query();
-    let addresses = contact_address::Entity::scoped(t)
-        .select_only()
-        .expr(Expr::cust(array(pg, "contact_addresses", address(pg))))
-        .filter(of_contact(Expr::col((
-            contact_address::Entity,
-            contact_address::Column::ContactId,
-        ))))
-        .into_query();
-    [sub(emails), sub(phones), sub(addresses), sub(groups)]
+    Expr::SubQuery(None, Box::new(q.into()))
 }
 
 /// `"table"."column"`.
