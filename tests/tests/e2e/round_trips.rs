@@ -241,7 +241,7 @@ async fn contact_reads_take_the_fewest_statements() {
         }
     })
     .await;
-    let patch_all = statements_of(&s, |_| {
+    let patch_body = statements_of(&s, |_| {
         let token = go.admin_token.clone();
         let (s, p) = (&s, path(&c));
         let body = rich(&unique("Patch"));
@@ -263,8 +263,8 @@ async fn contact_reads_take_the_fewest_statements() {
     let get_opel = s.statements_per_get(&path(&e), &expert.admin_token).await;
     eprintln!(
         "statements: GET contact (go) {get}, GET contact (expert, opel) {get_opel}, \
-         list page {list}, POST contact {post}, PATCH name {patch_name}, PATCH every list \
-         {patch_all}"
+         list page {list}, POST contact {post}, PATCH name {patch_name}, PATCH whole body, new emails \
+         {patch_body}"
     );
     assert!(get <= 1, "GET contact of a Go tenant: {get} statements");
     assert!(
