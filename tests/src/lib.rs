@@ -537,6 +537,12 @@ impl TestServer {
         fewest
     }
 
+    /// Statements the node has sent so far (BEGIN and COMMIT excepted): the difference around
+    /// a request is what it cost in round trips.
+    pub fn statements(&self) -> u64 {
+        self.server.app.statements.count()
+    }
+
     /// Repeats a GET until it answers `want` or [`PROPAGATION`] passes; returns the last answer.
     pub async fn poll_get(&self, path: &str, token: &str, want: u16) -> (StatusCode, Value) {
         self.poll_until(PROPAGATION, Method::GET, path, token, || Value::Null, want)

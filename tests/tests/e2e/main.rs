@@ -23,6 +23,7 @@ mod opportunities;
 mod optins;
 mod permissions;
 mod reports;
+mod round_trips;
 mod search;
 mod service;
 mod visibility;

@@ -4,7 +4,6 @@
 pub use crate::contacts::views::str_of;
 use crate::{
     contacts::{
-        entities::contact,
         service::{self, Full},
         views::{
             ContactBody, ContactPatch, ContactResponse, ContactView, DuplicateView, MergeBody, view,
@@ -15,7 +14,7 @@ use crate::{
 use forecourt_core::{
     App, Result,
     access::Action,
-    http::{JsonBody, List, NoContent, TenantAuth, fetch_page},
+    http::{JsonBody, List, NoContent, TenantAuth},
     tenancy::Cx,
 };
 use poem::web::Data;
@@ -24,7 +23,6 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use sea_orm::QueryFilter;
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -80,23 +78,8 @@ impl ContactsApi {
                 next_cursor: None,
             }));
         }
-        let query = service::scoped(&cx).filter(service::visible_to(&app, &app.db, &cx).await?);
-        let page = fetch_page(
-            &app.db,
-            query,
-            contact::Column::Id,
-            cursor.0.as_deref(),
-            limit.0,
-        )
-        .await?;
-        let full = service::complete_many(&app.db, &cx, page.rows).await?;
-        Ok(Json(List {
-            items: full
-                .into_iter()
-                .map(|f| view(f, today, json!({})))
-                .collect(),
-            next_cursor: page.next_cursor,
-        }))
+        let page = service::visible_page(&app, &app.db, &cx, cursor.0.as_deref(), limit.0).await?;
+        Ok(Json(page.map(|f| view(f, today, json!({})))))
     }
 
     /// Create a contact

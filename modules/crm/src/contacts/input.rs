@@ -30,13 +30,15 @@ fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>> {
 }
 
 /// Validates a body into storable data, for the caller `user`; the references it holds (employer,
-/// owner, establishment, company) are looked up on `conn`.
+/// owner, establishment, company) are looked up on `conn`, except those known to exist: the
+/// caller and their establishment, and what the contact being changed (`stored`) already holds.
 pub async fn validate_body(
     app: &App,
     conn: &impl Conn,
     user: &TenantUser,
     b: ContactBody,
     country: &str,
+    stored: Option<&contact::Model>,
 ) -> Result<ContactData> {
     let today = app.clock.now().date_naive();
     let kind = str_of(b.kind);
@@ -164,8 +166,18 @@ pub async fn validate_body(
             .directory
             .exists(conn.executor(), user.tenant(), kind, id)
     };
+    // Users and establishments are never deleted, and the foreign keys of a stored contact
+    // restrict deletion of what it references: the caller (whose principal was just read), the
+    // caller's establishment and the stored contact's own references need no round trip.
+    let known =
+        |id: Uuid, own: Option<Uuid>, kept: Option<Uuid>| Some(id) == own || Some(id) == kept;
     let assigned = b.assigned_user_id.unwrap_or(user.user_id);
-    if !exists(DirectoryKind::User, assigned).await? {
+    if !known(
+        assigned,
+        Some(user.user_id),
+        stored.and_then(|s| s.assigned_user_id),
+    ) && !exists(DirectoryKind::User, assigned).await?
+    {
         return Err(Error::invalid(
             "assigned_user_id",
             "not a user of this tenant",
@@ -173,6 +185,11 @@ pub async fn validate_body(
     }
     let establishment = b.establishment_id.or(user.establishment_id);
     if let Some(e) = establishment
+        && !known(
+            e,
+            user.establishment_id,
+            stored.and_then(|s| s.establishment_id),
+        )
         && !exists(DirectoryKind::Establishment, e).await?
     {
         return Err(Error::invalid(
@@ -181,6 +198,7 @@ pub async fn validate_body(
         ));
     }
     if let Some(c) = b.company_id
+        && !known(c, None, stored.and_then(|s| s.company_id))
         && !exists(DirectoryKind::Company, c).await?
     {
         return Err(Error::invalid("company_id", "not a company of this tenant"));

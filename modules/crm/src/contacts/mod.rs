@@ -4,6 +4,7 @@
 pub mod api;
 pub mod entities;
 pub mod input;
+pub mod read;
 pub mod service;
 pub mod store;
 pub mod terms;

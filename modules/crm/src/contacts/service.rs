@@ -9,13 +9,14 @@ use crate::contacts::{
 };
 pub use crate::contacts::{
     input::{country_of, ensure_within, may_set_blocked, validate_body},
+    read::{Full, complete, complete_many},
     store::{
-        AddressData, ContactData, Full, address_data, complete, complete_many, insert_many, write,
+        AddressData, ContactData, address_data, insert_many, write, write_claimed, write_full,
     },
     terms::{generation_key, hidden_modules, reindex, searches_changed},
     visibility::{
         Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,
-        visible_to,
+        visible_page, visible_to,
     },
 };
 use forecourt_core::{
@@ -43,14 +44,14 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
     // Creating a contact blocked needs the right; explicitly not blocked is the default.
     let sets_blocked = body.blocked == Some(true);
     let country = country_of(app, cx).await?;
-    let data = validate_body(app, &app.db, cx.user(), body, &country).await?;
+    let data = validate_body(app, &app.db, cx.user(), body, &country, None).await?;
     ensure_within(cx, &data)?;
     if sets_blocked {
         may_set_blocked(app, &app.db, cx.user(), None, &data).await?;
     }
     let id = Uuid::now_v7();
     let mut uow = Uow::begin(app, cx).await?;
-    let model = write(
+    let full = write_full(
         uow.txn(),
         &uow,
         id,
@@ -63,7 +64,6 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
     reindex(app, uow.txn(), &uow, id).await?;
     uow.record(Activity::new("contact", id, "created").changes(snapshot(&data)))
         .await?;
-    let full = complete(uow.txn(), model).await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
     uow.commit().await?;
     Ok(full)
@@ -92,14 +92,22 @@ pub async fn update(
     let sets_blocked = patch.blocked.is_some_and(|b| b != current.contact.blocked);
     let country = country_of(app, cx).await?;
     let body = patched(as_body(&current), patch);
-    let data = validate_body(app, uow.txn(), cx.user(), body, &country).await?;
+    let data = validate_body(
+        app,
+        uow.txn(),
+        cx.user(),
+        body,
+        &country,
+        Some(&current.contact),
+    )
+    .await?;
     ensure_within(cx, &data)?;
     if sets_blocked {
         may_set_blocked(app, uow.txn(), cx.user(), Some(id), &data).await?;
     }
-    // The claim makes concurrent writers conflict instead of silently overwriting each other.
-    let claimed = uow
-        .claim::<contact::Entity>(id, current.contact.version)
+    // The claim makes concurrent writers conflict instead of silently overwriting each other;
+    // the row's new values go in the claim's own statement.
+    let full = write_claimed(uow.txn(), &uow, &data, &current, uow.now())
         .await
         .map_err(|e| match e {
             // Another writer committed first: the contact changed since it was read.
@@ -108,26 +116,12 @@ pub async fn update(
                 ..
             } => Error::PreconditionFailed,
             other => other,
-        })?;
-    if !claimed {
-        return Err(Error::PreconditionFailed);
-    }
-    // `write` stores the version after `current`'s, the one the claim above took.
-    let model = write(
-        uow.txn(),
-        &uow,
-        id,
-        &data,
-        Some(&current.contact),
-        None,
-        uow.now(),
-    )
-    .await?;
+        })?
+        .ok_or(Error::PreconditionFailed)?;
     reindex(app, uow.txn(), &uow, id).await?;
     let changes = activity::diff(&snapshot(&before), &snapshot(&data));
     uow.record(Activity::new("contact", id, "updated").changes(changes))
         .await?;
-    let full = complete(uow.txn(), model).await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
     uow.commit().await?;
     Ok(full)
@@ -168,17 +162,26 @@ pub async fn convert(app: &App, cx: &Cx, id: Uuid) -> Result<Full> {
             "this contact is already a customer",
         ));
     }
-    let mut am: contact::ActiveModel = current.contact.clone().into();
-    am.lifecycle = sea_orm::ActiveValue::Set("customer".into());
-    am.version = sea_orm::ActiveValue::Set(current.contact.version + 1);
-    am.updated_at = sea_orm::ActiveValue::Set(uow.now());
-    let model = sea_orm::ActiveModelTrait::update(am, uow.txn()).await?;
+    // Only the row changes: the contact is answered from what was read and written.
+    let mut full = current;
+    full.contact.lifecycle = "customer".into();
+    full.contact.version += 1;
+    full.contact.updated_at = crate::contacts::store::stamp(uow.now());
+    contact::Entity::update_in(&uow)
+        .col_expr(contact::Column::Lifecycle, Expr::value("customer"))
+        .col_expr(contact::Column::Version, Expr::value(full.contact.version))
+        .col_expr(
+            contact::Column::UpdatedAt,
+            Expr::value(full.contact.updated_at),
+        )
+        .filter(contact::Column::Id.eq(id))
+        .exec(uow.txn())
+        .await?;
     uow.record(
         Activity::new("contact", id, "converted")
             .changes(json!({"lifecycle": {"from": "prospect", "to": "customer"}})),
     )
     .await?;
-    let full = complete(uow.txn(), model).await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
     uow.commit().await?;
     Ok(full)
@@ -316,7 +319,7 @@ pub async fn merge(
         }
         merged.push(load_visible(app, uow.txn(), deleter, *d).await?);
     }
-    let model = fold(app, &uow, &survivor, &merged).await?;
+    let full = fold(app, &uow, &survivor, &merged).await?;
     let ids: Vec<Uuid> = merged.iter().map(|m| m.contact.id).collect();
     uow.record(Activity::new("contact", id, "merged").changes(json!({"merged": ids})))
         .await?;
@@ -327,7 +330,6 @@ pub async fn merge(
         )
         .await?;
     }
-    let full = complete(uow.txn(), model).await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
     uow.commit().await?;
     Ok(full)
@@ -336,12 +338,7 @@ pub async fn merge(
 /// Folds `merged` into `survivor`: their emails, phones, groups and addresses move over,
 /// empty fields of the survivor are filled from them, employees follow, every module moves
 /// its records (core event), and the merged contacts are deleted.
-async fn fold(
-    app: &App,
-    uow: &Uow<'_>,
-    survivor: &Full,
-    merged: &[Full],
-) -> Result<contact::Model> {
+async fn fold(app: &App, uow: &Uow<'_>, survivor: &Full, merged: &[Full]) -> Result<Full> {
     let mut c = survivor.contact.clone();
     let (mut emails, mut phones, mut groups) = (
         survivor.emails.clone(),
@@ -447,18 +444,9 @@ async fn fold(
         establishment_id: c.establishment_id,
         company_id: c.company_id,
     };
-    let model = write(
-        uow.txn(),
-        uow,
-        c.id,
-        &data,
-        Some(&survivor.contact),
-        None,
-        uow.now(),
-    )
-    .await?;
+    let full = write_full(uow.txn(), uow, c.id, &data, Some(survivor), None, uow.now()).await?;
     reindex(app, uow.txn(), uow, c.id).await?;
-    Ok(model)
+    Ok(full)
 }
 
 /// What the tenant's enabled modules add to a single contact read, by module id.

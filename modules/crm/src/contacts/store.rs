@@ -2,6 +2,7 @@
 //! write ([`ContactData`]), and the statements that write them with the contact's own search
 //! terms. Every statement pins the tenant through `TenantScoped`.
 
+pub use crate::contacts::read::{Full, complete, complete_many};
 use crate::{
     contacts::entities::contact, contacts::entities::contact_address,
     contacts::entities::contact_email, contacts::entities::contact_group,
@@ -10,125 +11,14 @@ use crate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use forecourt_core::{
     Result,
-    tenancy::{TenantId, TenantScoped, Tenanted},
+    tenancy::{TenantScoped, Tenanted},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use std::collections::BTreeMap;
 use uuid::Uuid;
-
-/// A contact with its emails, phones, addresses and groups.
-#[derive(Debug, Clone)]
-pub struct Full {
-    /// The contact row.
-    pub contact: contact::Model,
-    /// Emails, in order.
-    pub emails: Vec<String>,
-    /// Phones (E.164), in order.
-    pub phones: Vec<String>,
-    /// Addresses, in order.
-    pub addresses: Vec<contact_address::Model>,
-    /// Groups, in order.
-    pub groups: Vec<String>,
-}
-
-/// Loads the children of a contact.
-pub async fn complete(conn: &impl ConnectionTrait, c: contact::Model) -> Result<Full> {
-    // The row was read within its tenant: its children are read within the same one.
-    let (t, id) = (TenantId::new(c.tenant_id), c.id);
-    let emails = contact_email::Entity::scoped(&t)
-        .filter(contact_email::Column::ContactId.eq(id))
-        .order_by_asc(contact_email::Column::Position)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|e| e.email)
-        .collect();
-    let phones = contact_phone::Entity::scoped(&t)
-        .filter(contact_phone::Column::ContactId.eq(id))
-        .order_by_asc(contact_phone::Column::Position)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|e| e.phone)
-        .collect();
-    let addresses = contact_address::Entity::scoped(&t)
-        .filter(contact_address::Column::ContactId.eq(id))
-        .order_by_asc(contact_address::Column::Position)
-        .all(conn)
-        .await?;
-    let groups = contact_group::Entity::scoped(&t)
-        .filter(contact_group::Column::ContactId.eq(id))
-        .order_by_asc(contact_group::Column::Position)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    Ok(Full {
-        contact: c,
-        emails,
-        phones,
-        addresses,
-        groups,
-    })
-}
-
-/// Loads the children of many contacts with one query per child table.
-pub async fn complete_many(
-    conn: &impl ConnectionTrait,
-    t: &impl Tenanted,
-    rows: Vec<contact::Model>,
-) -> Result<Vec<Full>> {
-    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-    let mut emails: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for e in contact_email::Entity::scoped(t)
-        .filter(contact_email::Column::ContactId.is_in(ids.clone()))
-        .order_by_asc(contact_email::Column::Position)
-        .all(conn)
-        .await?
-    {
-        emails.entry(e.contact_id).or_default().push(e.email);
-    }
-    let mut phones: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for p in contact_phone::Entity::scoped(t)
-        .filter(contact_phone::Column::ContactId.is_in(ids.clone()))
-        .order_by_asc(contact_phone::Column::Position)
-        .all(conn)
-        .await?
-    {
-        phones.entry(p.contact_id).or_default().push(p.phone);
-    }
-    let mut groups: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for g in contact_group::Entity::scoped(t)
-        .filter(contact_group::Column::ContactId.is_in(ids.clone()))
-        .order_by_asc(contact_group::Column::Position)
-        .all(conn)
-        .await?
-    {
-        groups.entry(g.contact_id).or_default().push(g.name);
-    }
-    let mut addresses: BTreeMap<Uuid, Vec<contact_address::Model>> = BTreeMap::new();
-    for a in contact_address::Entity::scoped(t)
-        .filter(contact_address::Column::ContactId.is_in(ids))
-        .order_by_asc(contact_address::Column::Position)
-        .all(conn)
-        .await?
-    {
-        addresses.entry(a.contact_id).or_default().push(a);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|c| Full {
-            emails: emails.remove(&c.id).unwrap_or_default(),
-            phones: phones.remove(&c.id).unwrap_or_default(),
-            groups: groups.remove(&c.id).unwrap_or_default(),
-            addresses: addresses.remove(&c.id).unwrap_or_default(),
-            contact: c,
-        })
-        .collect())
-}
 
 /// A validated address.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -244,7 +134,70 @@ impl ContactData {
     }
 }
 
-/// Writes the contact row and replaces its children.
+/// `now` as the database keeps it: PostgreSQL stores microseconds (the driver truncates), so
+/// an answer built from what was written shows the instant a later read shows.
+pub(crate) fn stamp(now: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(now, 6)
+}
+
+/// The contact row `d` makes, written by `by` at `now`; `before` is the stored row it
+/// replaces (`None`: a new contact, at version 1).
+fn row(
+    t: &impl Tenanted,
+    id: Uuid,
+    d: &ContactData,
+    before: Option<&contact::Model>,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> contact::Model {
+    let now = stamp(now);
+    contact::Model {
+        tenant_id: t.tenant().uuid(),
+        id,
+        kind: d.kind.clone(),
+        title: d.title.clone(),
+        first_name: d.first_name.clone(),
+        last_name: d.last_name.clone(),
+        company_name: d.company_name.clone(),
+        display_name: d.display_name(),
+        national_number: d.national_number.clone(),
+        vat_rate: d.vat_rate,
+        vat_number: d.vat_number.clone(),
+        position: d.position.clone(),
+        language: d.language.clone(),
+        employer_id: d.employer_id,
+        birth_date: d.birth_date,
+        comments: d.comments.clone(),
+        blocked: d.blocked,
+        lifecycle: d.lifecycle.clone(),
+        assigned_user_id: d.assigned_user_id,
+        establishment_id: d.establishment_id,
+        company_id: d.company_id,
+        created_by: before.map(|e| e.created_by).unwrap_or(by),
+        created_at: before.map(|e| e.created_at).unwrap_or(now),
+        updated_at: now,
+        version: before.map(|e| e.version + 1).unwrap_or(1),
+    }
+}
+
+/// The columns an update of `m` sets: the key and the creation stamps never change, and the
+/// version only when no claim moves it.
+fn changes(m: &contact::Model, version: bool) -> contact::ActiveModel {
+    // A model converts to unchanged values, which an update leaves out: mark them all set.
+    let mut am = sea_orm::ActiveModelTrait::reset_all(contact::ActiveModel::from(m.clone()));
+    am.tenant_id = NotSet;
+    am.id = NotSet;
+    am.created_by = NotSet;
+    am.created_at = NotSet;
+    if !version {
+        am.version = NotSet;
+    }
+    am
+}
+
+/// Writes the contact row and replaces its children, for callers that hold the stored row
+/// but not its children (`existing`; `None` for a new contact): every child table of a
+/// stored contact is replaced. Prefer [`write_full`] when the children are at hand.
 pub async fn write(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
@@ -254,39 +207,94 @@ pub async fn write(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<contact::Model> {
-    let am = contact::ActiveModel {
-        tenant_id: Set(t.tenant().uuid()),
-        id: Set(id),
-        kind: Set(d.kind.clone()),
-        title: Set(d.title.clone()),
-        first_name: Set(d.first_name.clone()),
-        last_name: Set(d.last_name.clone()),
-        company_name: Set(d.company_name.clone()),
-        display_name: Set(d.display_name()),
-        national_number: Set(d.national_number.clone()),
-        vat_rate: Set(d.vat_rate),
-        vat_number: Set(d.vat_number.clone()),
-        position: Set(d.position.clone()),
-        language: Set(d.language.clone()),
-        employer_id: Set(d.employer_id),
-        birth_date: Set(d.birth_date),
-        comments: Set(d.comments.clone()),
-        blocked: Set(d.blocked),
-        lifecycle: Set(d.lifecycle.clone()),
-        assigned_user_id: Set(d.assigned_user_id),
-        establishment_id: Set(d.establishment_id),
-        company_id: Set(d.company_id),
-        created_by: Set(existing.map(|e| e.created_by).unwrap_or(by)),
-        created_at: Set(existing.map(|e| e.created_at).unwrap_or(now)),
-        updated_at: Set(now),
-        version: Set(existing.map(|e| e.version + 1).unwrap_or(1)),
+    let model = row(t, id, d, existing, by, now);
+    put_row(conn, t, &model, existing.is_some()).await?;
+    let stored = match existing {
+        Some(_) => Stored::Unknown,
+        None => Stored::Nothing,
     };
-    let model = match existing {
-        Some(_) => sea_orm::ActiveModelTrait::update(am, conn).await?,
-        None => sea_orm::ActiveModelTrait::insert(am, conn).await?,
-    };
-    replace_children(conn, t, id, d).await?;
+    write_children(conn, t, id, d, stored).await?;
     Ok(model)
+}
+
+/// Writes the contact row and, of its children, only the lists that differ from `before`
+/// (the stored contact; `None` for a new one), and answers the contact as written: one
+/// statement for the row, two per changed child table (delete, multi-row insert), no
+/// re-read.
+pub async fn write_full(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    d: &ContactData,
+    before: Option<&Full>,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Full> {
+    let model = row(t, id, d, before.map(|b| &b.contact), by, now);
+    put_row(conn, t, &model, before.is_some()).await?;
+    let stored = before.map_or(Stored::Nothing, Stored::Known);
+    let addresses = write_children(conn, t, id, d, stored).await?;
+    Ok(written(model, d, addresses))
+}
+
+/// [`write_full`] of a stored contact under its version claim: the row's new values go in
+/// the claim's own statement, which sets them only when `before` is still the stored version.
+/// `None` when another writer got there first (nothing is written then).
+pub async fn write_claimed(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    d: &ContactData,
+    before: &Full,
+    now: DateTime<Utc>,
+) -> Result<Option<Full>> {
+    let id = before.contact.id;
+    let model = row(t, id, d, Some(&before.contact), None, now);
+    let claimed =
+        forecourt_core::uow::claim::<contact::Entity>(conn, t, id, before.contact.version, |u| {
+            u.set(changes(&model, false))
+        })
+        .await?;
+    if !claimed {
+        return Ok(None);
+    }
+    let addresses = write_children(conn, t, id, d, Stored::Known(before)).await?;
+    Ok(Some(written(model, d, addresses)))
+}
+
+/// The contact as just written.
+fn written(
+    contact: contact::Model,
+    d: &ContactData,
+    addresses: Vec<contact_address::Model>,
+) -> Full {
+    Full {
+        contact,
+        emails: d.emails.clone(),
+        phones: d.phones.clone(),
+        addresses,
+        groups: d.groups.clone(),
+    }
+}
+
+/// Inserts the row of a new contact or updates a stored one, without reading it back.
+async fn put_row(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    m: &contact::Model,
+    stored: bool,
+) -> Result<()> {
+    if stored {
+        contact::Entity::update_in(t)
+            .set(changes(m, true))
+            .filter(contact::Column::Id.eq(m.id))
+            .exec(conn)
+            .await?;
+    } else {
+        contact::Entity::insert(contact::ActiveModel::from(m.clone()))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Inserts rows in multi-row statements, `per_statement` at a time (SQLite bounds the bound
@@ -307,80 +315,149 @@ where
     Ok(())
 }
 
-async fn replace_children(
+/// What is stored of a contact's children before a write.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    /// A new contact: nothing.
+    Nothing,
+    /// A stored contact whose children the caller did not read: replace them all.
+    Unknown,
+    /// These children: only the lists that differ are rewritten.
+    Known(&'a Full),
+}
+
+impl Stored<'_> {
+    /// Whether a child list must be written, and whether old rows must go first, given the
+    /// stored list (`stored`) and the new one (`new`).
+    fn plan<T: PartialEq>(self, stored: impl Fn(&Full) -> Vec<T>, new: &[T]) -> (bool, bool) {
+        match self {
+            Stored::Nothing => (false, !new.is_empty()),
+            Stored::Unknown => (true, !new.is_empty()),
+            Stored::Known(f) => {
+                let old = stored(f);
+                if old == new {
+                    (false, false)
+                } else {
+                    (!old.is_empty(), !new.is_empty())
+                }
+            }
+        }
+    }
+}
+
+/// Writes the child lists of contact `id` that differ from what is stored (see [`Stored`]):
+/// a delete of the old rows and one multi-row insert of the new ones per changed list.
+/// Answers the contact's addresses as stored afterwards.
+async fn write_children(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
     id: Uuid,
     d: &ContactData,
-) -> Result<()> {
-    contact_email::Entity::delete_in(t)
-        .filter(contact_email::Column::ContactId.eq(id))
-        .exec(conn)
-        .await?;
-    contact_phone::Entity::delete_in(t)
-        .filter(contact_phone::Column::ContactId.eq(id))
-        .exec(conn)
-        .await?;
-    contact_group::Entity::delete_in(t)
-        .filter(contact_group::Column::ContactId.eq(id))
-        .exec(conn)
-        .await?;
-    contact_address::Entity::delete_in(t)
-        .filter(contact_address::Column::ContactId.eq(id))
-        .exec(conn)
-        .await?;
+    stored: Stored<'_>,
+) -> Result<Vec<contact_address::Model>> {
     let tenant = t.tenant().uuid();
-    let emails = d
-        .emails
-        .iter()
-        .enumerate()
-        .map(|(i, e)| contact_email::ActiveModel {
-            tenant_id: Set(tenant),
-            contact_id: Set(id),
-            email: Set(e.clone()),
-            position: Set(i as i32),
-        });
-    insert_rows(conn, emails.collect(), 2000).await?;
-    let phones = d
-        .phones
-        .iter()
-        .enumerate()
-        .map(|(i, p)| contact_phone::ActiveModel {
-            tenant_id: Set(tenant),
-            contact_id: Set(id),
-            phone: Set(p.clone()),
-            position: Set(i as i32),
-        });
-    insert_rows(conn, phones.collect(), 2000).await?;
-    let groups = d
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| contact_group::ActiveModel {
-            tenant_id: Set(tenant),
-            contact_id: Set(id),
-            name: Set(g.clone()),
-            position: Set(i as i32),
-        });
-    insert_rows(conn, groups.collect(), 2000).await?;
-    let addresses = d
+    let (delete, insert) = stored.plan(|f| f.emails.clone(), &d.emails);
+    if delete {
+        contact_email::Entity::delete_in(t)
+            .filter(contact_email::Column::ContactId.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    if insert {
+        let emails = d
+            .emails
+            .iter()
+            .enumerate()
+            .map(|(i, e)| contact_email::ActiveModel {
+                tenant_id: Set(tenant),
+                contact_id: Set(id),
+                email: Set(e.clone()),
+                position: Set(i as i32),
+            });
+        insert_rows(conn, emails.collect(), 2000).await?;
+    }
+    let (delete, insert) = stored.plan(|f| f.phones.clone(), &d.phones);
+    if delete {
+        contact_phone::Entity::delete_in(t)
+            .filter(contact_phone::Column::ContactId.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    if insert {
+        let phones = d
+            .phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| contact_phone::ActiveModel {
+                tenant_id: Set(tenant),
+                contact_id: Set(id),
+                phone: Set(p.clone()),
+                position: Set(i as i32),
+            });
+        insert_rows(conn, phones.collect(), 2000).await?;
+    }
+    let (delete, insert) = stored.plan(|f| f.groups.clone(), &d.groups);
+    if delete {
+        contact_group::Entity::delete_in(t)
+            .filter(contact_group::Column::ContactId.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    if insert {
+        let groups = d
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| contact_group::ActiveModel {
+                tenant_id: Set(tenant),
+                contact_id: Set(id),
+                name: Set(g.clone()),
+                position: Set(i as i32),
+            });
+        insert_rows(conn, groups.collect(), 2000).await?;
+    }
+    let (delete, insert) = stored.plan(
+        |f| f.addresses.iter().map(address_data).collect(),
+        &d.addresses,
+    );
+    if delete {
+        contact_address::Entity::delete_in(t)
+            .filter(contact_address::Column::ContactId.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    if let Stored::Known(f) = stored
+        && !delete
+        && !insert
+    {
+        // Unchanged: the stored rows, with their ids, stay.
+        return Ok(f.addresses.clone());
+    }
+    let addresses: Vec<contact_address::Model> = d
         .addresses
         .iter()
         .enumerate()
-        .map(|(i, a)| contact_address::ActiveModel {
-            tenant_id: Set(tenant),
-            id: Set(Uuid::now_v7()),
-            contact_id: Set(id),
-            kind: Set(a.kind.clone()),
-            is_default: Set(a.is_default),
-            street: Set(a.street.clone()),
-            postal_code: Set(a.postal_code.clone()),
-            city: Set(a.city.clone()),
-            country: Set(a.country.clone()),
-            position: Set(i as i32),
-        });
-    insert_rows(conn, addresses.collect(), 500).await?;
-    Ok(())
+        .map(|(i, a)| contact_address::Model {
+            tenant_id: tenant,
+            id: Uuid::now_v7(),
+            contact_id: id,
+            kind: a.kind.clone(),
+            is_default: a.is_default,
+            street: a.street.clone(),
+            postal_code: a.postal_code.clone(),
+            city: a.city.clone(),
+            country: a.country.clone(),
+            position: i as i32,
+        })
+        .collect();
+    if insert {
+        let rows = addresses
+            .iter()
+            .cloned()
+            .map(contact_address::ActiveModel::from);
+        insert_rows(conn, rows.collect(), 500).await?;
+    }
+    Ok(addresses)
 }
 
 /// The search terms of a contact and their weights (3 = identifying, 1 = incidental).

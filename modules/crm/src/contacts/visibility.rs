@@ -4,17 +4,18 @@
 
 use crate::contacts::{
     entities::contact,
-    store::{Full, complete, complete_many},
+    read::{Full, Loaded, with_children},
 };
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
     context::TenantUser,
+    http::{Page, page_limit, parse_cursor},
     tenancy::{Cx, TenantScoped, Tenanted},
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, QueryFilter, Select,
+    DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -92,12 +93,17 @@ pub async fn visible_to(app: &App, conn: &impl Conn, cx: &Cx) -> Result<Conditio
 }
 
 /// A contact visible to the caller of `cx`, or 404 (missing, another tenant's, or out of
-/// reach).
+/// reach): the row, its children and the visibility check in one statement.
 pub async fn load_visible(app: &App, conn: &impl Conn, cx: &Cx, id: Uuid) -> Result<Full> {
-    let c = find_visible(app, conn, cx, id)
+    let query = scoped(cx)
+        .filter(contact::Column::Id.eq(id))
+        .filter(visible_to(app, conn, cx).await?);
+    with_children(query, cx, conn.get_database_backend())
+        .into_model::<Loaded>()
+        .one(conn)
         .await?
-        .ok_or(Error::NotFound("contact"))?;
-    complete(conn, c).await
+        .map(|Loaded(f)| f)
+        .ok_or(Error::NotFound("contact"))
 }
 
 /// The contact row if the caller of `cx` may see it (tenant, visibility and company sharing).
@@ -114,17 +120,56 @@ pub async fn find_visible(
         .await?)
 }
 
-/// The contacts `ids` of the tenant, complete, in the order of `ids` (missing ones skipped).
+/// The contacts `ids` of the tenant, complete, in the order of `ids` (missing ones skipped),
+/// in one statement.
 pub async fn load_in_order(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
     ids: &[Uuid],
 ) -> Result<Vec<Full>> {
-    let rows = scoped(t)
-        .filter(contact::Column::Id.is_in(ids.to_vec()))
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let query = scoped(t).filter(contact::Column::Id.is_in(ids.to_vec()));
+    let mut full: Vec<Full> = with_children(query, t, conn.get_database_backend())
+        .into_model::<Loaded>()
         .all(conn)
-        .await?;
-    let mut full = complete_many(conn, t, rows).await?;
+        .await?
+        .into_iter()
+        .map(|Loaded(f)| f)
+        .collect();
     full.sort_by_key(|f| ids.iter().position(|i| *i == f.contact.id));
     Ok(full)
+}
+
+/// The page after `cursor` of the contacts the caller of `cx` may see, oldest first, complete,
+/// in one statement. It pages as `forecourt_core::http::fetch_page` does (same cursor and
+/// limit), which cannot be used here: it answers bare rows, without the children's columns.
+pub async fn visible_page(
+    app: &App,
+    conn: &impl Conn,
+    cx: &Cx,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<Page<Full>> {
+    let limit = page_limit(limit);
+    let mut query = scoped(cx).filter(visible_to(app, conn, cx).await?);
+    if let Some(after) = parse_cursor(cursor)? {
+        query = query.filter(contact::Column::Id.gt(after));
+    }
+    let query = query.order_by_asc(contact::Column::Id).limit(limit + 1);
+    let mut rows: Vec<Full> = with_children(query, cx, conn.get_database_backend())
+        .into_model::<Loaded>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|Loaded(f)| f)
+        .collect();
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => Some(last.contact.id.to_string()),
+        _ => None,
+    };
+    Ok(Page { rows, next_cursor })
 }
