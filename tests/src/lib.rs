@@ -517,11 +517,6 @@ impl TestServer {
         }
     }
 
-    /// The statements this node has sent to the database so far.
-    pub fn statements(&self) -> u64 {
-        self.server.app.statements.count()
-    }
-
     /// The statements one GET of `path` sends to the database in the steady state (after a
     /// first GET warmed the node's caches): the fewest over five tries, since a background task
     /// (mail outbox, permission version check) can add one to a single try but not to all.
