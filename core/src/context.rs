@@ -69,4 +69,14 @@ pub struct TenantInfo {
     pub country: String,
     /// Default language (`fr`, `nl`, `en`).
     pub language: String,
+    /// The company of each of the tenant's establishments: decides which company-kept
+    /// contacts a user below tenant scope sees, on every such read.
+    pub sites: std::collections::BTreeMap<Uuid, Uuid>,
+}
+
+impl TenantInfo {
+    /// The company an establishment of the tenant belongs to.
+    pub fn company_of(&self, establishment_id: Uuid) -> Option<Uuid> {
+        self.sites.get(&establishment_id).copied()
+    }
 }

@@ -43,8 +43,10 @@ fn tenant_info_ttl(app: &App) -> Duration {
 /// The `Directory` of the host, over the tenancy tables.
 pub struct TenantDirectory;
 
+/// The key of a tenant's facts (named anew whenever `TenantInfo` changes shape, so a node
+/// never reads facts cached by an older build).
 fn info_key(tenant_id: Uuid) -> CacheKey {
-    CacheKey::tenant(tenant_id, "info")
+    CacheKey::tenant(tenant_id, "facts:v2")
 }
 
 /// Drops a tenant's cached facts everywhere, after a change to its licence, status or toggles
@@ -173,6 +175,14 @@ pub async fn load_tenant_info(
         .into_iter()
         .map(|m| m.module)
         .collect();
+    let sites = establishment::Entity::scoped(&TenantId::new(tenant_id))
+        .select_only()
+        .columns([establishment::Column::Id, establishment::Column::CompanyId])
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     Ok(Some(TenantInfo {
         id: t.id,
         tier: Tier::parse(&t.licence).unwrap_or(Tier::Go),
@@ -180,6 +190,7 @@ pub async fn load_tenant_info(
         disabled_modules: disabled,
         country: t.country,
         language: t.language,
+        sites,
     }))
 }
 

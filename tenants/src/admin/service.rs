@@ -201,10 +201,14 @@ pub(crate) async fn create_establishment(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     let e = am.insert(uow.txn()).await?;
     uow.record(Activity::new("establishment", e.id, "created").changes(establishment_json(&e)))
         .await?;
+    // The tenant's facts list its sites' companies.
+    for action in tenant_changed(e.tenant_id) {
+        uow.after_commit(action);
+    }
     uow.commit().await?;
     Ok(e)
 }
@@ -227,13 +231,16 @@ pub(crate) async fn patch_establishment(
         am.company_id = Set(c);
     }
     am.updated_at = Set(app.clock.now());
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     let e = am.update(uow.txn()).await?;
     uow.record(
         Activity::new("establishment", e.id, "updated")
             .changes(activity::diff(&before, &establishment_json(&e))),
     )
     .await?;
+    for action in tenant_changed(e.tenant_id) {
+        uow.after_commit(action);
+    }
     uow.commit().await?;
     Ok(e)
 }

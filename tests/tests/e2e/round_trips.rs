@@ -272,4 +272,29 @@ async fn contact_reads_take_the_fewest_statements() {
         "GET contact with Opel: {get_opel} statements"
     );
     assert!(list <= 2, "list page: {list} statements");
+
+    // Below tenant scope the company of the caller's site decides what they see; it comes
+    // with the tenant's facts kept in process, so an own-scope salesperson's read of their
+    // contact is one statement too.
+    let seller = s
+        .create_user(
+            &go.admin_token,
+            &["salesperson"],
+            Some(&go.establishment_id),
+        )
+        .await;
+    let mine = s
+        .post(
+            "/api/v1/contacts",
+            &go.admin_token,
+            json!({"kind": "person", "last_name": unique("Mine"), "emails": [unique_email("mine")], "assigned_user_id": seller.user_id}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let get_own = s.statements_per_get(&path(&mine), &seller.token).await;
+    assert!(
+        get_own <= 1,
+        "GET contact as an own-scope salesperson: {get_own} statements"
+    );
 }

@@ -54,6 +54,12 @@ pub async fn user_company(
     let Some(est) = user.establishment_id.filter(|_| scope != Scope::Tenant) else {
         return Ok(None);
     };
+    // The tenant's facts are kept in process and list their sites' companies: no statement.
+    if let Some(info) = app.ports.directory.tenant_info(app, user.tenant_id).await?
+        && let Some(company) = info.company_of(est)
+    {
+        return Ok(Some(company));
+    }
     app.ports
         .directory
         .company_of(conn.executor(), user.tenant(), est)
