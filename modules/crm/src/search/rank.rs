@@ -91,25 +91,25 @@ pub fn fold_rows(rows: impl IntoIterator<Item = (Uuid, Vec<i32>)>) -> Vec<(Uuid,
 }
 
 /// The earlier queries whose complete candidate set contains every answer of `tokens`, the
-/// longest first: the same words with the last one shorter (the keystrokes before this one),
-/// and the words before the last (before it was started). Any contact matching `tokens`
-/// matches each of them, since each of their tokens is a prefix of one of `tokens`.
+/// longest first, at most `at_most`: the keystrokes that typed it, i.e. the last word ever
+/// shorter, then the words before it, and so on back to the first letter. Any contact
+/// matching `tokens` matches each of them, since each of their tokens is a prefix of the
+/// token of `tokens` at the same place.
 pub fn narrower_than(tokens: &[String], at_most: usize) -> Vec<Vec<String>> {
-    let Some((last, before)) = tokens.split_last() else {
-        return vec![];
-    };
-    let cuts: Vec<usize> = last.char_indices().skip(1).map(|(at, _)| at).collect();
-    let mut out: Vec<Vec<String>> = cuts
-        .into_iter()
-        .rev()
-        .map(|at| {
-            let mut shorter = before.to_vec();
-            shorter.push(last[..at].to_string());
-            shorter
-        })
-        .collect();
-    if !before.is_empty() {
-        out.push(before.to_vec());
+    let mut out = vec![];
+    for (i, word) in tokens.iter().enumerate().rev() {
+        if i + 1 < tokens.len() {
+            out.push(tokens[..=i].to_vec());
+        }
+        let cuts: Vec<usize> = word.char_indices().skip(1).map(|(at, _)| at).collect();
+        for at in cuts.into_iter().rev() {
+            let mut shorter = tokens[..i].to_vec();
+            shorter.push(word[..at].to_string());
+            out.push(shorter);
+        }
+        if out.len() >= at_most {
+            break;
+        }
     }
     out.truncate(at_most);
     out
@@ -169,8 +169,12 @@ mod tests {
     #[test]
     fn the_narrower_queries_are_the_keystrokes_before() {
         assert_eq!(
-            narrower_than(&toks("gerard me"), 10),
-            vec![toks("gerard m"), toks("gerard")]
+            narrower_than(&toks("ger me"), 10),
+            vec![toks("ger m"), toks("ger"), toks("ge"), toks("g")]
+        );
+        assert_eq!(
+            narrower_than(&toks("ger m"), 10),
+            vec![toks("ger"), toks("ge"), toks("g")]
         );
         assert_eq!(
             narrower_than(&toks("gera"), 10),
