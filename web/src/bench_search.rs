@@ -607,6 +607,7 @@ pub async fn search(app: &App, b: &SearchBench) -> anyhow::Result<String> {
         }
     }
     let seeded_s = seeding.elapsed().as_secs_f64();
+    eprintln!("seeded {} contacts in {seeded_s:.1} s", b.contacts);
     count += main.len();
     // What autovacuum and autoanalyze do after a bulk load, done now rather than whenever.
     let maintenance = Instant::now();
@@ -697,6 +698,8 @@ pub async fn search(app: &App, b: &SearchBench) -> anyhow::Result<String> {
                 )?;
             }
             writeln!(out, "{line}")?;
+            // Progress on stderr: a long run shows its figures as they come.
+            eprintln!("{line}");
         }
     }
     let typed: Vec<String> = (0..b.iterations.clamp(1, 20))
