@@ -17,6 +17,7 @@ mod m0007_contact_language;
 mod m0008_connectors;
 mod m0009_report_indexes;
 mod m0011_term_modules;
+mod m0012_search_index;
 pub mod testing;
 mod util;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_connectors::Migration),
             Box::new(m0009_report_indexes::Migration),
             Box::new(m0011_term_modules::Migration),
+            Box::new(m0012_search_index::Migration),
         ]
     }
 }

@@ -538,6 +538,12 @@ impl TestServer {
         self.server.app.statements.count()
     }
 
+    /// The node's application, for the tests that call a service in process (to count the
+    /// statements of one call, free of the HTTP layer's).
+    pub fn app(&self) -> &Arc<forecourt_core::App> {
+        &self.server.app
+    }
+
     /// Repeats a GET until it answers `want` or [`PROPAGATION`] passes; returns the last answer.
     pub async fn poll_get(&self, path: &str, token: &str, want: u16) -> (StatusCode, Value) {
         self.poll_until(PROPAGATION, Method::GET, path, token, || Value::Null, want)

@@ -61,16 +61,25 @@ enum JobsCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Contact search on a freshly seeded tenant, cold and cached, against reading one
-    /// contact by id. Uses the configured database (a temporary SQLite file when none is
+    /// Contact search over many tenants of uneven size (one of 20% of the contacts, five of
+    /// 2%, the rest small), cold and cached, as an admin and as an own-scope salesperson of
+    /// the biggest, against reading one contact by id; and a small tenant's p99 as tenants
+    /// are added. Uses the configured database (a temporary SQLite file when none is
     /// configured) and cache (`REDIS_URL`).
     Search {
-        /// Contacts to seed.
+        /// Tenants the contacts are spread over.
+        #[arg(long, default_value_t = 100)]
+        tenants: usize,
+        /// Contacts to seed, in all.
         #[arg(long, default_value_t = 100_000)]
         contacts: usize,
         /// Samples per measurement.
         #[arg(long, default_value_t = 50)]
         iterations: usize,
+        /// Tenant counts at which the small tenant is measured, comma-separated (default:
+        /// 10, `--tenants` and ten times `--tenants`).
+        #[arg(long, value_delimiter = ',')]
+        sweep: Option<Vec<usize>>,
     },
     /// Sustained lead intake through `POST /inbound/{connector}/leads` (JSON and ADF; new,
     /// merged and duplicate leads) against creating a contact through the API, on a node
@@ -212,13 +221,21 @@ async fn main() -> anyhow::Result<()> {
             };
             match command {
                 BenchCommand::Search {
+                    tenants,
                     contacts,
                     iterations,
+                    sweep,
                 } => {
                     let app = forecourt_web::build_app(config).await?;
+                    let bench = forecourt_web::bench_search::SearchBench {
+                        tenants,
+                        contacts,
+                        iterations,
+                        sweep: sweep.unwrap_or_else(|| vec![10, tenants, tenants * 10]),
+                    };
                     println!(
                         "{}",
-                        forecourt_web::bench::search(&app, contacts, iterations).await?
+                        forecourt_web::bench_search::search(&app, &bench).await?
                     );
                 }
                 BenchCommand::Api { requests } => {

@@ -378,3 +378,108 @@ async fn search_never_crosses_tenants() {
     let text = listed.to_string();
     assert!(!text.contains(&person) && !text.contains(&firm), "{listed}");
 }
+
+/// The search context of a tenant's user, as the API builds it.
+async fn search_context(
+    s: &TestServer,
+    tenant_id: &str,
+    user_id: &str,
+    establishment_id: Option<&str>,
+) -> forecourt_core::tenancy::Cx {
+    let parse = |id: &str| uuid::Uuid::parse_str(id).expect("a uuid");
+    let user = forecourt_core::context::TenantUser {
+        tenant_id: parse(tenant_id),
+        user_id: parse(user_id),
+        establishment_id: establishment_id.map(parse),
+    };
+    s.app()
+        .authz
+        .context(&user, "contacts", forecourt_core::access::Action::Read)
+        .await
+        .expect("a contacts read grant")
+}
+
+#[tokio::test]
+async fn search_as_you_type_reads_the_cache_after_the_first_keystroke_and_ranks_alike() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let person = |first: &str, last: &str| json!({"kind": "person", "first_name": first, "last_name": last, "emails": [unique_email("x")]});
+    let menard = create(&s, tok, person("Gérard", "Ménard")).await;
+    let menardo = create(&s, tok, person("Gerard", "Menardo")).await;
+    let gerald = create(&s, tok, person("Gérald", "Dupont")).await;
+    create(&s, tok, person("Anne", "Ménard")).await;
+
+    let app = s.app();
+    let cx = search_context(
+        &s,
+        &t.tenant_id,
+        &t.admin_user_id,
+        Some(&t.establishment_id),
+    )
+    .await;
+    let search_ids = forecourt_crm::search::service::search_ids;
+    let typed = "gérard ménard";
+    let want = |q: &str| -> Vec<String> {
+        match q.trim_end() {
+            "g" | "gé" | "gér" | "géra" => {
+                let mut all = vec![menard.clone(), menardo.clone(), gerald.clone()];
+                all.sort();
+                all
+            }
+            // The exact word ranks above its extension.
+            "gérard ménard" => vec![menard.clone(), menardo.clone()],
+            _ => {
+                let mut two = vec![menard.clone(), menardo.clone()];
+                two.sort();
+                two
+            }
+        }
+    };
+    let mut first = true;
+    for (at, c) in typed.char_indices() {
+        let q = &typed[..at + c.len_utf8()];
+        let before = app.statements.count();
+        let found = search_ids(app, &cx, q, 20).await.expect("a search");
+        let statements = app.statements.count() - before;
+        let mut got: Vec<String> = found.iter().map(|u| u.to_string()).collect();
+        if q != typed {
+            got.sort();
+        }
+        assert_eq!(got, want(q), "keystroke {q:?}");
+        // The first keystroke reads the database (an estimate, then the candidates); every
+        // later one is answered from the cached candidates of an earlier one (a background
+        // task of the node may add one statement to any call, never two).
+        if first {
+            assert!(statements >= 2, "{q:?}: {statements} statements");
+            first = false;
+        } else {
+            assert!(
+                statements <= 1,
+                "{q:?} read the database: {statements} statements"
+            );
+        }
+        // The same answers over HTTP.
+        let mut listed = list_search(&s, tok, q).await;
+        if q != typed {
+            listed.sort();
+        }
+        assert_eq!(listed, want(q), "GET /contacts?q={q}");
+    }
+
+    // A write moves the generation on: the next keystroke sees the new contact.
+    let third = create(&s, tok, person("Gérard", "Ménardière")).await;
+    let mut got: Vec<String> = search_ids(app, &cx, "gérard ménar", 20)
+        .await
+        .expect("a search")
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    got.sort();
+    let mut three = vec![menard, menardo, third];
+    three.sort();
+    assert_eq!(
+        got, three,
+        "a keystroke after a write missed the new contact"
+    );
+}

@@ -95,6 +95,19 @@ async fn cached_searches_are_never_shared_with_a_caller_who_sees_less() {
         Vec::<String>::new(),
         "B was handed A's cached search"
     );
+    // Typed letter by letter, A's keystrokes cache candidate sets that B's must never read;
+    // A finds the contact from the first letter that narrows to it, B at none.
+    for n in 1..=name.len() {
+        let typed = format!("gerard%20{}", &name[..n]);
+        assert!(
+            found(&s, &a.token, &typed).await.contains(&x),
+            "A, {typed:?}"
+        );
+        assert!(
+            !found(&s, &b.token, &typed).await.contains(&x),
+            "B was handed A's cached keystroke {typed:?}"
+        );
+    }
 
     // Users attached to no establishment do not share one entry either.
     let u1 = s.create_user(&t.admin_token, &["manager"], None).await;

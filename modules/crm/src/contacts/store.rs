@@ -498,7 +498,7 @@ pub(crate) fn own_terms(f: &Full) -> BTreeMap<String, i32> {
 }
 
 /// Inserts many new contacts with their emails, phones and search terms in a few multi-row
-/// statements (imports, benchmarks). Groups, addresses and module terms are not written:
+/// statements, each as large as the backend allows (imports, benchmarks). Groups, addresses and module terms are not written:
 /// reindex a contact to add module terms.
 pub async fn insert_many(
     conn: &impl ConnectionTrait,
@@ -569,10 +569,16 @@ pub async fn insert_many(
         }
         contacts.push(contact::ActiveModel::from(row));
     }
-    insert_rows(conn, contacts, 500).await?;
-    insert_rows(conn, emails, 2000).await?;
-    insert_rows(conn, phones, 2000).await?;
-    insert_rows(conn, terms, 2000).await?;
+    // As many rows per statement as the backend binds parameters (PostgreSQL 65,535, SQLite
+    // 32,766): a million contacts are then a few thousand statements, not millions.
+    let params = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 65_000,
+        _ => 32_000,
+    };
+    insert_rows(conn, contacts, params / 25).await?;
+    insert_rows(conn, emails, params / 4).await?;
+    insert_rows(conn, phones, params / 4).await?;
+    insert_rows(conn, terms, params / 5).await?;
     Ok(())
 }
 

@@ -2,4 +2,6 @@
 //! `/search` endpoint that adds the opportunities of the contacts found and stock vehicles.
 
 pub mod api;
+pub mod query;
+pub mod rank;
 pub mod service;

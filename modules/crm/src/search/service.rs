@@ -1,13 +1,19 @@
 //! Contact search: the ranked, visible contact ids for a query, cached per tenant and
-//! visibility, and the complete contacts they name. Used by `GET /contacts?q=`, `GET /search`
-//! and `forecourt bench search`.
+//! visibility (with the candidates of small answers, so search as you type reads the cache
+//! after the first keystroke), and the complete contacts they name. Used by
+//! `GET /contacts?q=`, `GET /search` and `forecourt bench search`.
 
-use crate::contacts::{
-    entities::{contact, contact_term},
-    store::Full,
-    terms::{generation_key, hidden_modules},
-    validate,
-    visibility::{load_in_order, user_company, visibility},
+use crate::{
+    contacts::{
+        store::Full,
+        terms::{generation_key, hidden_modules},
+        validate,
+        visibility::{load_in_order, user_company, visibility},
+    },
+    search::{
+        query,
+        rank::{Candidate, MAX_TOKENS, best_first, narrower_than, rank},
+    },
 };
 use forecourt_core::{
     App, Result,
@@ -42,11 +48,30 @@ pub fn visibility_key(user: &TenantUser, scope: Scope, company: Option<Uuid>) ->
     }
 }
 
+/// A cold search's answer.
+pub struct Searched {
+    /// Ranked contact ids, best first, at most the limit.
+    pub ids: Vec<Uuid>,
+    /// Every matching contact the caller may see with all its counting terms, when they are
+    /// all known and few (at most [`KEEP`]): a longer query is answered from these.
+    pub candidates: Option<Vec<Candidate>>,
+}
+
+/// The most candidates kept in the cache for the keystrokes that follow a query: enough for
+/// any name once a few letters are typed, small enough to read and filter in well under a
+/// millisecond.
+pub const KEEP: usize = 200;
+
 /// Ranked contact ids matching every token as a prefix of one of their terms, among the
 /// contacts `visible` admits (`None`: all of the tenant's), ignoring terms contributed by the
-/// modules in `hidden_modules` (those the tenant lacks or switched off). Each token is an index range scan on
-/// `(tenant_id, term)`; exact term matches rank above prefixes. The visibility is part of the
-/// query, so `limit` counts only contacts the caller may see.
+/// modules in `hidden_modules` (those the tenant lacks or switched off).
+///
+/// The work follows the answer, not the tenant: a capped estimate of each token's matches
+/// picks the rarest, whose index range on `(tenant_id, term)` is read in order (at most
+/// [`query::CAP`] rows), every other token checked per row on `(tenant_id, contact_id,
+/// term)`; when the caller sees fewer contacts than that, those drive instead. The visibility
+/// is part of the statement, so `limit` (and the cap) count only contacts the caller may see.
+/// Exact term matches rank above prefixes, then the oldest contact first.
 pub async fn search(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
@@ -54,131 +79,101 @@ pub async fn search(
     visible: Option<Condition>,
     hidden_modules: &[String],
     limit: u64,
-) -> Result<Vec<Uuid>> {
-    use sea_orm::sea_query::{
-        Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType,
-    };
+) -> Result<Searched> {
+    let tokens = &tokens[..tokens.len().min(MAX_TOKENS)];
     if tokens.is_empty() {
-        return Ok(vec![]);
-    }
-    let tenant_id = t.tenant().uuid();
-    let terms = contact_term::Entity;
-    let (term, weight, cid) = (
-        contact_term::Column::Term,
-        contact_term::Column::Weight,
-        contact_term::Column::ContactId,
-    );
-    let mut hits: Option<SelectStatement> = None;
-    for t in tokens.iter().take(6) {
-        // Terms are ASCII no greater than 'z', so `t || '{'` bounds every term starting with t.
-        let mut part = Query::select();
-        part.column((terms, cid))
-            .expr_as(
-                Func::max(
-                    Expr::case(
-                        Expr::col((terms, term)).eq(t.as_str()),
-                        Expr::col((terms, weight)).mul(2),
-                    )
-                    .finally(Expr::col((terms, weight))),
-                ),
-                Alias::new("score"),
-            )
-            .from(terms)
-            .and_where(Expr::col((terms, contact_term::Column::TenantId)).eq(tenant_id))
-            .and_where(Expr::col((terms, term)).gte(t.as_str()))
-            .and_where(Expr::col((terms, term)).lt(format!("{t}{{")))
-            .group_by_col((terms, cid));
-        if !hidden_modules.is_empty() {
-            part.and_where(
-                Expr::col((terms, contact_term::Column::Module)).is_not_in(hidden_modules.to_vec()),
-            );
-        }
-        hits = Some(match hits {
-            None => part,
-            Some(mut all) => {
-                all.union(UnionType::All, part);
-                all
-            }
+        return Ok(Searched {
+            ids: vec![],
+            candidates: Some(vec![]),
         });
     }
-    let Some(hits) = hits else {
-        return Ok(vec![]);
+    let tenant_id = t.tenant().uuid();
+    let (counts, nv) = query::estimate(conn, tenant_id, tokens, visible.as_ref()).await?;
+    let driver = query::driver(&counts, nv);
+    let found = query::candidates(
+        conn,
+        tenant_id,
+        tokens,
+        visible.as_ref(),
+        hidden_modules,
+        driver,
+    )
+    .await?;
+    let candidates = if found.complete && found.scored.len() <= KEEP {
+        let ids: Vec<Uuid> = found.scored.iter().map(|(id, _)| *id).collect();
+        Some(query::terms(conn, tenant_id, &ids, hidden_modules).await?)
+    } else {
+        None
     };
-    let n = tokens.len().min(6) as i64;
-    // Contacts matching every token, with their score, before any visibility: one row each.
-    let h = Alias::new("hits");
-    let score = Alias::new("score");
-    let ranked_score = Alias::new("ranked_score");
-    let ranked = Query::select()
-        .column((h.clone(), cid))
-        .expr_as(
-            Func::sum(Expr::col((h.clone(), score.clone()))),
-            ranked_score.clone(),
-        )
-        .from_subquery(hits, h.clone())
-        .group_by_col((h.clone(), cid))
-        .and_having(Func::count(Expr::col((h.clone(), cid))).eq(n))
-        .to_owned();
-    let r = Alias::new("ranked");
-    let mut query = Query::select();
-    query
-        .column((r.clone(), cid))
-        .from_subquery(ranked, r.clone());
-    // Below tenant scope, only the contacts the caller may see, so `limit` counts only those;
-    // at tenant scope every contact is visible and the join would be work for nothing.
-    if let Some(visible) = visible {
-        query
-            .join(
-                JoinType::InnerJoin,
-                contact::Entity,
-                Condition::all()
-                    .add(Expr::col((contact::Entity, contact::Column::TenantId)).eq(tenant_id))
-                    .add(
-                        Expr::col((contact::Entity, contact::Column::Id)).equals((r.clone(), cid)),
-                    ),
-            )
-            .cond_where(visible);
-    }
-    query
-        .order_by((r.clone(), ranked_score), Order::Desc)
-        .order_by((r, cid), Order::Asc)
-        .limit(limit);
-    let rows = conn.query_all(&query).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.try_get::<Uuid>("", "contact_id").ok())
-        .collect())
+    Ok(Searched {
+        ids: best_first(found.scored, limit),
+        candidates,
+    })
 }
 
-/// Ranked, visible contact ids for a query, cached per tenant, visibility and query; the
-/// cache is skipped (never required) when it is unreachable.
-async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<Uuid>> {
-    let tokens = validate::query_tokens(q);
+/// How long a cached answer or candidate set lives (a write moves the generation on first).
+const TTL: Duration = Duration::from_secs(60);
+
+/// How many shorter queries a keystroke looks for in the cache (read at once).
+const KEYSTROKES_BACK: usize = 12;
+
+/// Ranked, visible contact ids for a query, from the cache when it can answer: the same query
+/// and limit answered before, or a shorter query of the same words (the keystrokes before
+/// this one) whose every match is cached with its terms, filtered and ranked in process.
+/// Otherwise a cold [`search`], whose answer (and, when small and complete, its candidates)
+/// is cached. Keys hold exactly what decides the answer; the cache is skipped, never
+/// required, when it is unreachable.
+pub async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<Uuid>> {
+    let mut tokens = validate::query_tokens(q);
+    tokens.truncate(MAX_TOKENS);
     if tokens.is_empty() {
         return Ok(vec![]);
     }
     let (user, scope) = (cx.user(), cx.scope());
-    let company = user_company(app, &app.db, user, scope).await?;
-    let hidden = hidden_modules(app, cx).await?;
-    let generation = app.cache.count(&generation_key(cx)).await;
-    // The key holds exactly what decides the answer: the visibility (scope, user,
-    // establishment, company), the modules whose terms count, the limit and the words.
-    let key = CacheKey::tenant(
-        cx.tenant().uuid(),
-        &format!(
-            "contacts:search:{generation}:{}:{}:{limit}:{}",
-            visibility_key(user, scope, company),
-            hidden.join(","),
-            tokens.join(" ")
-        ),
+    let (company, hidden, generation) = tokio::try_join!(
+        user_company(app, &app.db, user, scope),
+        hidden_modules(app, cx),
+        async { Ok(app.cache.count(&generation_key(cx)).await) },
+    )?;
+    // Exactly what decides which contacts may match: the tenant's generation (every write
+    // moves it on), the visibility (scope, user, establishment, company) and the modules
+    // whose terms count; then the words, and for a ranked page its limit.
+    let space = format!(
+        "{generation}:{}:{}",
+        visibility_key(user, scope, company),
+        hidden.join(",")
     );
-    if let Some(ids) = app.cache.get::<Vec<Uuid>>(&key).await {
+    let key = |kind: &str, words: &[String]| {
+        CacheKey::tenant(
+            cx.tenant().uuid(),
+            &format!("contacts:{kind}:{space}:{}", words.join(" ")),
+        )
+    };
+    let answer_key = key(&format!("search:{limit}"), &tokens);
+    let mut sets = vec![key("candidates", &tokens)];
+    sets.extend(
+        narrower_than(&tokens, KEYSTROKES_BACK)
+            .iter()
+            .map(|words| key("candidates", words)),
+    );
+    let (answer, cached_sets) = tokio::join!(
+        app.cache.get::<Vec<Uuid>>(&answer_key),
+        futures::future::join_all(sets.iter().map(|k| app.cache.get::<Vec<Candidate>>(k))),
+    );
+    if let Some(ids) = answer {
         return Ok(ids);
     }
+    // The longest cached query first: it holds the fewest candidates.
+    if let Some(candidates) = cached_sets.into_iter().flatten().next() {
+        return Ok(rank(&candidates, &tokens, limit));
+    }
     let visible = (scope != Scope::Tenant).then(|| visibility(user, scope, company));
-    let ids = search(&app.db, cx, &tokens, visible, &hidden, limit).await?;
-    app.cache.set(&key, &ids, Duration::from_secs(60)).await;
-    Ok(ids)
+    let found = search(&app.db, cx, &tokens, visible, &hidden, limit).await?;
+    match &found.candidates {
+        Some(c) => app.cache.set(&sets[0], c, TTL).await,
+        None => app.cache.set(&answer_key, &found.ids, TTL).await,
+    }
+    Ok(found.ids)
 }
 
 /// The contacts matching `q` that the caller of `cx` may see, best first, complete: what a
