@@ -82,16 +82,34 @@ pub(crate) async fn store(
     o: &opportunity::Model,
     a: &NewAction,
 ) -> Result<()> {
-    check_change(o, Change::action(a.remark), statuses)?;
-    opportunity_action::Entity::insert(opportunity_action::ActiveModel {
-        tenant_id: Set(o.tenant_id),
-        id: Set(a.id),
-        opportunity_id: Set(o.id),
-        kind: Set(a.kind.into()),
-        data: Set(a.data.clone()),
-        created_by: Set(a.created_by),
-        created_at: Set(a.at),
-    })
+    store_many(conn, statuses, o, std::slice::from_ref(a)).await
+}
+
+/// Stores several actions of the opportunity in one statement, each checked like [`store`]
+/// (lead intake adds all of a lead's at once). The caller records them in the activity.
+pub(crate) async fn store_many(
+    conn: &impl ConnectionTrait,
+    statuses: &StatusSet,
+    o: &opportunity::Model,
+    actions: &[NewAction],
+) -> Result<()> {
+    if actions.is_empty() {
+        return Ok(());
+    }
+    for a in actions {
+        check_change(o, Change::action(a.remark), statuses)?;
+    }
+    opportunity_action::Entity::insert_many(actions.iter().map(|a| {
+        opportunity_action::ActiveModel {
+            tenant_id: Set(o.tenant_id),
+            id: Set(a.id),
+            opportunity_id: Set(o.id),
+            kind: Set(a.kind.into()),
+            data: Set(a.data.clone()),
+            created_by: Set(a.created_by),
+            created_at: Set(a.at),
+        }
+    }))
     .exec_without_returning(conn)
     .await?;
     Ok(())
