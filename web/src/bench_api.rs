@@ -498,9 +498,9 @@ pub async fn api(server: &Server, requests: usize) -> anyhow::Result<String> {
                     .await?;
                 let status = resp.status().as_u16();
                 let _ = resp.bytes().await?;
-                // Concurrent writers to one contact may meet its version claim: a 409 is an
+                // Concurrent writers to one contact may meet its version claim: a 409 or 412 is an
                 // answer the API gives by design; it is counted and reported.
-                if status == 409 {
+                if status == 409 || status == 412 {
                     conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 } else {
                     anyhow::ensure!(status == 200, "PATCH answered {status}");
@@ -512,7 +512,10 @@ pub async fn api(server: &Server, requests: usize) -> anyhow::Result<String> {
         row(&mut out, "PATCH /contacts/{id}", c, &patch, &insert);
         let conflicts = conflicts.into_inner();
         if conflicts > 0 {
-            let _ = writeln!(out, "  ({conflicts} PATCHes met a concurrent writer: 409)");
+            let _ = writeln!(
+                out,
+                "  ({conflicts} PATCHes met a concurrent writer: 409 or 412)"
+            );
         }
     }
     scratch.drop().await?;
