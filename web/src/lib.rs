@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_intake;
 pub mod bench_search;
 pub mod bench_start;
 pub mod demo;

@@ -81,23 +81,24 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',')]
         sweep: Option<Vec<usize>>,
     },
-    /// Sustained lead intake through `POST /inbound/{connector}/leads` (JSON and ADF; new,
-    /// merged and duplicate leads) against creating a contact through the API, on a node
-    /// started in-process on the configured database (a temporary SQLite file when none is
-    /// configured).
+    /// Sustained lead intake through `POST /inbound/{connector}/leads` (new-customer JSON
+    /// leads, the first and last 2,000 reported apart; then merged, duplicate and ADF leads)
+    /// against a raw single-row insert through the same pool, with the statements per lead;
+    /// on a node started in-process on the configured database (a temporary SQLite file when
+    /// none is configured).
     Intake {
-        /// Deliveries per phase.
-        #[arg(long, default_value_t = 2000)]
+        /// New-customer leads in the sustained phase (the side phases take at most 2,000).
+        #[arg(long, default_value_t = 20_000)]
         leads: usize,
         /// Requests in flight.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
-    /// The API's everyday requests over HTTP (GET a contact, a list page, PATCH a contact) at
-    /// concurrency 1 and 16, against a primary-key select and a single-row insert through
-    /// the same pool, and the process's resident memory idle and at peak; on a node started
-    /// in-process on the configured database (a temporary SQLite file when none is
-    /// configured).
+    /// The API's everyday requests over HTTP (GET a contact, a list page, an opportunity, its
+    /// lead page, PATCH a contact) at concurrency 1 and 16, with the statements per request,
+    /// against a primary-key select and a single-row insert through the same pool, and the
+    /// process's resident memory idle and at peak; on a node started in-process on the
+    /// configured database (a temporary SQLite file when none is configured).
     Api {
         /// Requests per phase.
         #[arg(long, default_value_t = 2000)]
@@ -251,7 +252,8 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Intake { leads, concurrency } => {
                     config.bind = "127.0.0.1:0".into();
                     let server = forecourt_web::spawn(config).await?;
-                    let report = forecourt_web::bench::intake(&server, leads, concurrency).await;
+                    let report =
+                        forecourt_web::bench_intake::intake(&server, leads, concurrency).await;
                     server.shutdown().await;
                     println!("{}", report?);
                 }

@@ -441,6 +441,45 @@ async fn opportunities_take_an_expert_tenants_lead_source() {
     .invalid("source_id");
 }
 
+/// A GET of one opportunity is its row and its children (contacts with roles, vehicles, in
+/// their order) in one statement, beside the principal, which the node keeps in-process: at
+/// most two statements in the steady state, and the same answer the creation gave.
+#[tokio::test]
+async fn opportunity_get_reads_the_row_and_its_children_in_one_statement() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = t.admin_token.as_str();
+    let (c1, c2) = (contact(&s, tok).await, contact(&s, tok).await);
+    let (v1, v2) = (
+        vehicle(&s, tok).await.str("id"),
+        vehicle(&s, tok).await.str("id"),
+    );
+    let created = create_opp(
+        &s,
+        tok,
+        json!({"contacts": [{"contact_id": c2, "role": "driver"}, {"contact_id": c1}],
+               "customer_info": "Two of each", "vehicle_ids": [v2, v1]}),
+    )
+    .await["opportunity"]
+        .clone();
+    let path = opp_path(&created.str("id"));
+    let read = s.get(&path, tok).await.ok(200);
+    assert_eq!(read, created, "the GET answers what the creation answered");
+    assert_eq!(
+        read["contacts"],
+        json!([{"contact_id": c2, "role": "driver"}, {"contact_id": c1, "role": null}])
+    );
+    assert_eq!(read["vehicle_ids"], json!([v2, v1]));
+    let bare = s
+        .get(&opp_path(&opp_for(&s, tok, &c1).await.str("id")), tok)
+        .await
+        .ok(200);
+    assert_eq!(bare["vehicle_ids"], json!([]));
+
+    let n = s.statements_per_get(&path, tok).await;
+    assert!(n <= 2, "GET {path} sent {n} statements in the steady state");
+}
+
 #[tokio::test]
 async fn opportunities_status_patch_contacts_and_listing() {
     let s = TestServer::start().await;

@@ -13,7 +13,10 @@ use forecourt_core::{
     ports::leads::InboundLead,
     tenancy::{TenantId, TenantScoped},
 };
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, prelude::Expr, sea_query::UnionType,
+};
 use uuid::Uuid;
 
 /// The lead's reachable addresses, and what could not be used (kept as text).
@@ -49,32 +52,51 @@ pub(crate) fn reach(lead: &InboundLead, country: &str) -> Reach {
 /// The tenant's contact with one of these emails (in the lead's order), else one of these
 /// phones.
 async fn matching(txn: &DatabaseTransaction, t: Uuid, r: &Reach) -> Result<Option<contact::Model>> {
-    // The first of the lead's values (in its order) that some contact has; the oldest such
-    // contact when several have it.
-    fn first(found: Vec<(String, Uuid)>, wanted: &[String]) -> Option<Uuid> {
-        wanted
-            .iter()
-            .find_map(|w| found.iter().filter(|(v, _)| v == w).map(|(_, c)| *c).min())
+    fn first(found: &[(u8, String, Uuid)], kind: u8, wanted: &[String]) -> Option<Uuid> {
+        wanted.iter().find_map(|w| {
+            found
+                .iter()
+                .filter(|(k, v, _)| *k == kind && v == w)
+                .map(|(_, _, c)| *c)
+                .min()
+        })
     }
-    let by_email = contact_email::Entity::scoped(&TenantId::new(t))
+    const EMAIL: u8 = 0;
+    const PHONE: u8 = 1;
+    let tenant = TenantId::new(t);
+    // Emails and phones in one statement; emails decide first.
+    let mut q = contact_email::Entity::scoped(&tenant)
+        .select_only()
+        .column_as(contact_email::Column::ContactId, "contact_id")
+        .column_as(contact_email::Column::Email, "value")
+        .column_as(Expr::val(i32::from(EMAIL)), "kind")
         .filter(contact_email::Column::Email.is_in(r.emails.iter().map(String::as_str)))
-        .all(txn)
+        .into_query();
+    q.union(
+        UnionType::All,
+        contact_phone::Entity::scoped(&tenant)
+            .select_only()
+            .column_as(contact_phone::Column::ContactId, "contact_id")
+            .column_as(contact_phone::Column::Phone, "value")
+            .column_as(Expr::val(i32::from(PHONE)), "kind")
+            .filter(contact_phone::Column::Phone.is_in(r.phones.iter().map(String::as_str)))
+            .into_query(),
+    );
+    let stmt = txn.get_database_backend().build(&q);
+    let found = txn
+        .query_all_raw(stmt)
         .await?
         .into_iter()
-        .map(|row| (row.email, row.contact_id))
-        .collect();
-    // An email is the stronger identity: phones count only when no email matched.
-    let mut id = first(by_email, &r.emails);
-    if id.is_none() && !r.phones.is_empty() {
-        let by_phone = contact_phone::Entity::scoped(&TenantId::new(t))
-            .filter(contact_phone::Column::Phone.is_in(r.phones.iter().map(String::as_str)))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|row| (row.phone, row.contact_id))
-            .collect();
-        id = first(by_phone, &r.phones);
-    }
+        .map(|row| {
+            let kind: i32 = row.try_get("", "kind")?;
+            Ok((
+                u8::try_from(kind).unwrap_or(PHONE),
+                row.try_get::<String>("", "value")?,
+                row.try_get::<Uuid>("", "contact_id")?,
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, sea_orm::DbErr>>()?;
+    let id = first(&found, EMAIL, &r.emails).or_else(|| first(&found, PHONE, &r.phones));
     let Some(id) = id else { return Ok(None) };
     Ok(service::scoped(&TenantId::new(t))
         .filter(contact::Column::Id.eq(id))

@@ -13,11 +13,12 @@ use crate::{
     intake::customer::{address, address_text, clean, contact_of, reach},
     lead_page::{
         kinds::{FollowUp, Kind, TestDrive, TradeIn, VehicleRequest},
-        service::{NewAction, store},
+        service::{NewAction, store_many},
     },
     opportunities::{
-        entities::opportunity,
+        entities::{opportunity, opportunity_contact, opportunity_vehicle},
         links,
+        reads::with_children,
         service::{Opening, open, statuses},
     },
     vehicles::service as vehicles,
@@ -68,18 +69,39 @@ async fn record(
     activity::record(txn, t.uuid(), ACTOR, at, "opportunity", id, action, changes).await
 }
 
-/// Adds a lead-page action of the system to `o`, with its activity entry.
-async fn add_action<K: Kind>(
-    txn: &DatabaseTransaction,
-    statuses: &StatusSet,
-    o: &opportunity::Model,
-    body: &K,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let a = NewAction::of(body, None, at)?;
-    store(txn, statuses, o, &a).await?;
-    let t = TenantId::new(o.tenant_id);
-    record(txn, t, at, o.id, &a.recorded_as(), a.data).await
+/// What a lead adds to its opportunity, gathered first and written at the end: the lead-page
+/// actions in one statement, then the activity entries in the order they happened.
+#[derive(Default)]
+struct Additions {
+    actions: Vec<NewAction>,
+    /// `(action, changes)` of each activity entry, in order.
+    entries: Vec<(String, serde_json::Value)>,
+}
+
+impl Additions {
+    /// A lead-page action of the system, with its activity entry.
+    fn action<K: Kind>(&mut self, body: &K, at: DateTime<Utc>) -> Result<()> {
+        let a = NewAction::of(body, None, at)?;
+        self.entries.push((a.recorded_as(), a.data.clone()));
+        self.actions.push(a);
+        Ok(())
+    }
+
+    /// Writes them on `o`: one insert of the actions, then the entries.
+    async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        statuses: &StatusSet,
+        o: &opportunity::Model,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        store_many(txn, statuses, o, &self.actions).await?;
+        let t = TenantId::new(o.tenant_id);
+        for (action, changes) in self.entries {
+            record(txn, t, at, o.id, &action, changes).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The contact's open opportunity the lead merges into: the most recent one the expiry rule
@@ -90,26 +112,33 @@ async fn open_opportunity(
     statuses: &StatusSet,
     contact_id: Uuid,
     at: DateTime<Utc>,
-) -> Result<Option<opportunity::Model>> {
-    let ids = links::ids_of_contacts(txn, &t, &[contact_id]).await?;
-    if ids.is_empty() {
-        return Ok(None);
-    }
+) -> Result<Option<Opened>> {
     let rule = expiry::settings(txn, &t, statuses).await?;
     let closed: Vec<&str> = statuses
         .keys()
         .filter(|k| statuses.kind(k).is_closed())
         .collect();
-    let open = opportunity::Entity::scoped(&t)
-        .filter(opportunity::Column::Id.is_in(ids))
-        .filter(opportunity::Column::Status.is_not_in(closed))
-        .order_by_desc(opportunity::Column::CreatedAt)
-        .all(txn)
-        .await?;
+    // The contact's open opportunities and their children in one statement.
+    let of_contact = links::of_contact(&t, contact_id);
+    let open = with_children(
+        txn,
+        opportunity::Entity::scoped(&t)
+            .filter(opportunity::Column::Id.in_subquery(of_contact))
+            .filter(opportunity::Column::Status.is_not_in(closed))
+            .order_by_desc(opportunity::Column::CreatedAt),
+    )
+    .await?;
     Ok(open
         .into_iter()
-        .find(|o| !o.expired && !rule.is_expired(statuses, &o.status, o.created_at, at)))
+        .find(|(o, _, _)| !o.expired && !rule.is_expired(statuses, &o.status, o.created_at, at)))
 }
+
+/// An opportunity with its contact links and vehicles of interest.
+type Opened = (
+    opportunity::Model,
+    Vec<opportunity_contact::Model>,
+    Vec<opportunity_vehicle::Model>,
+);
 
 fn describe(v: &InboundVehicle) -> String {
     let year = v.year.map(|y| y.to_string());
@@ -195,8 +224,14 @@ async fn land(
     }
     let text = paragraph(lead, &extra);
 
-    let (o, merged) = match open_opportunity(txn, t, &statuses, customer.id, at).await? {
-        Some(o) => {
+    // A contact created for this lead has no opportunity yet: nothing to look for.
+    let found = if created {
+        None
+    } else {
+        open_opportunity(txn, t, &statuses, customer.id, at).await?
+    };
+    let (o, linked, stock, merged) = match found {
+        Some((o, linked, stock)) => {
             let info = match &o.customer_info {
                 Some(before) if !before.trim().is_empty() => format!("{before}\n\n{text}"),
                 _ => text.clone(),
@@ -223,13 +258,15 @@ async fn land(
                 json!({"origin": lead.origin, "contact_id": customer.id, "customer_info": {"from": o.customer_info, "to": info}}),
             )
             .await?;
-            (o, true)
+            let stock = stock.into_iter().map(|v| v.vehicle_id).collect();
+            (o, linked, stock, true)
         }
         None => {
-            let contacts = [(Some(&customer), "customer"), (company.as_ref(), "company")]
-                .into_iter()
-                .filter_map(|(c, role)| c.map(|c| (c.id, Some(role.to_string()))))
-                .collect();
+            let contacts: Vec<(Uuid, Option<String>)> =
+                [(Some(&customer), "customer"), (company.as_ref(), "company")]
+                    .into_iter()
+                    .filter_map(|(c, role)| c.map(|c| (c.id, Some(role.to_string()))))
+                    .collect();
             let opening = Opening {
                 status: statuses.initial().unwrap_or_default().to_string(),
                 lost_reason: None,
@@ -239,7 +276,7 @@ async fn land(
                 establishment_id: lead.establishment_id.or(customer.establishment_id),
                 created_by: None,
                 at,
-                contacts,
+                contacts: contacts.clone(),
                 vehicle_ids: Vec::new(),
             };
             let o = open(txn, &t, &statuses, opening).await?;
@@ -252,31 +289,48 @@ async fn land(
                 json!({"status": o.status, "origin": lead.origin, "contacts": [customer.id]}),
             )
             .await?;
-            (o, false)
+            // What was just written, not read back.
+            let linked = contacts
+                .into_iter()
+                .zip(0..)
+                .map(
+                    |((contact_id, role), position)| opportunity_contact::Model {
+                        tenant_id: o.tenant_id,
+                        opportunity_id: o.id,
+                        contact_id,
+                        role,
+                        position,
+                    },
+                )
+                .collect();
+            (o, linked, Vec::new(), false)
         }
     };
 
-    // Contacts: the customer, and the company behind a business lead.
-    let linked = links::links(txn, &t, o.id).await?;
+    // Contacts: the customer, and the company behind a business lead, when not linked yet.
     let mut position = linked.iter().map(|l| l.position + 1).max().unwrap_or(0);
+    let mut missing = Vec::new();
     for (c, role) in [(Some(&customer), "customer"), (company.as_ref(), "company")] {
         let Some(c) = c else { continue };
         if linked.iter().any(|l| l.contact_id == c.id) {
             continue;
         }
-        links::link_contact(txn, &t, o.id, c.id, Some(role.into()), position).await?;
+        missing.push((c.id, Some(role.to_string()), position));
         position += 1;
     }
+    links::link_contacts(txn, &t, o.id, missing).await?;
 
-    // Vehicles of interest: linked when in stock, and always noted as asked.
-    let mut stock = links::vehicle_ids(txn, &t, o.id).await?;
+    // Vehicles of interest: linked when in stock (one lookup for every VIN of the lead, one
+    // insert), and always noted as asked.
+    let mut stock: Vec<Uuid> = stock;
     let base = stock.len();
-    for v in &lead.vehicles {
-        let matched = vehicles::with_vin(txn, &t, v.vin.as_deref()).await?;
+    let vins: Vec<Option<&str>> = lead.vehicles.iter().map(|v| v.vin.as_deref()).collect();
+    let matches = vehicles::with_vins(txn, &t, &vins).await?;
+    let mut adds = Additions::default();
+    for (v, matched) in lead.vehicles.iter().zip(matches) {
         if let Some(id) = matched
             && !stock.contains(&id)
         {
-            links::link_vehicle(txn, &t, o.id, id, stock.len() as i32).await?;
             stock.push(id);
         }
         let interest = match v.interest.as_str() {
@@ -297,7 +351,7 @@ async fn land(
             price: v.amount.filter(|a| a.is_finite() && *a >= 0.0),
             comments: clean(&v.comments),
         };
-        add_action(txn, &statuses, &o, &request, at).await?;
+        adds.action(&request, at)?;
         if interest == "test_drive" {
             // A request: the salesperson schedules it.
             let drive = TestDrive {
@@ -308,22 +362,19 @@ async fn land(
                     .filter(|d| !d.is_empty())
                     .or_else(|| clean(&v.vin)),
             };
-            add_action(txn, &statuses, &o, &drive, at).await?;
+            adds.action(&drive, at)?;
         }
     }
     if stock.len() > base {
-        record(
-            txn,
-            t,
-            at,
-            o.id,
-            "vehicles_linked",
+        let rows: Vec<(Uuid, i32)> = stock[base..].iter().copied().zip(base as i32..).collect();
+        links::link_vehicles(txn, &t, o.id, &rows).await?;
+        adds.entries.push((
+            "vehicles_linked".into(),
             json!({"vehicle_ids": &stock[base..]}),
-        )
-        .await?;
+        ));
     }
     for trade_in in &trade_ins {
-        add_action(txn, &statuses, &o, trade_in, at).await?;
+        adds.action(trade_in, at)?;
     }
     if let Some((deadline, reason)) = &lead.follow_up {
         let follow_up = FollowUp {
@@ -331,8 +382,9 @@ async fn land(
             reason: reason.chars().take(500).collect(),
             outcome: None,
         };
-        add_action(txn, &statuses, &o, &follow_up, at).await?;
+        adds.action(&follow_up, at)?;
     }
+    adds.write(txn, &statuses, &o, at).await?;
     Ok(LeadLanded {
         contact_id: customer.id,
         opportunity_id: o.id,

@@ -13,7 +13,7 @@ use crate::{
     opportunities::{
         entities::opportunity,
         links,
-        service::{Change, check_change, load, lock, statuses},
+        service::{Change, check_change, in_reach, load, lock, statuses},
     },
     vehicles::service as vehicles,
 };
@@ -27,7 +27,8 @@ use forecourt_core::{
 };
 use poem::Request;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, Order,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, prelude::Expr, sea_query::ExprTrait,
 };
 use serde::Serialize;
 use sha2::Digest;
@@ -82,16 +83,34 @@ pub(crate) async fn store(
     o: &opportunity::Model,
     a: &NewAction,
 ) -> Result<()> {
-    check_change(o, Change::action(a.remark), statuses)?;
-    opportunity_action::Entity::insert(opportunity_action::ActiveModel {
-        tenant_id: Set(o.tenant_id),
-        id: Set(a.id),
-        opportunity_id: Set(o.id),
-        kind: Set(a.kind.into()),
-        data: Set(a.data.clone()),
-        created_by: Set(a.created_by),
-        created_at: Set(a.at),
-    })
+    store_many(conn, statuses, o, std::slice::from_ref(a)).await
+}
+
+/// Stores several actions of the opportunity in one statement, each checked like [`store`]
+/// (lead intake adds all of a lead's at once). The caller records them in the activity.
+pub(crate) async fn store_many(
+    conn: &impl ConnectionTrait,
+    statuses: &StatusSet,
+    o: &opportunity::Model,
+    actions: &[NewAction],
+) -> Result<()> {
+    if actions.is_empty() {
+        return Ok(());
+    }
+    for a in actions {
+        check_change(o, Change::action(a.remark), statuses)?;
+    }
+    opportunity_action::Entity::insert_many(actions.iter().map(|a| {
+        opportunity_action::ActiveModel {
+            tenant_id: Set(o.tenant_id),
+            id: Set(a.id),
+            opportunity_id: Set(o.id),
+            kind: Set(a.kind.into()),
+            data: Set(a.data.clone()),
+            created_by: Set(a.created_by),
+            created_at: Set(a.at),
+        }
+    }))
     .exec_without_returning(conn)
     .await?;
     Ok(())
@@ -189,16 +208,52 @@ async fn rows(
     kind: &str,
     id: Option<Uuid>,
 ) -> Result<Vec<opportunity_action::Model>> {
-    let o = load(&app.db, cx, opportunity_id).await?;
-    let mut q = opportunity_action::Entity::scoped(cx)
-        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
-        .filter(opportunity_action::Column::Kind.eq(kind));
+    use opportunity_action::Column as A;
+    // One statement: the opportunity as the caller reaches it, its actions of the kind
+    // joined on. No row at all: the caller does not reach it (404); one row without an
+    // action: it has none.
+    let action = |c: A| Expr::col((opportunity_action::Entity, c));
+    let mut on = Condition::all()
+        .add(action(A::TenantId).equals((opportunity::Entity, opportunity::Column::TenantId)))
+        .add(action(A::OpportunityId).equals((opportunity::Entity, opportunity::Column::Id)))
+        .add(action(A::Kind).eq(kind));
     if let Some(id) = id {
-        q = q.filter(opportunity_action::Column::Id.eq(id));
+        on = on.add(action(A::Id).eq(id));
     }
-    Ok(q.order_by_desc(opportunity_action::Column::Id)
-        .all(&app.db)
-        .await?)
+    let mut q = in_reach(cx)
+        .filter(opportunity::Column::Id.eq(opportunity_id))
+        .select_only()
+        .column_as(opportunity::Column::Id, "opportunity_id")
+        .into_query();
+    q.join(JoinType::LeftJoin, opportunity_action::Entity, on)
+        .expr_as(action(A::Id), "a_id")
+        .expr_as(action(A::Data), "a_data")
+        .expr_as(action(A::CreatedBy), "a_created_by")
+        .expr_as(action(A::CreatedAt), "a_created_at")
+        .order_by((opportunity_action::Entity, A::Id), Order::Desc);
+    let found = app
+        .db
+        .query_all_raw(app.db.get_database_backend().build(&q))
+        .await?;
+    if found.is_empty() {
+        return Err(Error::NotFound("opportunity"));
+    }
+    let mut out = Vec::new();
+    for row in found {
+        let Some(id) = row.try_get::<Option<Uuid>>("", "a_id")? else {
+            continue;
+        };
+        out.push(opportunity_action::Model {
+            tenant_id: cx.tenant().uuid(),
+            id,
+            opportunity_id,
+            kind: kind.to_string(),
+            data: row.try_get("", "a_data")?,
+            created_by: row.try_get("", "a_created_by")?,
+            created_at: row.try_get("", "a_created_at")?,
+        });
+    }
+    Ok(out)
 }
 
 /// The actions of one kind, newest first.

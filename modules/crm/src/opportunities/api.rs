@@ -101,8 +101,7 @@ impl OpportunitiesApi {
             .authz
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
-        let o = service::load(&app.db, &cx, id.0).await?;
-        Ok(reads::view(&app, &cx, o).await?.into())
+        Ok(reads::view_of(&app, &cx, id.0).await?.into())
     }
 
     /// Change an opportunity

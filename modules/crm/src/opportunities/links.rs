@@ -12,7 +12,7 @@ use forecourt_core::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -27,56 +27,56 @@ pub(crate) async fn set_vehicles(
         .filter(opportunity_vehicle::Column::OpportunityId.eq(id))
         .exec(conn)
         .await?;
-    let mut seen = Vec::new();
-    for (i, v) in ids.iter().enumerate() {
-        if seen.contains(v) {
-            continue;
-        }
-        if vehicles::get(conn, t, *v).await?.is_none() {
-            return Err(Error::invalid(
-                format!("vehicle_ids[{i}]"),
-                "not a vehicle of this tenant",
-            ));
-        }
-        link_vehicle(conn, t, id, *v, seen.len() as i32).await?;
-        seen.push(*v);
-    }
-    Ok(())
+    add_vehicles(conn, t, id, ids).await
 }
 
-/// Adds a stock vehicle to an opportunity's vehicles of interest at `position`.
-pub(crate) async fn link_vehicle(
+/// Adds the vehicles of interest of an opportunity that has none yet, in the order given
+/// (repeats dropped): one statement checks they are the tenant's, one inserts them.
+pub(crate) async fn add_vehicles(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
     id: Uuid,
-    vehicle_id: Uuid,
-    position: i32,
+    ids: &[Uuid],
 ) -> Result<()> {
-    opportunity_vehicle::Entity::insert(opportunity_vehicle::ActiveModel {
-        tenant_id: Set(t.tenant().uuid()),
-        opportunity_id: Set(id),
-        vehicle_id: Set(vehicle_id),
-        position: Set(position),
-    })
+    let mut seen = Vec::new();
+    for v in ids {
+        if !seen.contains(v) {
+            seen.push(*v);
+        }
+    }
+    let known = vehicles::known(conn, t, &seen).await?;
+    if let Some(i) = ids.iter().position(|v| !known.contains(v)) {
+        return Err(Error::invalid(
+            format!("vehicle_ids[{i}]"),
+            "not a vehicle of this tenant",
+        ));
+    }
+    let rows: Vec<(Uuid, i32)> = seen.into_iter().zip(0..).collect();
+    link_vehicles(conn, t, id, &rows).await
+}
+
+/// Adds stock vehicles to an opportunity's vehicles of interest at their positions, in one
+/// statement.
+pub(crate) async fn link_vehicles(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    rows: &[(Uuid, i32)],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    opportunity_vehicle::Entity::insert_many(rows.iter().map(|(vehicle_id, position)| {
+        opportunity_vehicle::ActiveModel {
+            tenant_id: Set(t.tenant().uuid()),
+            opportunity_id: Set(id),
+            vehicle_id: Set(*vehicle_id),
+            position: Set(*position),
+        }
+    }))
     .exec_without_returning(conn)
     .await?;
     Ok(())
-}
-
-/// The vehicles of interest of opportunity `id`, in order.
-pub(crate) async fn vehicle_ids(
-    conn: &impl ConnectionTrait,
-    t: &impl Tenanted,
-    id: Uuid,
-) -> Result<Vec<Uuid>> {
-    Ok(opportunity_vehicle::Entity::scoped(t)
-        .filter(opportunity_vehicle::Column::OpportunityId.eq(id))
-        .order_by_asc(opportunity_vehicle::Column::Position)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|v| v.vehicle_id)
-        .collect())
 }
 
 /// The contact links of opportunity `id`, in order.
@@ -163,6 +163,19 @@ pub async fn move_links(
     Ok(())
 }
 
+/// The ids of the opportunities linked to a contact, as a subquery (in the tenant, whoever
+/// reaches them): a read filters on it in its own statement.
+pub(crate) fn of_contact(
+    t: &impl Tenanted,
+    contact_id: Uuid,
+) -> sea_orm::sea_query::SelectStatement {
+    opportunity_contact::Entity::scoped(t)
+        .select_only()
+        .column(opportunity_contact::Column::OpportunityId)
+        .filter(opportunity_contact::Column::ContactId.eq(contact_id))
+        .into_query()
+}
+
 /// The opportunities linked to any of these contacts (in the tenant, whoever reaches them).
 pub(crate) async fn ids_of_contacts(
     conn: &impl ConnectionTrait,
@@ -193,22 +206,25 @@ pub(crate) async fn ids_of_vehicle(
         .collect())
 }
 
-/// Links a contact to opportunity `id` at `position`.
-pub(crate) async fn link_contact(
+/// Links contacts to opportunity `id`, each with its role at its position, in one statement.
+pub(crate) async fn link_contacts(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
     id: Uuid,
-    contact_id: Uuid,
-    role: Option<String>,
-    position: i32,
+    rows: Vec<(Uuid, Option<String>, i32)>,
 ) -> Result<()> {
-    opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
-        tenant_id: Set(t.tenant().uuid()),
-        opportunity_id: Set(id),
-        contact_id: Set(contact_id),
-        role: Set(role),
-        position: Set(position),
-    })
+    if rows.is_empty() {
+        return Ok(());
+    }
+    opportunity_contact::Entity::insert_many(rows.into_iter().map(
+        |(contact_id, role, position)| opportunity_contact::ActiveModel {
+            tenant_id: Set(t.tenant().uuid()),
+            opportunity_id: Set(id),
+            contact_id: Set(contact_id),
+            role: Set(role),
+            position: Set(position),
+        },
+    ))
     .exec_without_returning(conn)
     .await?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use crate::opportunities::{
     entities::{opportunity, opportunity_contact},
-    links::{linkable, links, role, set_vehicles},
+    links::{add_vehicles, link_contacts, linkable, links, role, set_vehicles},
     mail,
     views::{Assignment, LinkedContact, NewOpportunity, OpportunityPatch, StatusChange},
 };
@@ -229,18 +229,15 @@ pub async fn open(
     }
     .insert(conn)
     .await?;
-    for (i, (contact_id, role)) in new.contacts.into_iter().enumerate() {
-        opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
-            tenant_id: Set(tenant),
-            opportunity_id: Set(id),
-            contact_id: Set(contact_id),
-            role: Set(role),
-            position: Set(i as i32),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    set_vehicles(conn, t, id, &new.vehicle_ids).await?;
+    // A new opportunity has no children yet: one insert per table, nothing to delete.
+    let contacts = new
+        .contacts
+        .into_iter()
+        .zip(0..)
+        .map(|((contact_id, role), position)| (contact_id, role, position))
+        .collect();
+    link_contacts(conn, t, id, contacts).await?;
+    add_vehicles(conn, t, id, &new.vehicle_ids).await?;
     Ok(o)
 }
 

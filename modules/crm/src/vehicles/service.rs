@@ -61,20 +61,50 @@ pub async fn get(
         .await?)
 }
 
-/// The tenant's stock vehicle with this VIN (as written by a partner), if any.
-pub async fn with_vin(
+/// Which of `ids` are vehicles of the tenant, in one statement.
+pub async fn known(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
-    raw: Option<&str>,
-) -> Result<Option<Uuid>> {
-    let Some(v) = raw.and_then(|v| vin("vin", v).ok()) else {
-        return Ok(None);
-    };
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(vehicle::Entity::scoped(t)
-        .filter(vehicle::Column::Vin.eq(v))
-        .one(conn)
+        .filter(vehicle::Column::Id.is_in(ids.to_vec()))
+        .all(conn)
         .await?
-        .map(|v| v.id))
+        .into_iter()
+        .map(|v| v.id)
+        .collect())
+}
+
+/// The tenant's stock vehicles with these VINs (as written by a partner): for each, the
+/// vehicle's id if one has it. One statement for all of them (none when no VIN is valid).
+pub async fn with_vins(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    raw: &[Option<&str>],
+) -> Result<Vec<Option<Uuid>>> {
+    let vins: Vec<Option<String>> = raw
+        .iter()
+        .map(|r| r.and_then(|v| vin("vin", v).ok()))
+        .collect();
+    let wanted: Vec<String> = vins.iter().flatten().cloned().collect();
+    if wanted.is_empty() {
+        return Ok(vec![None; raw.len()]);
+    }
+    let found = vehicle::Entity::scoped(t)
+        .filter(vehicle::Column::Vin.is_in(wanted))
+        .all(conn)
+        .await?;
+    Ok(vins
+        .iter()
+        .map(|v| {
+            let v = v.as_deref()?;
+            found.iter().find(|f| f.vin == v).map(|f| f.id)
+        })
+        .collect())
 }
 
 /// A page of the tenant's stock, in `status` when given.
