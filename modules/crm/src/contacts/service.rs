@@ -420,30 +420,7 @@ async fn fold(app: &App, uow: &Uow<'_>, survivor: &Full, merged: &[Full]) -> Res
         .filter(contact::Column::Id.is_in(ids))
         .exec(uow.txn())
         .await?;
-    let data = ContactData {
-        kind: c.kind.clone(),
-        title: c.title.clone(),
-        first_name: c.first_name.clone(),
-        last_name: c.last_name.clone(),
-        company_name: c.company_name.clone(),
-        national_number: c.national_number.clone(),
-        emails,
-        phones,
-        addresses,
-        vat_rate: c.vat_rate,
-        vat_number: c.vat_number.clone(),
-        position: c.position.clone(),
-        language: c.language.clone(),
-        employer_id: c.employer_id,
-        birth_date: c.birth_date,
-        groups,
-        comments: c.comments.clone(),
-        blocked: c.blocked,
-        lifecycle: c.lifecycle.clone(),
-        assigned_user_id: c.assigned_user_id,
-        establishment_id: c.establishment_id,
-        company_id: c.company_id,
-    };
+    let data = ContactData::of_row(&c, emails, phones, addresses, groups);
     let full = write_full(uow.txn(), uow, c.id, &data, Some(survivor), None, uow.now()).await?;
     reindex(app, uow.txn(), uow, c.id).await?;
     Ok(full)

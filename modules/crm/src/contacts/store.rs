@@ -89,7 +89,26 @@ pub struct ContactData {
 impl From<&Full> for ContactData {
     /// A stored contact as data: it was validated when written, so no check runs again.
     fn from(f: &Full) -> Self {
-        let c = &f.contact;
+        Self::of_row(
+            &f.contact,
+            f.emails.clone(),
+            f.phones.clone(),
+            f.addresses.iter().map(address_data).collect(),
+            f.groups.clone(),
+        )
+    }
+}
+
+impl ContactData {
+    /// A stored contact row with these child lists, as data (a merge gathers the lists of
+    /// several contacts): the row was validated when written, so no check runs again.
+    pub fn of_row(
+        c: &contact::Model,
+        emails: Vec<String>,
+        phones: Vec<String>,
+        addresses: Vec<AddressData>,
+        groups: Vec<String>,
+    ) -> Self {
         Self {
             kind: c.kind.clone(),
             title: c.title.clone(),
@@ -97,16 +116,16 @@ impl From<&Full> for ContactData {
             last_name: c.last_name.clone(),
             company_name: c.company_name.clone(),
             national_number: c.national_number.clone(),
-            emails: f.emails.clone(),
-            phones: f.phones.clone(),
-            addresses: f.addresses.iter().map(address_data).collect(),
+            emails,
+            phones,
+            addresses,
             vat_rate: c.vat_rate,
             vat_number: c.vat_number.clone(),
             position: c.position.clone(),
             language: c.language.clone(),
             employer_id: c.employer_id,
             birth_date: c.birth_date,
-            groups: f.groups.clone(),
+            groups,
             comments: c.comments.clone(),
             blocked: c.blocked,
             lifecycle: c.lifecycle.clone(),
@@ -115,9 +134,7 @@ impl From<&Full> for ContactData {
             company_id: c.company_id,
         }
     }
-}
 
-impl ContactData {
     /// The name shown in lists and used for sorting.
     pub fn display_name(&self) -> String {
         let person = [self.first_name.as_deref(), self.last_name.as_deref()]
@@ -345,6 +362,31 @@ impl Stored<'_> {
     }
 }
 
+/// Applies one child list's plan (see [`Stored::plan`]): deletes the contact's old rows of
+/// `E`, then inserts the new ones, `per_statement` rows to a statement.
+async fn rewrite<E: TenantScoped>(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    (contact_column, id): (E::Column, Uuid),
+    (delete, insert): (bool, bool),
+    rows: impl FnOnce() -> Vec<E::ActiveModel>,
+    per_statement: usize,
+) -> Result<()>
+where
+    E::ActiveModel: Clone + Send + Sync,
+{
+    if delete {
+        E::delete_in(t)
+            .filter(contact_column.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    if insert {
+        insert_rows(conn, rows(), per_statement).await?;
+    }
+    Ok(())
+}
+
 /// Writes the child lists of contact `id` that differ from what is stored (see [`Stored`]):
 /// a delete of the old rows and one multi-row insert of the new ones per changed list.
 /// Answers the contact's addresses as stored afterwards.
@@ -356,79 +398,66 @@ async fn write_children(
     stored: Stored<'_>,
 ) -> Result<Vec<contact_address::Model>> {
     let tenant = t.tenant().uuid();
-    let (delete, insert) = stored.plan(|f| f.emails.clone(), &d.emails);
-    if delete {
-        contact_email::Entity::delete_in(t)
-            .filter(contact_email::Column::ContactId.eq(id))
-            .exec(conn)
-            .await?;
-    }
-    if insert {
-        let emails = d
-            .emails
-            .iter()
-            .enumerate()
-            .map(|(i, e)| contact_email::ActiveModel {
+    rewrite::<contact_email::Entity>(
+        conn,
+        t,
+        (contact_email::Column::ContactId, id),
+        stored.plan(|f| f.emails.clone(), &d.emails),
+        || {
+            let rows = d.emails.iter().enumerate();
+            rows.map(|(i, e)| contact_email::ActiveModel {
                 tenant_id: Set(tenant),
                 contact_id: Set(id),
                 email: Set(e.clone()),
                 position: Set(i as i32),
-            });
-        insert_rows(conn, emails.collect(), 2000).await?;
-    }
-    let (delete, insert) = stored.plan(|f| f.phones.clone(), &d.phones);
-    if delete {
-        contact_phone::Entity::delete_in(t)
-            .filter(contact_phone::Column::ContactId.eq(id))
-            .exec(conn)
-            .await?;
-    }
-    if insert {
-        let phones = d
-            .phones
-            .iter()
-            .enumerate()
-            .map(|(i, p)| contact_phone::ActiveModel {
+            })
+            .collect()
+        },
+        2000,
+    )
+    .await?;
+    rewrite::<contact_phone::Entity>(
+        conn,
+        t,
+        (contact_phone::Column::ContactId, id),
+        stored.plan(|f| f.phones.clone(), &d.phones),
+        || {
+            let rows = d.phones.iter().enumerate();
+            rows.map(|(i, p)| contact_phone::ActiveModel {
                 tenant_id: Set(tenant),
                 contact_id: Set(id),
                 phone: Set(p.clone()),
                 position: Set(i as i32),
-            });
-        insert_rows(conn, phones.collect(), 2000).await?;
-    }
-    let (delete, insert) = stored.plan(|f| f.groups.clone(), &d.groups);
-    if delete {
-        contact_group::Entity::delete_in(t)
-            .filter(contact_group::Column::ContactId.eq(id))
-            .exec(conn)
-            .await?;
-    }
-    if insert {
-        let groups = d
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| contact_group::ActiveModel {
+            })
+            .collect()
+        },
+        2000,
+    )
+    .await?;
+    rewrite::<contact_group::Entity>(
+        conn,
+        t,
+        (contact_group::Column::ContactId, id),
+        stored.plan(|f| f.groups.clone(), &d.groups),
+        || {
+            let rows = d.groups.iter().enumerate();
+            rows.map(|(i, g)| contact_group::ActiveModel {
                 tenant_id: Set(tenant),
                 contact_id: Set(id),
                 name: Set(g.clone()),
                 position: Set(i as i32),
-            });
-        insert_rows(conn, groups.collect(), 2000).await?;
-    }
-    let (delete, insert) = stored.plan(
+            })
+            .collect()
+        },
+        2000,
+    )
+    .await?;
+    let plan = stored.plan(
         |f| f.addresses.iter().map(address_data).collect(),
         &d.addresses,
     );
-    if delete {
-        contact_address::Entity::delete_in(t)
-            .filter(contact_address::Column::ContactId.eq(id))
-            .exec(conn)
-            .await?;
-    }
     if let Stored::Known(f) = stored
-        && !delete
-        && !insert
+        && plan == (false, false)
     {
         // Unchanged: the stored rows, with their ids, stay.
         return Ok(f.addresses.clone());
@@ -450,13 +479,18 @@ async fn write_children(
             position: i as i32,
         })
         .collect();
-    if insert {
-        let rows = addresses
-            .iter()
-            .cloned()
-            .map(contact_address::ActiveModel::from);
-        insert_rows(conn, rows.collect(), 500).await?;
-    }
+    rewrite::<contact_address::Entity>(
+        conn,
+        t,
+        (contact_address::Column::ContactId, id),
+        plan,
+        || {
+            let rows = addresses.iter().cloned();
+            rows.map(contact_address::ActiveModel::from).collect()
+        },
+        500,
+    )
+    .await?;
     Ok(addresses)
 }
 
