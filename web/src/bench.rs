@@ -6,6 +6,30 @@ use forecourt_core::{App, access::Tier};
 use forecourt_tenants::platform::{NewAdmin, NewCompany, NewEstablishment, Onboarding, onboard};
 use uuid::Uuid;
 
+/// What onboarding a bench tenant asks for: an Expert tenant named `name` with one company,
+/// one establishment and an admin at `email` (with `password`, or none when nobody logs in).
+pub(crate) fn onboarding(name: String, email: String, password: Option<&str>) -> Onboarding {
+    Onboarding {
+        name,
+        licence: Tier::Expert,
+        country: None,
+        language: None,
+        company: NewCompany {
+            name: "Bench SA".into(),
+            vat_number: None,
+            national_number: None,
+        },
+        establishment: NewEstablishment {
+            name: "Bench".into(),
+        },
+        admin: NewAdmin {
+            email,
+            name: "Bench".into(),
+            password: password.map(Into::into),
+        },
+    }
+}
+
 /// An Expert tenant of its own for one bench run, with its admin's login email.
 pub(crate) async fn bench_tenant(
     app: &App,
@@ -15,25 +39,7 @@ pub(crate) async fn bench_tenant(
     let t = onboard(
         app,
         None,
-        &Onboarding {
-            name: format!("Bench {slug}"),
-            licence: Tier::Expert,
-            country: None,
-            language: None,
-            company: NewCompany {
-                name: "Bench SA".into(),
-                vat_number: None,
-                national_number: None,
-            },
-            establishment: NewEstablishment {
-                name: "Bench".into(),
-            },
-            admin: NewAdmin {
-                email: email.clone(),
-                name: "Bench".into(),
-                password: Some(BENCH_PASSWORD.into()),
-            },
-        },
+        &onboarding(format!("Bench {slug}"), email.clone(), Some(BENCH_PASSWORD)),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -4,7 +4,7 @@
 
 use forecourt_core::{
     App,
-    access::{Action, Scope, Tier},
+    access::{Action, Scope},
     authz::{Grant, add_grant, remove_grant},
     context::TenantUser,
     tenancy::{Cx, TenantId},
@@ -15,7 +15,7 @@ use forecourt_crm::{
     search::service::{search_contacts, search_ids},
 };
 use forecourt_tenants::{
-    platform::{NewAdmin, NewCompany, NewEstablishment, Onboarded, Onboarding, onboard},
+    platform::{Onboarded, onboard},
     users::service::{TakenElsewhere, insert_user},
 };
 use futures::StreamExt;
@@ -238,25 +238,11 @@ async fn tenant(app: &App, i: usize) -> anyhow::Result<Onboarded> {
     onboard(
         app,
         None,
-        &Onboarding {
-            name: format!("Search bench {i} {slug}"),
-            licence: Tier::Expert,
-            country: None,
-            language: None,
-            company: NewCompany {
-                name: "Bench SA".into(),
-                vat_number: None,
-                national_number: None,
-            },
-            establishment: NewEstablishment {
-                name: "Bench".into(),
-            },
-            admin: NewAdmin {
-                email: format!("search-{slug}@example.be"),
-                name: "Bench".into(),
-                password: None,
-            },
-        },
+        &crate::bench::onboarding(
+            format!("Search bench {i} {slug}"),
+            format!("search-{slug}@example.be"),
+            None,
+        ),
     )
     .await
     .map_err(err)
