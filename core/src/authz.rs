@@ -256,9 +256,38 @@ impl Adapter for TenantAdapter {
     }
 }
 
+/// One tenant's rules as loaded at `version`, with the decisions already taken on them. The
+/// decisions live and die with the enforcer: a permission change drops both, so a cached
+/// answer can never outlive the rules it came from.
 struct Loaded {
     version: i64,
     enforcer: Arc<Enforcer>,
+    decisions: Arc<Decisions>,
+}
+
+/// The widest scope found per (user, object, action): a request asks casbin up to three times
+/// (tenant, establishment, own), each a matcher evaluation over every grant of the tenant;
+/// the answer only changes when the rules do.
+#[derive(Default)]
+struct Decisions(std::sync::Mutex<HashMap<(Uuid, String, Action), Option<Scope>>>);
+
+impl Decisions {
+    /// Users × objects × actions of one tenant is small; the bound only guards memory against
+    /// a tenant with an unusual number of users between two permission changes.
+    const MAX: usize = 50_000;
+
+    fn get(&self, user: Uuid, object: &str, action: Action) -> Option<Option<Scope>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(user, object.to_string(), action)).copied()
+    }
+
+    fn put(&self, user: Uuid, object: &str, action: Action, scope: Option<Scope>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert((user, object.to_string(), action), scope);
+    }
 }
 
 /// The permission service of a node.
@@ -337,9 +366,9 @@ impl Authz {
         Ok(())
     }
 
-    async fn enforcer(&self, tenant_id: Uuid) -> Result<Arc<Enforcer>> {
+    async fn enforcer(&self, tenant_id: Uuid) -> Result<(Arc<Enforcer>, Arc<Decisions>)> {
         if let Some(l) = self.loaded.read().await.get(&tenant_id) {
-            return Ok(l.enforcer.clone());
+            return Ok((l.enforcer.clone(), l.decisions.clone()));
         }
         // Read the version before the rules: a change racing with the load leaves us with an
         // older version number, so the next check reloads rather than keeping stale rules.
@@ -351,14 +380,16 @@ impl Authz {
             .await
             .map_err(Error::internal)?;
         let enforcer = Arc::new(enforcer);
+        let decisions = Arc::new(Decisions::default());
         self.loaded.write().await.insert(
             tenant_id,
             Loaded {
                 version,
                 enforcer: enforcer.clone(),
+                decisions: decisions.clone(),
             },
         );
-        Ok(enforcer)
+        Ok((enforcer, decisions))
     }
 
     /// The tenant context of one operation: the caller may do `action` on `object`, at the
@@ -376,7 +407,21 @@ impl Authz {
         object: &str,
         action: Action,
     ) -> Result<Option<Scope>> {
-        let e = self.enforcer(user.tenant_id).await?;
+        let (e, decisions) = self.enforcer(user.tenant_id).await?;
+        if let Some(known) = decisions.get(user.user_id, object, action) {
+            return Ok(known);
+        }
+        let found = Self::widest(&e, user, object, action)?;
+        decisions.put(user.user_id, object, action, found);
+        Ok(found)
+    }
+
+    fn widest(
+        e: &Enforcer,
+        user: &TenantUser,
+        object: &str,
+        action: Action,
+    ) -> Result<Option<Scope>> {
         let sub = user_subject(user.user_id);
         let dom = user.tenant_id.to_string();
         for scope in [Scope::Tenant, Scope::Establishment, Scope::Own] {
