@@ -10,10 +10,8 @@ use crate::contacts::{
 pub use crate::contacts::{
     input::{country_of, ensure_within, may_set_blocked, validate_body},
     read::{Full, complete, complete_many},
-    store::{
-        AddressData, ContactData, address_data, insert_many, write, write_claimed, write_full,
-    },
-    terms::{generation_key, hidden_modules, reindex, searches_changed},
+    store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
+    terms::{generation_key, hidden_modules, index, reindex, searches_changed},
     visibility::{
         Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,
         visible_page, visible_to,
@@ -61,7 +59,7 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
         uow.now(),
     )
     .await?;
-    reindex(app, uow.txn(), &uow, id).await?;
+    index(app, uow.txn(), &uow, &full).await?;
     uow.record(Activity::new("contact", id, "created").changes(snapshot(&data)))
         .await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
@@ -118,7 +116,7 @@ pub async fn update(
             other => other,
         })?
         .ok_or(Error::PreconditionFailed)?;
-    reindex(app, uow.txn(), &uow, id).await?;
+    index(app, uow.txn(), &uow, &full).await?;
     let changes = activity::diff(&snapshot(&before), &snapshot(&data));
     uow.record(Activity::new("contact", id, "updated").changes(changes))
         .await?;

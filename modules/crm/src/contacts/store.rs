@@ -212,28 +212,6 @@ fn changes(m: &contact::Model, version: bool) -> contact::ActiveModel {
     am
 }
 
-/// Writes the contact row and replaces its children, for callers that hold the stored row
-/// but not its children (`existing`; `None` for a new contact): every child table of a
-/// stored contact is replaced. Prefer [`write_full`] when the children are at hand.
-pub async fn write(
-    conn: &impl ConnectionTrait,
-    t: &impl Tenanted,
-    id: Uuid,
-    d: &ContactData,
-    existing: Option<&contact::Model>,
-    by: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<contact::Model> {
-    let model = row(t, id, d, existing, by, now);
-    put_row(conn, t, &model, existing.is_some()).await?;
-    let stored = match existing {
-        Some(_) => Stored::Unknown,
-        None => Stored::Nothing,
-    };
-    write_children(conn, t, id, d, stored).await?;
-    Ok(model)
-}
-
 /// Writes the contact row and, of its children, only the lists that differ from `before`
 /// (the stored contact; `None` for a new one), and answers the contact as written: one
 /// statement for the row, two per changed child table (delete, multi-row insert), no
@@ -337,8 +315,6 @@ where
 enum Stored<'a> {
     /// A new contact: nothing.
     Nothing,
-    /// A stored contact whose children the caller did not read: replace them all.
-    Unknown,
     /// These children: only the lists that differ are rewritten.
     Known(&'a Full),
 }
@@ -349,7 +325,6 @@ impl Stored<'_> {
     fn plan<T: PartialEq>(self, stored: impl Fn(&Full) -> Vec<T>, new: &[T]) -> (bool, bool) {
         match self {
             Stored::Nothing => (false, !new.is_empty()),
-            Stored::Unknown => (true, !new.is_empty()),
             Stored::Known(f) => {
                 let old = stored(f);
                 if old == new {

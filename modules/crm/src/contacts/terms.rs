@@ -3,6 +3,7 @@
 
 use crate::contacts::{
     entities::{contact, contact_term},
+    read::Full,
     store::{complete, insert_rows, own_terms, term_row},
     validate,
 };
@@ -34,14 +35,14 @@ pub async fn searches_changed(app: &App, t: &impl Tenanted) {
         .await;
 }
 
-/// Rebuilds a contact's search terms, including those other modules contribute.
+/// Rebuilds a contact's search terms, including those other modules contribute, reading the
+/// contact first; a write that holds what it wrote calls [`index`] instead.
 pub async fn reindex(
     app: &App,
     txn: &DatabaseTransaction,
     t: &impl Tenanted,
     id: Uuid,
 ) -> Result<()> {
-    let tenant_id = t.tenant().uuid();
     let Some(c) = contact::Entity::scoped(t)
         .filter(contact::Column::Id.eq(id))
         .one(txn)
@@ -49,7 +50,18 @@ pub async fn reindex(
     else {
         return Ok(());
     };
-    let full = complete(txn, c).await?;
+    index(app, txn, t, &complete(txn, c).await?).await
+}
+
+/// Rebuilds the search terms of a contact as just written (`full`), without reading it back.
+pub async fn index(
+    app: &App,
+    txn: &DatabaseTransaction,
+    t: &impl Tenanted,
+    full: &Full,
+) -> Result<()> {
+    let tenant_id = t.tenant().uuid();
+    let id = full.contact.id;
     // term -> (weight, contributing module); the contact's own fields win over a module's
     // identical term, so switching that module off never hides what the contact itself says.
     let mut terms: BTreeMap<String, (i32, &'static str)> = BTreeMap::new();
@@ -64,7 +76,7 @@ pub async fn reindex(
             }
         }
     }
-    for (term, weight) in own_terms(&full) {
+    for (term, weight) in own_terms(full) {
         terms.insert(term, (weight, ""));
     }
     contact_term::Entity::delete_in(t)

@@ -113,6 +113,7 @@ pub(crate) fn clean(v: &Option<String>) -> Option<String> {
 /// The company a business lead names: the tenant's company contact of that exact name, or a
 /// new one.
 async fn company(
+    app: &App,
     txn: &DatabaseTransaction,
     t: Uuid,
     name: &str,
@@ -135,7 +136,8 @@ async fn company(
         phones: reach.map(|r| r.phones.clone()).unwrap_or_default(),
         ..new_contact(lead)
     };
-    service::write(
+    // A company found is left as it is; only a new one needs its search terms.
+    let created = service::write_full(
         txn,
         &TenantId::new(t),
         Uuid::now_v7(),
@@ -144,7 +146,9 @@ async fn company(
         None,
         lead.received_at,
     )
-    .await
+    .await?;
+    service::index(app, txn, &TenantId::new(t), &created).await?;
+    Ok(created.contact)
 }
 
 /// The fields every contact created from a lead shares.
@@ -246,39 +250,34 @@ pub(crate) async fn contact_of(
                 .and_then(validate::language);
         }
         let found = if before != (data.emails.len(), data.phones.len(), data.language.clone()) {
-            let updated = service::write(
+            let updated = service::write_full(
                 txn,
                 &TenantId::new(t),
                 found.id,
                 &data,
-                Some(&found),
+                Some(&full),
                 None,
                 lead.received_at,
             )
             .await?;
-            service::reindex(app, txn, &TenantId::new(t), found.id).await?;
-            updated
+            service::index(app, txn, &TenantId::new(t), &updated).await?;
+            updated.contact
         } else {
             found
         };
         let company = match (&business, found.kind.as_str()) {
-            (Some(b), "person") => Some(company(txn, t, b, lead, None).await?),
+            (Some(b), "person") => Some(company(app, txn, t, b, lead, None).await?),
             _ => None,
         };
         return Ok((found, company, false));
     }
     if !person && let Some(b) = &business {
         // Only a business: the company itself is the customer.
-        let c = company(txn, t, b, lead, Some(r)).await?;
-        service::reindex(app, txn, &TenantId::new(t), c.id).await?;
+        let c = company(app, txn, t, b, lead, Some(r)).await?;
         return Ok((c, None, true));
     }
     let company = match &business {
-        Some(b) => {
-            let c = company(txn, t, b, lead, None).await?;
-            service::reindex(app, txn, &TenantId::new(t), c.id).await?;
-            Some(c)
-        }
+        Some(b) => Some(company(app, txn, t, b, lead, None).await?),
         None => None,
     };
     let data = ContactData {
@@ -295,7 +294,7 @@ pub(crate) async fn contact_of(
         ..new_contact(lead)
     };
     let id = Uuid::now_v7();
-    let created = service::write(
+    let created = service::write_full(
         txn,
         &TenantId::new(t),
         id,
@@ -305,8 +304,8 @@ pub(crate) async fn contact_of(
         lead.received_at,
     )
     .await?;
-    service::reindex(app, txn, &TenantId::new(t), id).await?;
-    Ok((created, company, true))
+    service::index(app, txn, &TenantId::new(t), &created).await?;
+    Ok((created.contact, company, true))
 }
 
 fn unreachable(r: &Reach) -> Error {

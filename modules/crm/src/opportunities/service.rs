@@ -58,7 +58,7 @@ pub(crate) fn in_reach(cx: &Cx) -> Select<opportunity::Entity> {
 pub async fn statuses(app: &App, db: DatabaseExecutor<'_>, t: &impl Tenanted) -> Result<StatusSet> {
     app.ports
         .statuses
-        .of(db, t.tenant(), StatusEntity::Opportunity)
+        .of(app, db, t.tenant(), StatusEntity::Opportunity)
         .await
 }
 

@@ -118,7 +118,7 @@ impl OpportunityFacts<App> for OpportunityReports {
         let statuses = app
             .ports
             .statuses
-            .of(again(&db), cx.tenant(), StatusEntity::Opportunity)
+            .of(app, again(&db), cx.tenant(), StatusEntity::Opportunity)
             .await?;
         let q = statement(
             cx.user(),
