@@ -70,6 +70,16 @@ pub enum Error {
         field: String,
         detail: String,
     },
+    /// 422 with problem-specific members beside `field` (e.g. `transition_not_allowed` with
+    /// the `allowed` keys, `required_fields_missing` with `fields`), so a client can act on the
+    /// refusal without parsing its text.
+    #[error("{field}: {detail}")]
+    Refused {
+        kind: &'static str,
+        field: String,
+        detail: String,
+        extra: serde_json::Value,
+    },
     /// 429: too many attempts; `retry_after` in seconds.
     #[error("too many attempts")]
     TooManyRequests { retry_after: u64 },
@@ -125,7 +135,7 @@ impl Error {
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation { .. } | Error::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -216,6 +226,18 @@ impl Error {
                     detail.clone(),
                     Some(field.clone()),
                     None,
+                ),
+                Error::Refused {
+                    kind,
+                    field,
+                    detail,
+                    extra,
+                } => (
+                    kind,
+                    "Invalid input",
+                    detail.clone(),
+                    Some(field.clone()),
+                    Some(extra.clone()),
                 ),
                 Error::TooManyRequests { retry_after } => (
                     "too_many_attempts",

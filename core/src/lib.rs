@@ -29,6 +29,7 @@ pub mod ports;
 pub mod principals;
 pub mod registry;
 pub mod secret;
+pub mod status_history;
 pub mod storage;
 pub mod tenancy;
 pub mod uow;

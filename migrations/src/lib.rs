@@ -18,6 +18,7 @@ mod m0008_connectors;
 mod m0009_report_indexes;
 mod m0011_term_modules;
 mod m0012_search_index;
+mod m0013_status_history;
 pub mod testing;
 mod util;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_report_indexes::Migration),
             Box::new(m0011_term_modules::Migration),
             Box::new(m0012_search_index::Migration),
+            Box::new(m0013_status_history::Migration),
         ]
     }
 }

@@ -154,6 +154,7 @@ pub async fn build_app_with_clock(
             ],
             opportunity_facts: Arc::new(forecourt_crm::OpportunityReports),
             statuses: Arc::new(FixedStatuses),
+            status_holders: vec![],
         },
         storage,
         write_gate,

@@ -5,5 +5,12 @@ pub mod authz_version;
 pub mod casbin_rule;
 pub mod mail_outbox;
 pub mod permission_seed;
+pub mod status_change;
 
-crate::tenant_scoped!(activity_log, authz_version, casbin_rule, permission_seed);
+crate::tenant_scoped!(
+    activity_log,
+    authz_version,
+    casbin_rule,
+    permission_seed,
+    status_change
+);

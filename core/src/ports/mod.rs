@@ -28,6 +28,8 @@ pub struct Ports<A: Sync> {
     pub lead_source_users: Vec<Arc<dyn lead_sources::LeadSourceUsers>>,
     /// Figures about opportunities for reports of other modules (`crm`).
     pub opportunity_facts: Arc<dyn opportunity_facts::OpportunityFacts<A>>,
-    /// What kind each status is.
-    pub statuses: Arc<dyn statuses::Statuses>,
+    /// Each tenant's statuses and the moves between them (`statuses`, else the fixed sets).
+    pub statuses: Arc<dyn statuses::Statuses<A>>,
+    /// Every module's records that carry a status (asked before a status is archived).
+    pub status_holders: Vec<Arc<dyn statuses::StatusHolders<A>>>,
 }
