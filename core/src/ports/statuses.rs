@@ -161,8 +161,9 @@ pub struct Move<'a> {
     pub from: &'a str,
     /// The requested status key.
     pub to: &'a str,
-    /// The caller's roles (a listed transition may be limited to some roles).
-    pub roles: &'a [String],
+    /// The user asking (`None` for the system: intake, an archive's reassignment); a listed
+    /// transition limited to some roles is checked against this user's roles.
+    pub user: Option<Uuid>,
 }
 
 /// Answers a tenant's statuses and the moves between them. [`FixedStatuses`] answers the
@@ -392,7 +393,7 @@ mod tests {
             entity: StatusEntity::Opportunity,
             from,
             to,
-            roles: &[],
+            user: None,
         };
         assert!(FixedStatuses::check(&s, mv("new", "won")).is_ok());
         let lost = FixedStatuses::check(&s, mv("offer_sent", "lost")).unwrap();
