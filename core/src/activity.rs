@@ -21,6 +21,9 @@ use uuid::Uuid;
 pub enum Actor<'a> {
     /// A user of the tenant.
     User(&'a TenantUser),
+    /// A user of the tenant known by id only (a change made through a port on a user's
+    /// behalf, e.g. an archived status's records moved by the admin who archived it).
+    UserId(Uuid),
     /// The platform itself, named (e.g. `expiry-sweep`).
     System(&'static str),
 }
@@ -81,6 +84,7 @@ pub fn entry(
 ) -> activity_log::ActiveModel {
     let (actor_user_id, label) = match actor {
         Actor::User(u) => (Some(u.user_id), format!("user:{}", u.user_id)),
+        Actor::UserId(id) => (Some(id), format!("user:{id}")),
         Actor::System(name) => (None, format!("system:{name}")),
     };
     activity_log::ActiveModel {

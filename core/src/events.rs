@@ -24,4 +24,14 @@ pub enum Event {
         /// The contacts that were folded into it.
         merged: Vec<Uuid>,
     },
+    /// A prospect became a customer (its status moved to a won one, or `convert`), in the
+    /// transaction that converted it.
+    ContactConverted {
+        /// The tenant.
+        tenant_id: Uuid,
+        /// The contact, now a customer.
+        contact_id: Uuid,
+        /// The won prospect status it moved to.
+        status: String,
+    },
 }

@@ -141,6 +141,69 @@ async fn last_changes(
     Ok(out)
 }
 
+/// A requested status change (`POST /opportunities/{id}/status`, `POST
+/// /contacts/{id}/status`).
+#[derive(Debug, Clone, poem_openapi::Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// The key of a status of the tenant for the record's entity (see `GET
+    /// /statuses?entity=` with the `statuses` module; without it, the fixed sets: for
+    /// opportunities `new`, `taken_in_charge`, `offer_sent`, `sold_not_delivered`,
+    /// `long_term_follow_up`, `won`, `lost`; for prospects `new`, `contacted`, `qualified`,
+    /// `converted`, `disqualified`). Archived statuses are refused.
+    #[oai(validator(max_length = 64))]
+    pub status: String,
+    /// Why (required for a lost status, and for a transition that asks for one).
+    #[oai(validator(max_length = 2000))]
+    pub reason: Option<String>,
+    /// A note kept in the status history.
+    #[oai(validator(max_length = 2000))]
+    pub note: Option<String>,
+}
+
+/// One status change, as the API shows it.
+#[derive(Debug, Clone, poem_openapi::Object, serde::Serialize)]
+pub struct StatusChangeView {
+    /// The status left; absent for the record's creation.
+    #[oai(nullable)]
+    pub from: Option<String>,
+    /// The status entered.
+    pub to: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The user who made the change; absent for the system (intake, jobs).
+    #[oai(nullable)]
+    pub actor_user_id: Option<Uuid>,
+    /// The reason given.
+    #[oai(nullable)]
+    pub reason: Option<String>,
+    /// The note given.
+    #[oai(nullable)]
+    pub note: Option<String>,
+    /// Seconds the record spent in `from`; absent when unknown (records older than the
+    /// history).
+    #[oai(nullable)]
+    pub seconds_in_from: Option<i64>,
+    /// `user`, `archive`, `intake` or `import`.
+    pub cause: String,
+}
+
+impl From<status_change::Model> for StatusChangeView {
+    fn from(m: status_change::Model) -> Self {
+        StatusChangeView {
+            from: m.from_status,
+            to: m.to_status,
+            at: m.at,
+            actor_user_id: m.actor_user_id,
+            reason: m.reason,
+            note: m.note,
+            seconds_in_from: m.seconds_in_from,
+            cause: m.cause,
+        }
+    }
+}
+
 /// A record's history, oldest first.
 pub async fn of_record(
     conn: &impl ConnectionTrait,

@@ -221,6 +221,7 @@ impl People {
             comments: None,
             blocked: false,
             lifecycle: "prospect".into(),
+            prospect_status: Some("new".into()),
             assigned_user_id: Some(assigned),
             establishment_id: Some(establishment),
             company_id: None,

@@ -192,6 +192,8 @@ async fn demo_contacts(
                     comments: None,
                     blocked: false,
                     lifecycle: (*lifecycle).into(),
+                    // Prospects start where every tenant's prospects start.
+                    prospect_status: (*lifecycle == "prospect").then(|| "new".into()),
                     assigned_user_id: Some(admin),
                     establishment_id: Some(establishment),
                     company_id: None,

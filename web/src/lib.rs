@@ -154,7 +154,7 @@ pub async fn build_app_with_clock(
             ],
             opportunity_facts: Arc::new(forecourt_crm::OpportunityReports),
             statuses: Arc::new(FixedStatuses),
-            status_holders: vec![],
+            status_holders: vec![Arc::new(forecourt_crm::StatusRecords)],
         },
         storage,
         write_gate,

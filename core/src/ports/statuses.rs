@@ -33,6 +33,53 @@ impl StatusEntity {
     pub fn parse(key: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|e| e.as_str() == key)
     }
+
+    /// The fields of a record that a transition may require to be set before it is taken
+    /// (`required_fields`); the owner of the record checks them.
+    pub fn requirable_fields(self) -> &'static [&'static str] {
+        match self {
+            StatusEntity::Opportunity => &[
+                "customer_info",
+                "source_id",
+                "assigned_user_id",
+                "establishment_id",
+                "vehicle_ids",
+            ],
+            StatusEntity::Prospect => &[
+                "first_name",
+                "last_name",
+                "company_name",
+                "emails",
+                "phones",
+                "addresses",
+                "language",
+                "birth_date",
+                "national_number",
+                "vat_number",
+                "assigned_user_id",
+                "establishment_id",
+            ],
+        }
+    }
+}
+
+/// 422 `required_fields_missing`: the record lacks `fields`, which the transition asks for.
+pub fn required_fields_missing(fields: Vec<String>) -> Error {
+    Error::Refused {
+        kind: "required_fields_missing",
+        field: fields.first().cloned().unwrap_or_default(),
+        detail: format!("set {} first: this status asks for them", fields.join(", ")),
+        extra: serde_json::json!({ "fields": fields }),
+    }
+}
+
+/// 422 `reason_required` on `reason`.
+pub fn reason_required(to: &str) -> Error {
+    Error::Validation {
+        kind: "reason_required",
+        field: "reason".into(),
+        detail: format!("say why: a move to `{to}` needs a reason"),
+    }
 }
 
 /// What a status means for the rules.

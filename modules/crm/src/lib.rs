@@ -13,10 +13,13 @@ use forecourt_core::{
     context::TenantUser,
     module::Module,
     module::Readable,
-    ports::contacts::ContactPort,
+    ports::{
+        contacts::ContactPort,
+        statuses::{StatusEntity, StatusHolders},
+    },
     tenancy::{Cx, TenantId},
 };
-use sea_orm::{DatabaseTransaction, QueryFilter};
+use sea_orm::{DatabaseExecutor, DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
 /// The tables of this crate have no sea-orm relations: joins are written where they are used.
@@ -262,5 +265,48 @@ impl ContactPort<App> for Contacts {
 
     async fn changed(&self, app: &App, tenant_id: Uuid) {
         contacts::service::searches_changed(app, &TenantId::new(tenant_id)).await;
+    }
+}
+
+/// The CRM's records that carry a status (opportunities; prospects), as the `statuses` module
+/// asks about them when a status is archived.
+pub struct StatusRecords;
+
+#[async_trait::async_trait]
+impl StatusHolders<App> for StatusRecords {
+    async fn count_in(
+        &self,
+        _app: &App,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        entity: StatusEntity,
+        key: &str,
+    ) -> Result<u64> {
+        match entity {
+            StatusEntity::Opportunity => {
+                opportunities::service::count_in_status(&db, &tenant, key).await
+            }
+            StatusEntity::Prospect => contacts::service::count_in_status(&db, &tenant, key).await,
+        }
+    }
+
+    async fn reassign(
+        &self,
+        app: &App,
+        txn: &DatabaseTransaction,
+        tenant: TenantId,
+        entity: StatusEntity,
+        from: &str,
+        to: &str,
+        actor: Option<Uuid>,
+    ) -> Result<u64> {
+        match entity {
+            StatusEntity::Opportunity => {
+                opportunities::service::reassign_status(app, txn, &tenant, (from, to), actor).await
+            }
+            StatusEntity::Prospect => {
+                contacts::service::reassign_status(app, txn, &tenant, (from, to), actor).await
+            }
+        }
     }
 }

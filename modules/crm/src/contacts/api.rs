@@ -5,6 +5,7 @@ pub use crate::contacts::views::str_of;
 use crate::{
     contacts::{
         service::{self, Full},
+        status,
         views::{
             ContactBody, ContactPatch, ContactResponse, ContactView, DuplicateView, MergeBody, view,
         },
@@ -15,6 +16,7 @@ use forecourt_core::{
     App, Result,
     access::Action,
     http::{JsonBody, List, NoContent, TenantAuth},
+    status_history::{StatusChange, StatusChangeView},
     tenancy::Cx,
 };
 use poem::web::Data;
@@ -160,7 +162,10 @@ impl ContactsApi {
 
     /// Convert a prospect to a customer
     ///
-    /// 409 `already_customer` when it is one.
+    /// The prospect's move to the tenant's first won prospect status (`converted` by
+    /// default), under the same rules as `POST /contacts/{id}/status`; in the status history
+    /// and the activity log, with a `ContactConverted` event in the same transaction. 409
+    /// `already_customer` when it is one.
     #[oai(path = "/contacts/:id/convert", method = "post")]
     async fn convert(
         &self,
@@ -174,6 +179,48 @@ impl ContactsApi {
             .await?;
         let full = service::convert(&app, &cx, id.0).await?;
         Ok(answer(&app, &cx, full, false).await?)
+    }
+
+    /// Change a prospect's status
+    ///
+    /// Under the tenant's rules for prospect statuses (the `statuses` module's policy, else
+    /// any status to any other): 422 `unknown_status` or `transition_not_allowed` (with
+    /// `allowed`), `reason_required`, `required_fields_missing` (with `fields`). A move to a
+    /// won status (`converted` by default) makes the prospect a customer, like `convert`. 409
+    /// `already_customer` for a customer. Needs `contacts`/`write` on the contact.
+    #[oai(path = "/contacts/:id/status", method = "post")]
+    async fn status(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<StatusChange>,
+    ) -> poem::Result<ContactResponse> {
+        let cx = app
+            .authz
+            .context(&auth.0, "contacts", Action::Write)
+            .await?;
+        let full = status::move_status(&app, &cx, id.0, body.0).await?;
+        Ok(answer(&app, &cx, full, false).await?)
+    }
+
+    /// Prospect status history
+    ///
+    /// Every prospect status the contact was in, oldest first, with who moved it, why and how
+    /// long it stayed.
+    #[oai(path = "/contacts/:id/status-history", method = "get")]
+    async fn status_history(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> poem::Result<Json<List<StatusChangeView>>> {
+        let cx = app.authz.context(&auth.0, "contacts", Action::Read).await?;
+        let items = status::history(&app, &cx, id.0).await?;
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 
     /// Likely duplicates

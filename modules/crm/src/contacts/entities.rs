@@ -26,6 +26,7 @@ pub mod contact {
         pub comments: Option<String>,
         pub blocked: bool,
         pub lifecycle: String,
+        pub prospect_status: Option<String>,
         pub assigned_user_id: Option<Uuid>,
         pub establishment_id: Option<Uuid>,
         pub company_id: Option<Uuid>,

@@ -3,6 +3,7 @@
 
 use crate::contacts::{
     entities::contact,
+    status::initial_status,
     store::{AddressData, ContactData},
     validate,
     views::{ContactBody, ContactKind, Lifecycle, str_of},
@@ -42,6 +43,7 @@ pub async fn validate_body(
 ) -> Result<ContactData> {
     let today = app.clock.now().date_naive();
     let kind = str_of(b.kind);
+    let lifecycle = str_of(b.lifecycle.unwrap_or(Lifecycle::Prospect));
     let first_name = text("first_name", b.first_name, 100)?;
     let last_name = text("last_name", b.last_name, 100)?;
     let company_name = text("company_name", b.company_name, 200)?;
@@ -230,7 +232,12 @@ pub async fn validate_body(
         groups,
         comments: text("comments", b.comments, 5000)?,
         blocked: b.blocked.unwrap_or(false),
-        lifecycle: str_of(b.lifecycle.unwrap_or(Lifecycle::Prospect)),
+        prospect_status: match stored.and_then(|s| s.prospect_status.clone()) {
+            Some(kept) => Some(kept),
+            None if lifecycle == "prospect" => Some(initial_status(app, conn, user).await?),
+            None => None,
+        },
+        lifecycle,
         assigned_user_id: Some(assigned),
         establishment_id: establishment,
         company_id: b.company_id,

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod input;
 pub mod read;
 pub mod service;
+pub mod status;
 pub mod store;
 pub mod terms;
 pub mod validate;

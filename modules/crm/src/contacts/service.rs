@@ -11,6 +11,7 @@ pub use crate::contacts::{
     input::{country_of, ensure_within, may_set_blocked, validate_body},
     read::{Full, complete, complete_many},
     store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
+    status::{convert, count_in_status, reassign_status},
     terms::{generation_key, hidden_modules, index, reindex, searches_changed},
     visibility::{
         Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,
@@ -148,41 +149,6 @@ pub async fn delete(app: &App, cx: &Cx, id: Uuid) -> Result<()> {
     .await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
     uow.commit().await
-}
-
-/// Makes a prospect a customer; 409 `already_customer` when it is one.
-pub async fn convert(app: &App, cx: &Cx, id: Uuid) -> Result<Full> {
-    let mut uow = Uow::begin(app, cx).await?;
-    let current = load_visible(app, uow.txn(), cx, id).await?;
-    if current.contact.lifecycle == "customer" {
-        return Err(Error::conflict(
-            "already_customer",
-            "this contact is already a customer",
-        ));
-    }
-    // Only the row changes: the contact is answered from what was read and written.
-    let mut full = current;
-    full.contact.lifecycle = "customer".into();
-    full.contact.version += 1;
-    full.contact.updated_at = crate::contacts::store::stamp(uow.now());
-    contact::Entity::update_in(&uow)
-        .col_expr(contact::Column::Lifecycle, Expr::value("customer"))
-        .col_expr(contact::Column::Version, Expr::value(full.contact.version))
-        .col_expr(
-            contact::Column::UpdatedAt,
-            Expr::value(full.contact.updated_at),
-        )
-        .filter(contact::Column::Id.eq(id))
-        .exec(uow.txn())
-        .await?;
-    uow.record(
-        Activity::new("contact", id, "converted")
-            .changes(json!({"lifecycle": {"from": "prospect", "to": "customer"}})),
-    )
-    .await?;
-    uow.after_commit(AfterCommit::Bump(generation_key(&uow)));
-    uow.commit().await?;
-    Ok(full)
 }
 
 /// Likely duplicates of a contact the caller may see, among the contacts the caller may see,

@@ -78,6 +78,9 @@ pub struct ContactData {
     pub blocked: bool,
     /// `prospect` or `customer`.
     pub lifecycle: String,
+    /// The prospect status (a key of the tenant's prospect statuses): set while a prospect,
+    /// kept as the last one after conversion; only status moves change it.
+    pub prospect_status: Option<String>,
     /// Owner.
     pub assigned_user_id: Option<Uuid>,
     /// Establishment.
@@ -129,6 +132,7 @@ impl ContactData {
             comments: c.comments.clone(),
             blocked: c.blocked,
             lifecycle: c.lifecycle.clone(),
+            prospect_status: c.prospect_status.clone(),
             assigned_user_id: c.assigned_user_id,
             establishment_id: c.establishment_id,
             company_id: c.company_id,
@@ -187,6 +191,7 @@ fn row(
         comments: d.comments.clone(),
         blocked: d.blocked,
         lifecycle: d.lifecycle.clone(),
+        prospect_status: d.prospect_status.clone(),
         assigned_user_id: d.assigned_user_id,
         establishment_id: d.establishment_id,
         company_id: d.company_id,
@@ -542,6 +547,7 @@ pub async fn insert_many(
             comments: d.comments.clone(),
             blocked: d.blocked,
             lifecycle: d.lifecycle.clone(),
+            prospect_status: d.prospect_status.clone(),
             assigned_user_id: d.assigned_user_id,
             establishment_id: d.establishment_id,
             company_id: d.company_id,

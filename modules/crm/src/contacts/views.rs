@@ -291,6 +291,11 @@ pub struct ContactView {
     pub blocked: bool,
     /// `prospect` or `customer`.
     pub lifecycle: Lifecycle,
+    /// The prospect status (a key of the tenant's prospect statuses, `GET
+    /// /statuses?entity=prospect` with the `statuses` module): set while a prospect, the last
+    /// one after conversion. Changed only by `POST /contacts/{id}/status` and `convert`.
+    #[oai(nullable)]
+    pub prospect_status: Option<String>,
     /// Owner.
     #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
@@ -392,6 +397,7 @@ pub fn view(f: Full, today: NaiveDate, extensions: serde_json::Value) -> Contact
         } else {
             Lifecycle::Prospect
         },
+        prospect_status: c.prospect_status,
         assigned_user_id: c.assigned_user_id,
         establishment_id: c.establishment_id,
         company_id: c.company_id,

@@ -5,7 +5,7 @@
 use crate::contacts::{
     entities::{contact, contact_email, contact_phone},
     service::{self, AddressData, ContactData},
-    validate,
+    status, validate,
 };
 use forecourt_core::{
     App, Error, Result,
@@ -117,7 +117,7 @@ async fn company(
     txn: &DatabaseTransaction,
     t: Uuid,
     name: &str,
-    lead: &InboundLead,
+    (lead, initial): (&InboundLead, &str),
     reach: Option<&Reach>,
 ) -> Result<contact::Model> {
     let existing = service::scoped(&TenantId::new(t))
@@ -134,7 +134,7 @@ async fn company(
         company_name: Some(name.to_string()),
         emails: reach.map(|r| r.emails.clone()).unwrap_or_default(),
         phones: reach.map(|r| r.phones.clone()).unwrap_or_default(),
-        ..new_contact(lead)
+        ..new_contact(lead, initial)
     };
     // A company found is left as it is; only a new one needs its search terms.
     let created = service::write_full(
@@ -152,7 +152,7 @@ async fn company(
 }
 
 /// The fields every contact created from a lead shares.
-fn new_contact(lead: &InboundLead) -> ContactData {
+fn new_contact(lead: &InboundLead, initial: &str) -> ContactData {
     ContactData {
         kind: "person".into(),
         title: None,
@@ -177,6 +177,7 @@ fn new_contact(lead: &InboundLead) -> ContactData {
         comments: None,
         blocked: false,
         lifecycle: "prospect".into(),
+        prospect_status: Some(initial.to_string()),
         assigned_user_id: None,
         establishment_id: lead.establishment_id,
         company_id: None,
@@ -215,6 +216,8 @@ pub(crate) async fn contact_of(
     if r.emails.is_empty() && r.phones.is_empty() {
         return Err(unreachable(r));
     }
+    // New contacts from a lead are prospects, in the tenant's initial prospect status.
+    let initial = status::initial_status(app, txn, &TenantId::new(t)).await?;
     if let Some(found) = matching(txn, t, r).await? {
         if found.blocked {
             return Err(Error::Validation {
@@ -266,18 +269,18 @@ pub(crate) async fn contact_of(
             found
         };
         let company = match (&business, found.kind.as_str()) {
-            (Some(b), "person") => Some(company(app, txn, t, b, lead, None).await?),
+            (Some(b), "person") => Some(company(app, txn, t, b, (lead, &initial), None).await?),
             _ => None,
         };
         return Ok((found, company, false));
     }
     if !person && let Some(b) = &business {
         // Only a business: the company itself is the customer.
-        let c = company(app, txn, t, b, lead, Some(r)).await?;
+        let c = company(app, txn, t, b, (lead, &initial), Some(r)).await?;
         return Ok((c, None, true));
     }
     let company = match &business {
-        Some(b) => Some(company(app, txn, t, b, lead, None).await?),
+        Some(b) => Some(company(app, txn, t, b, (lead, &initial), None).await?),
         None => None,
     };
     let data = ContactData {
@@ -291,7 +294,7 @@ pub(crate) async fn contact_of(
         emails: r.emails.clone(),
         phones: r.phones.clone(),
         employer_id: company.as_ref().map(|c| c.id),
-        ..new_contact(lead)
+        ..new_contact(lead, &initial)
     };
     let id = Uuid::now_v7();
     let created = service::write_full(

@@ -12,6 +12,7 @@ use forecourt_core::{
     App,
     access::Action,
     http::{Created, JsonBody, List, NoContent, TenantAuth},
+    status_history::StatusChangeView,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -129,9 +130,15 @@ impl OpportunitiesApi {
 
     /// Change the status
     ///
-    /// Any open status to any other; `won` and `lost` close it (`lost` needs a `reason`). A
-    /// closed opportunity can only be reopened (a change back to an open status, which clears
-    /// `closed_at` and the lost reason); closing it again is 409 `opportunity_closed`.
+    /// The only way a status changes. Without the `statuses` module: any open status to any
+    /// other; `won` and `lost` close it (`lost` needs a `reason`); a closed opportunity can
+    /// only be reopened (a change back to an open status, which clears `closed_at` and the
+    /// lost reason); closing it again is 409 `opportunity_closed`. With the module, the
+    /// tenant's statuses and policy decide: 422 `unknown_status` (with `allowed`),
+    /// `transition_not_allowed` (with `allowed`: the keys that may follow the current one),
+    /// `reason_required`, `required_fields_missing` (with `fields`); leaving a closed status
+    /// is 409 `opportunity_closed` unless the tenant lists that transition. Every change is in
+    /// the status history.
     #[oai(path = "/opportunities/:id/status", method = "post")]
     async fn status(
         &self,
@@ -146,6 +153,28 @@ impl OpportunitiesApi {
             .await?;
         let o = service::change_status(&app, &cx, id.0, body.0).await?;
         Ok(Json(reads::view(&app, &cx, o).await?))
+    }
+
+    /// Status history
+    ///
+    /// Every status the opportunity was in, oldest first: who moved it, why, and how long it
+    /// stayed in the status it left. Needs read access to the opportunity.
+    #[oai(path = "/opportunities/:id/status-history", method = "get")]
+    async fn status_history(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> poem::Result<Json<List<StatusChangeView>>> {
+        let cx = app
+            .authz
+            .context(&auth.0, "opportunities", Action::Read)
+            .await?;
+        let items = service::status_history(&app, &cx, id.0).await?;
+        Ok(Json(List {
+            items,
+            next_cursor: None,
+        }))
     }
 
     /// Reassign

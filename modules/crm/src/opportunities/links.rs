@@ -55,6 +55,22 @@ pub(crate) async fn add_vehicles(
     link_vehicles(conn, t, id, &rows).await
 }
 
+/// The vehicles of interest of opportunity `id`, in order.
+pub(crate) async fn vehicles_of(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<Vec<Uuid>> {
+    Ok(opportunity_vehicle::Entity::scoped(t)
+        .select_only()
+        .column(opportunity_vehicle::Column::VehicleId)
+        .filter(opportunity_vehicle::Column::OpportunityId.eq(id))
+        .order_by_asc(opportunity_vehicle::Column::Position)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// Adds stock vehicles to an opportunity's vehicles of interest at their positions, in one
 /// statement.
 pub(crate) async fn link_vehicles(

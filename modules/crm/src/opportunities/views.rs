@@ -59,19 +59,8 @@ pub struct OpportunityPatch {
     pub vehicle_ids: Option<Vec<Uuid>>,
 }
 
-/// A status change.
-#[derive(Object, Deserialize, Debug)]
-#[oai(deny_unknown_fields)]
-#[serde(deny_unknown_fields)]
-pub struct StatusChange {
-    /// `new`, `taken_in_charge`, `offer_sent`, `sold_not_delivered`, `long_term_follow_up`,
-    /// `won` or `lost`.
-    #[oai(validator(max_length = 64))]
-    pub status: String,
-    /// Why it was lost (required for `lost`).
-    #[oai(validator(max_length = 2000))]
-    pub reason: Option<String>,
-}
+
+pub use forecourt_core::status_history::StatusChange;
 
 /// A reassignment.
 #[derive(Object, Deserialize, Debug)]
