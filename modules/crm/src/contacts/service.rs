@@ -10,8 +10,8 @@ use crate::contacts::{
 pub use crate::contacts::{
     input::{country_of, ensure_within, may_set_blocked, validate_body},
     read::{Full, complete, complete_many},
-    store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
     status::{convert, count_in_status, reassign_status},
+    store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
     terms::{generation_key, hidden_modules, index, reindex, searches_changed},
     visibility::{
         Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,

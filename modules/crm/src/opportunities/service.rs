@@ -553,7 +553,11 @@ pub(crate) async fn status_history(
 }
 
 /// How many of the tenant's opportunities are in status `key`.
-pub async fn count_in_status(conn: &impl ConnectionTrait, t: &impl Tenanted, key: &str) -> Result<u64> {
+pub async fn count_in_status(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    key: &str,
+) -> Result<u64> {
     Ok(opportunity::Entity::scoped(t)
         .filter(opportunity::Column::Status.eq(key))
         .count(conn)

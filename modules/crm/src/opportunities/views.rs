@@ -59,7 +59,6 @@ pub struct OpportunityPatch {
     pub vehicle_ids: Option<Vec<Uuid>>,
 }
 
-
 pub use forecourt_core::status_history::StatusChange;
 
 /// A reassignment.

@@ -1,0 +1,280 @@
+//! Status changes of opportunities and prospects as the CRM takes them (issue 12): the status
+//! history with the time spent in each status, prospect statuses, conversion by a move to a
+//! won status or by `convert` (one path), the built-in machine's refusals, and tenant
+//! isolation of the new paths. Tenant-defined statuses are in `statuses.rs`.
+
+use chrono::{Duration, TimeZone, Utc};
+use forecourt_tests::{Expect, Json, TestServer, unique, unique_email};
+use serde_json::{Value, json};
+
+const OPPS: &str = "/api/v1/opportunities";
+const CONTACTS: &str = "/api/v1/contacts";
+
+async fn prospect(s: &TestServer, token: &str) -> Value {
+    s.post(
+        CONTACTS,
+        token,
+        json!({"kind": "person", "first_name": "Ine", "last_name": unique("Prospect"),
+               "emails": [unique_email("prospect")]}),
+    )
+    .await
+    .ok(201)
+}
+
+async fn opportunity(s: &TestServer, token: &str) -> String {
+    let contact = s.create_contact(token).await;
+    s.post(OPPS, token, json!({"contacts": [{"contact_id": contact}]}))
+        .await
+        .ok(201)["opportunity"]
+        .str("id")
+}
+
+fn history(v: &Value) -> Vec<(Value, Value, Value)> {
+    v.items()
+        .iter()
+        .map(|h| {
+            (
+                h["from"].clone(),
+                h["to"].clone(),
+                h["seconds_in_from"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_opportunity_keeps_every_status_it_was_in_with_the_time_spent_there() {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let (s, clock) = TestServer::start_clocked(t0, |_| {}).await;
+    let t = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let id = opportunity(&s, tok).await;
+    let path = format!("{OPPS}/{id}");
+
+    clock.set(t0 + Duration::hours(5));
+    s.post(
+        &format!("{path}/status"),
+        tok,
+        json!({"status": "taken_in_charge", "note": "called back"}),
+    )
+    .await
+    .ok(200);
+    clock.set(t0 + Duration::days(2) + Duration::hours(5));
+    let lost = s
+        .post(&format!("{path}/status"), tok, json!({"status": "lost"}))
+        .await
+        .problem(422, "reason_required");
+    assert_eq!(lost["field"], "reason", "{lost}");
+    s.post(
+        &format!("{path}/status"),
+        tok,
+        json!({"status": "lost", "reason": "bought elsewhere"}),
+    )
+    .await
+    .ok(200);
+
+    let h = s.get(&format!("{path}/status-history"), tok).await.ok(200);
+    assert_eq!(
+        history(&h),
+        vec![
+            (Value::Null, json!("new"), Value::Null),
+            (json!("new"), json!("taken_in_charge"), json!(5 * 3600)),
+            (
+                json!("taken_in_charge"),
+                json!("lost"),
+                json!(2 * 24 * 3600)
+            ),
+        ],
+        "{h}"
+    );
+    let items = h.items();
+    assert_eq!(items[0]["cause"], "user");
+    assert_eq!(items[0]["actor_user_id"], t.admin_user_id.as_str());
+    assert_eq!(items[1]["note"], "called back");
+    assert_eq!(items[2]["reason"], "bought elsewhere");
+
+    // A refused move writes nothing: closing again is the closed rule's 409.
+    s.post(&format!("{path}/status"), tok, json!({"status": "won"}))
+        .await
+        .problem(409, "opportunity_closed");
+    let unknown = s
+        .post(&format!("{path}/status"), tok, json!({"status": "sold"}))
+        .await
+        .problem(422, "unknown_status");
+    assert_eq!(unknown["field"], "status");
+    assert!(
+        unknown["allowed"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("offer_sent"))),
+        "{unknown}"
+    );
+    let again = s.get(&format!("{path}/status-history"), tok).await.ok(200);
+    assert_eq!(again.items().len(), 3, "{again}");
+}
+
+#[tokio::test]
+async fn a_prospect_moves_through_its_statuses_and_becomes_a_customer_when_won() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let p = prospect(&s, tok).await;
+    assert_eq!(p["lifecycle"], "prospect");
+    assert_eq!(
+        p["prospect_status"], "new",
+        "a new prospect starts in `new`: {p}"
+    );
+    let path = format!("{CONTACTS}/{}", p.str("id"));
+
+    let moved = s
+        .post(
+            &format!("{path}/status"),
+            tok,
+            json!({"status": "qualified", "note": "budget confirmed"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(moved["prospect_status"], "qualified");
+    assert_eq!(moved["lifecycle"], "prospect");
+    s.post(
+        &format!("{path}/status"),
+        tok,
+        json!({"status": "disqualified"}),
+    )
+    .await
+    .problem(422, "reason_required");
+    let won = s
+        .post(
+            &format!("{path}/status"),
+            tok,
+            json!({"status": "converted"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(won["lifecycle"], "customer", "{won}");
+    assert_eq!(won["prospect_status"], "converted");
+    // What a later read shows, with the version moved on once per move.
+    let read = s.get(&path, tok).await.ok(200);
+    assert_eq!(read["lifecycle"], "customer");
+    assert_eq!(
+        read["version"],
+        p["version"].as_i64().unwrap() + 2,
+        "{read}"
+    );
+    s.post(&format!("{path}/status"), tok, json!({"status": "new"}))
+        .await
+        .problem(409, "already_customer");
+    s.post(&format!("{path}/convert"), tok, json!({}))
+        .await
+        .problem(409, "already_customer");
+
+    let h = s.get(&format!("{path}/status-history"), tok).await.ok(200);
+    let moves: Vec<(Value, Value)> = history(&h).into_iter().map(|(f, t, _)| (f, t)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (json!("new"), json!("qualified")),
+            (json!("qualified"), json!("converted")),
+        ],
+        "{h}"
+    );
+    assert_eq!(h.items()[0]["note"], "budget confirmed");
+    let activity = s
+        .get(
+            &format!(
+                "/api/v1/activity?entity_type=contact&entity_id={}",
+                p.str("id")
+            ),
+            tok,
+        )
+        .await
+        .ok(200);
+    let actions: Vec<String> = activity.items().iter().map(|a| a.str("action")).collect();
+    assert!(
+        actions.contains(&"converted".to_string())
+            && actions.contains(&"status_changed".to_string()),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn convert_is_the_move_to_the_won_status() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let p = prospect(&s, tok).await;
+    let path = format!("{CONTACTS}/{}", p.str("id"));
+    let c = s
+        .post(&format!("{path}/convert"), tok, json!({}))
+        .await
+        .ok(200);
+    assert_eq!(c["lifecycle"], "customer");
+    assert_eq!(c["prospect_status"], "converted");
+    let h = s.get(&format!("{path}/status-history"), tok).await.ok(200);
+    assert_eq!(
+        history(&h)
+            .into_iter()
+            .map(|(f, t, _)| (f, t))
+            .collect::<Vec<_>>(),
+        vec![(json!("new"), json!("converted"))],
+        "{h}"
+    );
+    // A customer created as one has no prospect status.
+    let customer = s
+        .post(
+            CONTACTS,
+            tok,
+            json!({"kind": "person", "last_name": unique("Customer"), "lifecycle": "customer",
+                   "emails": [unique_email("customer")]}),
+        )
+        .await
+        .ok(201);
+    assert!(customer["prospect_status"].is_null(), "{customer}");
+    // The status is changed only by a move: a body naming it is refused.
+    s.patch(
+        &format!("{CONTACTS}/{}", customer.str("id")),
+        tok,
+        json!({"prospect_status": "qualified"}),
+    )
+    .await
+    .ok(422);
+}
+
+#[tokio::test]
+async fn another_tenants_statuses_and_histories_answer_404() {
+    let s = TestServer::start().await;
+    let a = s.tenant("go").await;
+    let b = s.tenant("go").await;
+    let opp = opportunity(&s, &a.admin_token).await;
+    let p = prospect(&s, &a.admin_token).await.str("id");
+    for path in [
+        format!("{OPPS}/{opp}/status-history"),
+        format!("{CONTACTS}/{p}/status-history"),
+    ] {
+        s.get(&path, &b.admin_token).await.problem(404, "not_found");
+    }
+    s.post(
+        &format!("{OPPS}/{opp}/status"),
+        &b.admin_token,
+        json!({"status": "offer_sent"}),
+    )
+    .await
+    .problem(404, "not_found");
+    s.post(
+        &format!("{CONTACTS}/{p}/status"),
+        &b.admin_token,
+        json!({"status": "contacted"}),
+    )
+    .await
+    .problem(404, "not_found");
+    // Nothing moved.
+    let o = s
+        .get(&format!("{OPPS}/{opp}"), &a.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(o["status"], "new");
+    let c = s
+        .get(&format!("{CONTACTS}/{p}"), &a.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(c["prospect_status"], "new");
+}
