@@ -187,6 +187,12 @@ impl StatusSet {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|s| s.key.as_str())
     }
+
+    /// Whether these are the tenant's own statuses (rows of the `statuses` module), whose
+    /// flags are the source of truth, rather than a fixed set.
+    pub fn is_tenants_own(&self) -> bool {
+        self.0.iter().any(|s| s.id.is_some())
+    }
 }
 
 /// What a move between two statuses asks of the record and the caller, once allowed.
@@ -237,6 +243,19 @@ pub trait Statuses<A: Sync>: Send + Sync + 'static {
         tenant: TenantId,
         m: Move<'_>,
     ) -> Result<TransitionRule>;
+
+    /// Makes exactly `keys` the statuses of `entity` exempt from the expiry rule (`PUT
+    /// /settings/expiry` keeps `exempt_statuses` as a view of the flags), in the caller's
+    /// transaction; `false` when the tenant's statuses are a fixed set, whose exemptions the
+    /// caller keeps itself.
+    async fn set_exempt(
+        &self,
+        app: &A,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant: TenantId,
+        entity: StatusEntity,
+        keys: &[String],
+    ) -> Result<bool>;
 }
 
 /// The records that carry a status, as their owner answers for them when the `statuses`
@@ -398,6 +417,17 @@ impl<A: Sync> Statuses<A> for FixedStatuses {
         m: Move<'_>,
     ) -> Result<TransitionRule> {
         Self::check(&Self::set(m.entity), m)
+    }
+
+    async fn set_exempt(
+        &self,
+        _app: &A,
+        _txn: &sea_orm::DatabaseTransaction,
+        _tenant: TenantId,
+        _entity: StatusEntity,
+        _keys: &[String],
+    ) -> Result<bool> {
+        Ok(false)
     }
 }
 

@@ -284,7 +284,7 @@ impl StatusHolders<App> for StatusRecords {
     ) -> Result<u64> {
         match entity {
             StatusEntity::Opportunity => {
-                opportunities::service::count_in_status(&db, &tenant, key).await
+                opportunities::status::count_in_status(&db, &tenant, key).await
             }
             StatusEntity::Prospect => contacts::service::count_in_status(&db, &tenant, key).await,
         }
@@ -302,7 +302,7 @@ impl StatusHolders<App> for StatusRecords {
     ) -> Result<u64> {
         match entity {
             StatusEntity::Opportunity => {
-                opportunities::service::reassign_status(app, txn, &tenant, (from, to), actor).await
+                opportunities::status::reassign_status(app, txn, &tenant, (from, to), actor).await
             }
             StatusEntity::Prospect => {
                 contacts::service::reassign_status(app, txn, &tenant, (from, to), actor).await

@@ -278,3 +278,120 @@ async fn another_tenants_statuses_and_histories_answer_404() {
         .ok(200);
     assert_eq!(c["prospect_status"], "new");
 }
+
+/// A stock vehicle with a fresh VIN; answers its id.
+async fn stock_vehicle(s: &TestServer, token: &str) -> String {
+    let digits: String = unique("v")
+        .chars()
+        .filter_map(|c| c.to_digit(16))
+        .map(|d| char::from_digit(d % 10, 10).unwrap())
+        .take(8)
+        .collect();
+    s.post(
+        "/api/v1/vehicles",
+        token,
+        json!({"vin": format!("W0L0XCF08{digits}"), "make": "Opel", "model": "Mokka",
+               "year": 2025, "price": 28990}),
+    )
+    .await
+    .ok(201)
+    .str("id")
+}
+
+async fn offer(s: &TestServer, token: &str, opp: &str, vehicle: &str) {
+    s.post(
+        &format!("{OPPS}/{opp}/offers"),
+        token,
+        json!({"vehicle_id": vehicle, "price": 28990, "valid_until": "2099-12-31"}),
+    )
+    .await
+    .ok(201);
+}
+
+async fn vehicle_status(s: &TestServer, token: &str, id: &str) -> String {
+    s.get(&format!("/api/v1/vehicles/{id}"), token)
+        .await
+        .ok(200)
+        .str("status")
+}
+
+#[tokio::test]
+async fn winning_makes_the_customer_a_customer_and_sells_the_offered_vehicle() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let p = prospect(&s, tok).await.str("id");
+    let opp = s
+        .post(OPPS, tok, json!({"contacts": [{"contact_id": p}]}))
+        .await
+        .ok(201)["opportunity"]
+        .str("id");
+    let (first, offered) = (stock_vehicle(&s, tok).await, stock_vehicle(&s, tok).await);
+    offer(&s, tok, &opp, &first).await;
+    offer(&s, tok, &opp, &offered).await;
+    let status = format!("{OPPS}/{opp}/status");
+
+    // `sold_not_delivered` reserves the vehicle of the latest offer; leaving frees it.
+    s.post(&status, tok, json!({"status": "sold_not_delivered"}))
+        .await
+        .ok(200);
+    assert_eq!(vehicle_status(&s, tok, &offered).await, "reserved");
+    assert_eq!(vehicle_status(&s, tok, &first).await, "in_stock");
+    s.post(&status, tok, json!({"status": "offer_sent"}))
+        .await
+        .ok(200);
+    assert_eq!(vehicle_status(&s, tok, &offered).await, "in_stock");
+
+    // Another opportunity holding the same vehicle keeps it reserved when this one leaves.
+    let other = opportunity(&s, tok).await;
+    offer(&s, tok, &other, &offered).await;
+    s.post(
+        &format!("{OPPS}/{other}/status"),
+        tok,
+        json!({"status": "sold_not_delivered"}),
+    )
+    .await
+    .ok(200);
+    s.post(&status, tok, json!({"status": "sold_not_delivered"}))
+        .await
+        .ok(200);
+    s.post(&status, tok, json!({"status": "offer_sent"}))
+        .await
+        .ok(200);
+    assert_eq!(
+        vehicle_status(&s, tok, &offered).await,
+        "reserved",
+        "still held by the other opportunity"
+    );
+
+    // The sale: the customer converts and the vehicle is sold, each in its own history.
+    s.post(&status, tok, json!({"status": "won"})).await.ok(200);
+    assert_eq!(vehicle_status(&s, tok, &offered).await, "sold");
+    let c = s.get(&format!("{CONTACTS}/{p}"), tok).await.ok(200);
+    assert_eq!(c["lifecycle"], "customer", "{c}");
+    assert_eq!(c["prospect_status"], "converted");
+    let h = s
+        .get(&format!("{CONTACTS}/{p}/status-history"), tok)
+        .await
+        .ok(200);
+    let last = h.items().last().cloned().unwrap();
+    assert_eq!(
+        (last["from"].clone(), last["to"].clone()),
+        (json!("new"), json!("converted"))
+    );
+    assert!(last.str("reason").contains(&opp), "{last}");
+    let vehicle_log = s
+        .get(
+            &format!("/api/v1/activity?entity_type=vehicle&entity_id={offered}"),
+            tok,
+        )
+        .await
+        .ok(200);
+    let moves: Vec<Value> = vehicle_log
+        .items()
+        .iter()
+        .filter(|a| a["action"] == "status_changed")
+        .map(|a| a["changes"]["status"]["to"].clone())
+        .collect();
+    assert!(moves.contains(&json!("sold")), "{vehicle_log}");
+}

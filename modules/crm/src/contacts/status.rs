@@ -187,6 +187,88 @@ pub async fn convert(app: &App, cx: &Cx, id: Uuid) -> Result<Full> {
     .await
 }
 
+/// Makes the prospects among `ids` customers, as a consequence recorded with `why` (an
+/// opportunity won): each moves to the first won prospect status, with a history row, an
+/// activity entry and a `ContactConverted` event in `uow`; customers are left alone.
+pub async fn convert_all(uow: &mut Uow<'_>, ids: &[Uuid], why: &str) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let app = uow.app();
+    let found: Vec<(Uuid, Option<String>)> = scoped(&*uow)
+        .select_only()
+        .column(contact::Column::Id)
+        .column(contact::Column::ProspectStatus)
+        .filter(contact::Column::Id.is_in(ids.iter().copied()))
+        .filter(contact::Column::Lifecycle.eq("prospect"))
+        .into_tuple()
+        .all(uow.txn())
+        .await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let set = prospect_statuses(app, uow.txn().into(), &*uow).await?;
+    let won = set
+        .0
+        .iter()
+        .find(|s| s.kind == StatusKind::Won && !s.archived)
+        .map(|s| s.key.clone());
+    let now = stamp(uow.now());
+    let mut update = contact::Entity::update_in(&*uow)
+        .col_expr(contact::Column::Lifecycle, Expr::value("customer"))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            contact::Column::Version,
+            Expr::col(contact::Column::Version).add(1),
+        );
+    if let Some(w) = &won {
+        update = update.col_expr(contact::Column::ProspectStatus, Expr::value(w.clone()));
+    }
+    update
+        .filter(contact::Column::Id.is_in(found.iter().map(|(id, _)| *id)))
+        .filter(contact::Column::Lifecycle.eq("prospect"))
+        .exec(uow.txn())
+        .await?;
+    if let Some(w) = &won {
+        status_history::append(
+            uow.txn(),
+            &*uow,
+            StatusEntity::Prospect,
+            uow.user_id(),
+            now,
+            Cause::User,
+            found
+                .iter()
+                .map(|(id, from)| StatusMove {
+                    record_id: *id,
+                    from: from.clone(),
+                    to: w.clone(),
+                    entered_from: None,
+                    reason: Some(why.to_string()),
+                    note: None,
+                })
+                .collect(),
+        )
+        .await?;
+    }
+    for (id, _) in &found {
+        uow.record(
+            Activity::new("contact", *id, "converted").changes(
+                json!({"lifecycle": {"from": "prospect", "to": "customer"}, "reason": why}),
+            ),
+        )
+        .await?;
+        uow.emit(&Event::ContactConverted {
+            tenant_id: uow.tenant().uuid(),
+            contact_id: *id,
+            status: won.clone().unwrap_or_default(),
+        })
+        .await?;
+    }
+    uow.after_commit(AfterCommit::Bump(generation_key(&*uow)));
+    Ok(())
+}
+
 /// The status history of a contact the caller may see, oldest first.
 pub async fn history(app: &App, cx: &Cx, id: Uuid) -> Result<Vec<StatusChangeView>> {
     let full = load_visible(app, &app.db, cx, id).await?;

@@ -87,9 +87,15 @@ pub async fn settings(
         .filter(tenant_setting::Column::Key.eq(KEY))
         .one(conn)
         .await?;
-    Ok(row
-        .and_then(|r| serde_json::from_value(r.value).ok())
-        .unwrap_or_else(|| ExpirySettings::default_for(statuses)))
+    let mut rule = row
+        .and_then(|r| serde_json::from_value::<ExpirySettings>(r.value).ok())
+        .unwrap_or_else(|| ExpirySettings::default_for(statuses));
+    // With the tenant's own statuses their flags decide; the stored list is only what a
+    // tenant without them chose.
+    if statuses.is_tenants_own() {
+        rule.exempt_statuses = statuses.exempt_keys();
+    }
+    Ok(rule)
 }
 
 /// Changes the tenant's rule for the caller of `cx`; answers the rule stored.
@@ -98,6 +104,17 @@ pub async fn change(app: &App, cx: &Cx, s: ExpirySettings) -> Result<ExpirySetti
     let statuses = statuses(app, uow.txn().into(), cx).await?;
     s.validate(&statuses)?;
     let before = settings(uow.txn(), cx, &statuses).await?;
+    // The statuses module keeps the flags; the stored rule then keeps only the period.
+    app.ports
+        .statuses
+        .set_exempt(
+            app,
+            uow.txn(),
+            cx.tenant(),
+            StatusEntity::Opportunity,
+            &s.exempt_statuses,
+        )
+        .await?;
     tenant_setting::Entity::insert(tenant_setting::ActiveModel {
         tenant_id: Set(cx.tenant().uuid()),
         key: Set(KEY.into()),

@@ -2,7 +2,7 @@
 //! system-owned `expired` flag (seed 004).
 
 use crate::opportunities::{
-    links, reads, service,
+    links, reads, service, status,
     views::{
         Assignment, CreatedOpportunity, LinkedContact, LinkedContactView, NewOpportunity,
         OpportunityPatch, OpportunityResponse, OpportunityView, StatusChange, Unlink,
@@ -151,7 +151,7 @@ impl OpportunitiesApi {
             .authz
             .context(&auth.0, "opportunities", Action::Write)
             .await?;
-        let o = service::change_status(&app, &cx, id.0, body.0).await?;
+        let o = status::change_status(&app, &cx, id.0, body.0).await?;
         Ok(Json(reads::view(&app, &cx, o).await?))
     }
 
@@ -170,7 +170,7 @@ impl OpportunitiesApi {
             .authz
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
-        let items = service::status_history(&app, &cx, id.0).await?;
+        let items = status::status_history(&app, &cx, id.0).await?;
         Ok(Json(List {
             items,
             next_cursor: None,

@@ -4,6 +4,8 @@ pub mod api;
 pub mod entities;
 pub mod links;
 pub mod mail;
+pub mod outcome;
 pub mod reads;
 pub mod service;
+pub mod status;
 pub mod views;

@@ -5,7 +5,7 @@ use crate::opportunities::{
     entities::{opportunity, opportunity_contact},
     links::{add_vehicles, link_contacts, linkable, links, role, set_vehicles},
     mail,
-    views::{Assignment, LinkedContact, NewOpportunity, OpportunityPatch, StatusChange},
+    views::{Assignment, LinkedContact, NewOpportunity, OpportunityPatch},
 };
 use chrono::{DateTime, Utc};
 use forecourt_core::{
@@ -15,9 +15,7 @@ use forecourt_core::{
     context::TenantUser,
     ports::{
         directory::DirectoryKind,
-        statuses::{
-            Move, StatusEntity, StatusKind, StatusSet, reason_required, required_fields_missing,
-        },
+        statuses::{StatusEntity, StatusSet},
     },
     status_history::{self, Cause, StatusMove},
     tenancy::{Cx, TenantId, TenantScoped, Tenanted},
@@ -26,8 +24,7 @@ use forecourt_core::{
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseExecutor,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
-    prelude::Expr, sea_query::ExprTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, Select,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -459,251 +456,6 @@ pub(crate) async fn patch(
     Ok(updated)
 }
 
-/// Changes the status, as the tenant's statuses allow (the `statuses` module's policy, else
-/// the built-in machine): a closing kind sets `closed_at`, an open one reopens and clears it.
-/// Closing is final: leaving a won or lost status for another closed one is 409
-/// `opportunity_closed` unless the tenant lists that transition. The move is in the status
-/// history with the time spent in the status left.
-pub(crate) async fn change_status(
-    app: &App,
-    cx: &Cx,
-    id: Uuid,
-    b: StatusChange,
-) -> Result<opportunity::Model> {
-    let reason = clean(b.reason);
-    let note = clean(b.note);
-    let uow = Uow::begin(app, cx).await?;
-    let o = lock(&uow, cx, id, Change::Status).await?;
-    let set = statuses(app, uow.txn().into(), cx).await?;
-    let rule = app
-        .ports
-        .statuses
-        .transition(
-            app,
-            uow.txn().into(),
-            cx.tenant(),
-            Move {
-                entity: StatusEntity::Opportunity,
-                from: &o.status,
-                to: &b.status,
-                user: Some(cx.user_id()),
-            },
-        )
-        .await
-        .map_err(|e| closed_refusal(&o, &set, e))?;
-    let kind = set.kind(&b.status);
-    if (rule.requires_reason || kind == StatusKind::Lost) && reason.is_none() {
-        return Err(reason_required(&b.status));
-    }
-    let missing = missing_fields(uow.txn(), cx, &o, &rule.required_fields).await?;
-    if !missing.is_empty() {
-        return Err(required_fields_missing(missing));
-    }
-    let now = uow.now();
-    let mut am: opportunity::ActiveModel = o.clone().into();
-    am.status = Set(b.status.clone());
-    am.lost_reason = Set(if kind == StatusKind::Lost {
-        reason.clone()
-    } else {
-        None
-    });
-    am.closed_at = Set(kind.is_closed().then_some(now));
-    am.updated_at = Set(now);
-    let updated = am.update(uow.txn()).await?;
-    status_history::append(
-        uow.txn(),
-        cx,
-        StatusEntity::Opportunity,
-        Some(cx.user_id()),
-        now,
-        Cause::User,
-        vec![StatusMove {
-            record_id: o.id,
-            from: Some(o.status.clone()),
-            to: b.status.clone(),
-            entered_from: None,
-            reason: reason.clone(),
-            note,
-        }],
-    )
-    .await?;
-    uow.record(
-        Activity::new("opportunity", o.id, "status_changed")
-            .changes(json!({"status": {"from": o.status, "to": b.status}, "reason": reason})),
-    )
-    .await?;
-    uow.commit().await?;
-    Ok(updated)
-}
-
-/// The status history of an opportunity the context reaches (404 otherwise).
-pub(crate) async fn status_history(
-    app: &App,
-    cx: &Cx,
-    id: Uuid,
-) -> Result<Vec<status_history::StatusChangeView>> {
-    let o = load(&app.db, cx, id).await?;
-    Ok(
-        status_history::of_record(&app.db, cx, StatusEntity::Opportunity, o.id)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    )
-}
-
-/// How many of the tenant's opportunities are in status `key`.
-pub async fn count_in_status(
-    conn: &impl ConnectionTrait,
-    t: &impl Tenanted,
-    key: &str,
-) -> Result<u64> {
-    Ok(opportunity::Entity::scoped(t)
-        .filter(opportunity::Column::Status.eq(key))
-        .count(conn)
-        .await?)
-}
-
-/// Moves every opportunity of the tenant in status `from` to `to` (an archived status's
-/// records): one update, one history row and one activity entry per record, cause `archive`.
-/// A move between open and closed kinds sets or clears `closed_at` as a status change does.
-pub async fn reassign_status(
-    app: &App,
-    txn: &DatabaseTransaction,
-    t: &impl Tenanted,
-    (from, to): (&str, &str),
-    actor: Option<Uuid>,
-) -> Result<u64> {
-    let set = statuses(app, txn.into(), t).await?;
-    let moving: Vec<Uuid> = opportunity::Entity::scoped(t)
-        .select_only()
-        .column(opportunity::Column::Id)
-        .filter(opportunity::Column::Status.eq(from))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if moving.is_empty() {
-        return Ok(0);
-    }
-    let now = app.clock.now();
-    let (was, will) = (set.kind(from), set.kind(to));
-    let mut update = opportunity::Entity::update_many()
-        .col_expr(opportunity::Column::Status, Expr::value(to))
-        .col_expr(opportunity::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            opportunity::Column::Version,
-            Expr::col(opportunity::Column::Version).add(1),
-        );
-    if was.is_closed() != will.is_closed() {
-        update = update.col_expr(
-            opportunity::Column::ClosedAt,
-            Expr::value(will.is_closed().then_some(now)),
-        );
-    }
-    if will != StatusKind::Lost {
-        update = update.col_expr(
-            opportunity::Column::LostReason,
-            Expr::value(Option::<String>::None),
-        );
-    }
-    update
-        .filter(opportunity::Column::TenantId.eq(t.tenant().uuid()))
-        .filter(opportunity::Column::Status.eq(from))
-        .exec(txn)
-        .await?;
-    let reason = format!("status `{from}` archived");
-    status_history::append(
-        txn,
-        t,
-        StatusEntity::Opportunity,
-        actor,
-        now,
-        Cause::Archive,
-        moving
-            .iter()
-            .map(|id| StatusMove {
-                record_id: *id,
-                from: Some(from.to_string()),
-                to: to.to_string(),
-                entered_from: None,
-                reason: Some(reason.clone()),
-                note: None,
-            })
-            .collect(),
-    )
-    .await?;
-    let who = actor.map_or(activity::Actor::System("statuses"), activity::Actor::UserId);
-    activity::record_all(
-        txn,
-        moving
-            .iter()
-            .map(|id| {
-                activity::entry(
-                    t.tenant().uuid(),
-                    who,
-                    now,
-                    "opportunity",
-                    *id,
-                    "status_changed",
-                    json!({"status": {"from": from, "to": to}, "reason": reason}),
-                )
-            })
-            .collect(),
-    )
-    .await?;
-    Ok(moving.len() as u64)
-}
-
-/// Trimmed text, `None` when nothing is left.
-fn clean(text: Option<String>) -> Option<String> {
-    text.map(|r| r.trim().to_string()).filter(|r| !r.is_empty())
-}
-
-/// A refused move out of a closed status is the closed rule's 409, as for every other change
-/// of a closed opportunity; other refusals stay as the statuses port gave them.
-fn closed_refusal(o: &opportunity::Model, set: &StatusSet, e: Error) -> Error {
-    match e {
-        Error::Refused {
-            kind: "transition_not_allowed",
-            ..
-        } if set.kind(&o.status).is_closed() => Error::conflict(
-            "opportunity_closed",
-            format!(
-                "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
-                o.status
-            ),
-        ),
-        other => other,
-    }
-}
-
-/// The fields of `required` (names of [`StatusEntity::requirable_fields`]) that `o` lacks.
-async fn missing_fields(
-    conn: &impl ConnectionTrait,
-    cx: &Cx,
-    o: &opportunity::Model,
-    required: &[String],
-) -> Result<Vec<String>> {
-    let mut missing = Vec::new();
-    for f in required {
-        let set = match f.as_str() {
-            "customer_info" => o.customer_info.is_some(),
-            "source_id" => o.source_id.is_some(),
-            "assigned_user_id" => o.assigned_user_id.is_some(),
-            "establishment_id" => o.establishment_id.is_some(),
-            "vehicle_ids" => !crate::opportunities::links::vehicles_of(conn, cx, o.id)
-                .await?
-                .is_empty(),
-            // A name the statuses module no longer offers: nothing to check.
-            _ => true,
-        };
-        if !set {
-            missing.push(f.clone());
-        }
-    }
-    Ok(missing)
-}
-
 /// Reassigns to another user and/or establishment of the tenant, within the caller's reach;
 /// a new assignee gets a mail.
 pub(crate) async fn assign(
@@ -849,7 +601,7 @@ impl forecourt_core::ports::lead_sources::LeadSourceUsers for OpportunitySources
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forecourt_core::ports::statuses::FixedStatuses;
+    use forecourt_core::ports::statuses::{FixedStatuses, StatusKind};
 
     fn in_status(status: &str) -> opportunity::Model {
         let at = chrono::DateTime::<Utc>::UNIX_EPOCH;

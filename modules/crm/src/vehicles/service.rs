@@ -12,7 +12,10 @@ use forecourt_core::{
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, Uow},
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, prelude::Expr,
+};
+use serde_json::json;
 use uuid::Uuid;
 
 /// A VIN: 17 characters of A-Z (without I, O, Q) and 0-9, upper-cased. The North-American
@@ -38,6 +41,29 @@ fn required(field: &str, v: &str, max: usize) -> Result<String> {
         return Err(Error::invalid(field, format!("1 to {max} characters")));
     }
     Ok(v.to_string())
+}
+
+/// Moves a stock vehicle to `status` (`in_stock`, `reserved`, `sold`) as a consequence of an
+/// opportunity's move (`why`), in that unit of work and in the vehicle's activity; a vehicle
+/// already there is left alone.
+pub async fn set_status(uow: &Uow<'_>, id: Uuid, status: &str, why: &str) -> Result<()> {
+    let Some(v) = get(uow.txn(), uow, id).await? else {
+        return Ok(());
+    };
+    if v.status == status {
+        return Ok(());
+    }
+    vehicle::Entity::update_in(uow)
+        .col_expr(vehicle::Column::Status, Expr::value(status))
+        .col_expr(vehicle::Column::UpdatedAt, Expr::value(uow.now()))
+        .filter(vehicle::Column::Id.eq(id))
+        .exec(uow.txn())
+        .await?;
+    uow.record(
+        Activity::new("vehicle", id, "status_changed")
+            .changes(json!({"status": {"from": v.status, "to": status}, "reason": why})),
+    )
+    .await
 }
 
 /// The tenant's vehicle `id` (404 when it is another tenant's or missing).
