@@ -88,6 +88,7 @@ fn apis() -> impl OpenApi {
             forecourt_crm::CrmSettingsApi,
             forecourt_crm::LeadPageApi,
             forecourt_crm::DocumentsApi,
+            forecourt_crm::ReportsApi,
         ),
         forecourt_optins::OptinsApi,
         forecourt_opel::OpelApi,

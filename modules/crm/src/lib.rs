@@ -45,7 +45,7 @@ pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
 pub use lead_page::api::{DocumentsApi, LeadPageApi};
 pub use opportunities::{api::OpportunitiesApi, service::OpportunitySources};
-pub use report::lead_sources::OpportunityReports;
+pub use report::{api::ReportsApi, lead_sources::OpportunityReports};
 pub use search::api::SearchApi;
 pub use vehicles::api::VehiclesApi;
 
@@ -70,6 +70,7 @@ impl Module<App> for CrmModule {
             "/api/v1/opportunities",
             "/api/v1/vehicles",
             "/api/v1/settings/expiry",
+            "/api/v1/reports/pipeline",
         ]
     }
     fn upload_paths(&self) -> &'static [&'static str] {

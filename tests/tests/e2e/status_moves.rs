@@ -172,12 +172,13 @@ async fn a_prospect_moves_through_its_statuses_and_becomes_a_customer_when_won()
     assert_eq!(
         moves,
         vec![
+            (Value::Null, json!("new")),
             (json!("new"), json!("qualified")),
             (json!("qualified"), json!("converted")),
         ],
         "{h}"
     );
-    assert_eq!(h.items()[0]["note"], "budget confirmed");
+    assert_eq!(h.items()[1]["note"], "budget confirmed");
     let activity = s
         .get(
             &format!(
@@ -215,7 +216,10 @@ async fn convert_is_the_move_to_the_won_status() {
             .into_iter()
             .map(|(f, t, _)| (f, t))
             .collect::<Vec<_>>(),
-        vec![(json!("new"), json!("converted"))],
+        vec![
+            (Value::Null, json!("new")),
+            (json!("new"), json!("converted"))
+        ],
         "{h}"
     );
     // A customer created as one has no prospect status.
@@ -394,4 +398,115 @@ async fn winning_makes_the_customer_a_customer_and_sells_the_offered_vehicle() {
         .map(|a| a["changes"]["status"]["to"].clone())
         .collect();
     assert!(moves.contains(&json!("sold")), "{vehicle_log}");
+}
+
+fn row(report: &Value, key: &str) -> Value {
+    report["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rows in {report}"))
+        .iter()
+        .find(|r| r["key"] == key)
+        .cloned()
+        .unwrap_or_else(|| panic!("no row {key} in {report}"))
+}
+
+#[tokio::test]
+async fn the_pipeline_report_counts_entries_time_in_status_and_conversion_within_reach() {
+    let t0 = Utc.with_ymd_and_hms(2026, 5, 4, 8, 0, 0).unwrap();
+    let (s, clock) = TestServer::start_clocked(t0, |_| {}).await;
+    let t = s.tenant("go").await;
+    let other = s.tenant("go").await;
+    let tok = &t.admin_token;
+    let seller = s
+        .create_user(tok, &["salesperson"], Some(&t.establishment_id))
+        .await;
+    let ids = [
+        opportunity(&s, tok).await,
+        opportunity(&s, tok).await,
+        opportunity(&s, tok).await,
+    ];
+    opportunity(&s, &other.admin_token).await;
+    let go = |id: &str, to: &str| {
+        let (s, tok, id, to) = (&s, tok.clone(), id.to_string(), to.to_string());
+        async move {
+            let mut body = json!({"status": to});
+            if to == "lost" {
+                body["reason"] = json!("no budget");
+            }
+            s.post(&format!("{OPPS}/{id}/status"), &tok, body)
+                .await
+                .ok(200);
+        }
+    };
+    // Two leave `new` after 1 and 3 hours; one of them is taken in charge, then won a day on.
+    clock.set(t0 + Duration::hours(1));
+    go(&ids[0], "taken_in_charge").await;
+    clock.set(t0 + Duration::hours(3));
+    go(&ids[1], "lost").await;
+    clock.set(t0 + Duration::hours(25));
+    go(&ids[0], "won").await;
+
+    let path = "/api/v1/reports/pipeline?from=2026-05-01&to=2026-05-31";
+    let r = s.get(path, tok).await.ok(200);
+    let new = row(&r, "new");
+    assert_eq!(new["entered"], 3, "{r}");
+    assert_eq!(new["current"], 1);
+    assert_eq!(new["left"], 2);
+    assert_eq!(new["average_seconds"], 2 * 3600);
+    assert_eq!(new["median_seconds"], 2 * 3600);
+    assert_eq!(new["next_key"], "taken_in_charge");
+    assert_eq!(new["converted_to_next"], 1);
+    let rate = new["conversion_rate"].as_f64().unwrap();
+    assert!((rate - 1.0 / 3.0).abs() < 1e-9, "{new}");
+    let taken = row(&r, "taken_in_charge");
+    assert_eq!(
+        (taken["entered"].clone(), taken["median_seconds"].clone()),
+        (json!(1), json!(24 * 3600))
+    );
+    assert_eq!(row(&r, "won")["entered"], 1);
+    assert_eq!(row(&r, "lost")["current"], 1);
+
+    let kinds = s.get(&format!("{path}&group_by=kind"), tok).await.ok(200);
+    assert_eq!(row(&kinds, "open")["current"], 1, "{kinds}");
+    assert_eq!(row(&kinds, "won")["current"], 1);
+    assert_eq!(row(&kinds, "lost")["current"], 1);
+
+    // Outside the period nothing entered; another tenant and an own-scope salesperson with no
+    // opportunity of their own see none of these.
+    let before = s
+        .get("/api/v1/reports/pipeline?to=2026-04-30", tok)
+        .await
+        .ok(200);
+    assert_eq!(row(&before, "new")["entered"], 0, "{before}");
+    // Sessions idle for a day have lapsed: log in again.
+    let other_token = s.login(&other.admin_email, &other.admin_password).await;
+    let seller_token = s.login(&seller.email, &seller.password).await;
+    let theirs = s.get(path, &other_token).await.ok(200);
+    assert_eq!(row(&theirs, "new")["entered"], 1, "{theirs}");
+    let own = s.get(path, &seller_token).await.ok(200);
+    assert_eq!(row(&own, "new")["entered"], 0, "{own}");
+    assert_eq!(row(&own, "won")["current"], 0);
+
+    s.get("/api/v1/reports/pipeline?entity=vehicle", tok)
+        .await
+        .invalid("entity");
+    s.get("/api/v1/reports/pipeline?group_by=week", tok)
+        .await
+        .invalid("group_by");
+    s.get("/api/v1/reports/pipeline?from=01/05/2026", tok)
+        .await
+        .invalid("from");
+    let prospects = s
+        .get("/api/v1/reports/pipeline?entity=prospect", tok)
+        .await
+        .ok(200);
+    // The three customers were created as prospects; the won opportunity's converted.
+    let new = row(&prospects, "new");
+    assert_eq!(
+        (new["entered"].clone(), new["current"].clone()),
+        (json!(3), json!(2)),
+        "{prospects}"
+    );
+    assert_eq!(row(&prospects, "converted")["entered"], 1);
+    assert!(row(&prospects, "converted")["next_key"].is_null());
 }

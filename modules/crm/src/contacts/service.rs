@@ -10,7 +10,7 @@ use crate::contacts::{
 pub use crate::contacts::{
     input::{country_of, ensure_within, may_set_blocked, validate_body},
     read::{Full, complete, complete_many},
-    status::{convert, count_in_status, reassign_status},
+    status::{convert, count_in_status, reassign_status, started},
     store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
     terms::{generation_key, hidden_modules, index, reindex, searches_changed},
     visibility::{
@@ -21,6 +21,7 @@ pub use crate::contacts::{
 use forecourt_core::{
     App, Error, Result, activity,
     events::Event,
+    status_history::Cause,
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, AfterCommit, Uow},
 };
@@ -61,6 +62,14 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
     )
     .await?;
     index(app, uow.txn(), &uow, &full).await?;
+    started(
+        uow.txn(),
+        &uow,
+        id,
+        &data,
+        (Some(cx.user_id()), uow.now(), Cause::User),
+    )
+    .await?;
     uow.record(Activity::new("contact", id, "created").changes(snapshot(&data)))
         .await?;
     uow.after_commit(AfterCommit::Bump(generation_key(&uow)));

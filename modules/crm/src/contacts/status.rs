@@ -6,7 +6,7 @@
 use crate::contacts::{
     entities::contact,
     read::Full,
-    store::stamp,
+    store::{ContactData, stamp},
     terms::generation_key,
     visibility::{Conn, load_visible, scoped},
 };
@@ -183,6 +183,40 @@ pub async fn convert(app: &App, cx: &Cx, id: Uuid) -> Result<Full> {
             reason: None,
             note: None,
         },
+    )
+    .await
+}
+
+/// Starts the status history of a new prospect (`d`), in the transaction that creates it.
+pub async fn started(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+    d: &ContactData,
+    (actor, at, cause): (Option<Uuid>, chrono::DateTime<chrono::Utc>, Cause),
+) -> Result<()> {
+    let Some(status) = d
+        .prospect_status
+        .clone()
+        .filter(|_| d.lifecycle == "prospect")
+    else {
+        return Ok(());
+    };
+    status_history::append(
+        conn,
+        t,
+        StatusEntity::Prospect,
+        actor,
+        at,
+        cause,
+        vec![StatusMove {
+            record_id: id,
+            from: None,
+            to: status,
+            entered_from: None,
+            reason: None,
+            note: None,
+        }],
     )
     .await
 }

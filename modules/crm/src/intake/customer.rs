@@ -11,6 +11,7 @@ use forecourt_core::{
     App, Error, Result,
     mail::parse_email,
     ports::leads::InboundLead,
+    status_history::Cause,
     tenancy::{TenantId, TenantScoped},
 };
 use sea_orm::{
@@ -148,6 +149,8 @@ async fn company(
     )
     .await?;
     service::index(app, txn, &TenantId::new(t), &created).await?;
+    let start = (None, lead.received_at, Cause::Intake);
+    status::started(txn, &TenantId::new(t), created.contact.id, &data, start).await?;
     Ok(created.contact)
 }
 
@@ -308,6 +311,8 @@ pub(crate) async fn contact_of(
     )
     .await?;
     service::index(app, txn, &TenantId::new(t), &created).await?;
+    let start = (None, lead.received_at, Cause::Intake);
+    status::started(txn, &TenantId::new(t), id, &data, start).await?;
     Ok((created.contact, company, true))
 }
 
