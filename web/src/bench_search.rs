@@ -222,6 +222,7 @@ impl People {
             blocked: false,
             lifecycle: "prospect".into(),
             assigned_user_id: Some(assigned),
+            assigned_team_id: None,
             establishment_id: Some(establishment),
             company_id: None,
         }
@@ -275,6 +276,7 @@ fn admin(t: &Onboarded) -> TenantUser {
         tenant_id: t.tenant_id,
         user_id: t.admin_user_id,
         establishment_id: Some(t.establishment_id),
+        team_ids: vec![],
     }
 }
 
@@ -461,6 +463,7 @@ async fn own_scope_salesperson(app: &App, t: &Onboarded) -> anyhow::Result<Tenan
         tenant_id: t.tenant_id,
         user_id: u.id,
         establishment_id: Some(t.establishment_id),
+        team_ids: vec![],
     })
 }
 

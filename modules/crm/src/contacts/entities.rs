@@ -27,6 +27,7 @@ pub mod contact {
         pub blocked: bool,
         pub lifecycle: String,
         pub assigned_user_id: Option<Uuid>,
+        pub assigned_team_id: Option<Uuid>,
         pub establishment_id: Option<Uuid>,
         pub company_id: Option<Uuid>,
         pub created_by: Option<Uuid>,

@@ -80,6 +80,8 @@ pub struct ContactData {
     pub lifecycle: String,
     /// Owner.
     pub assigned_user_id: Option<Uuid>,
+    /// The team it is assigned to: its members reach it as their own.
+    pub assigned_team_id: Option<Uuid>,
     /// Establishment.
     pub establishment_id: Option<Uuid>,
     /// Kept to this company; `None` = shared across the tenant's companies.
@@ -130,6 +132,7 @@ impl ContactData {
             blocked: c.blocked,
             lifecycle: c.lifecycle.clone(),
             assigned_user_id: c.assigned_user_id,
+            assigned_team_id: c.assigned_team_id,
             establishment_id: c.establishment_id,
             company_id: c.company_id,
         }
@@ -188,6 +191,7 @@ fn row(
         blocked: d.blocked,
         lifecycle: d.lifecycle.clone(),
         assigned_user_id: d.assigned_user_id,
+        assigned_team_id: d.assigned_team_id,
         establishment_id: d.establishment_id,
         company_id: d.company_id,
         created_by: before.map(|e| e.created_by).unwrap_or(by),
@@ -543,6 +547,7 @@ pub async fn insert_many(
             blocked: d.blocked,
             lifecycle: d.lifecycle.clone(),
             assigned_user_id: d.assigned_user_id,
+            assigned_team_id: d.assigned_team_id,
             establishment_id: d.establishment_id,
             company_id: d.company_id,
             created_by: by,

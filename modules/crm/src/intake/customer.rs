@@ -178,6 +178,7 @@ fn new_contact(lead: &InboundLead) -> ContactData {
         blocked: false,
         lifecycle: "prospect".into(),
         assigned_user_id: None,
+        assigned_team_id: None,
         establishment_id: lead.establishment_id,
         company_id: None,
     }
