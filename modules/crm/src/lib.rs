@@ -43,8 +43,7 @@ pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
 pub use lead_page::api::{DocumentsApi, LeadPageApi};
 pub use opportunities::{
-    api::OpportunitiesApi,
-    service::{OpportunitySources, OpportunityTeams},
+    api::OpportunitiesApi, assignment::OpportunityTeams, service::OpportunitySources,
 };
 pub use report::lead_sources::OpportunityReports;
 pub use search::api::SearchApi;

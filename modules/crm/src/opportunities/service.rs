@@ -2,6 +2,7 @@
 //! writer makes, and opening one (from the API, from a partner's lead, from the demo seed).
 
 use crate::opportunities::{
+    assignment::{check_team, within},
     entities::{opportunity, opportunity_contact},
     links::{add_vehicles, link_contacts, linkable, links, role, set_vehicles},
     mail,
@@ -300,37 +301,6 @@ async fn count_of_source(conn: &impl ConnectionTrait, t: TenantId, source_id: Uu
         .filter(opportunity::Column::SourceId.eq(source_id))
         .count(conn)
         .await?)
-}
-
-/// Whether an opportunity assigned to `user` and `team` at `establishment` stays within the
-/// reach of the grant of `cx`. At own scope a team is given only if it is one of the
-/// caller's, or kept as it was (`kept_team`), so nobody hands work to a team they are not in.
-fn within(
-    cx: &Cx,
-    user: Option<Uuid>,
-    team: Option<Uuid>,
-    kept_team: Option<Uuid>,
-    establishment: Option<Uuid>,
-) -> bool {
-    match cx.scope() {
-        Scope::Tenant => true,
-        Scope::Establishment => establishment.is_some() && establishment == cx.establishment_id(),
-        Scope::Own => {
-            let mine = |t: Uuid| cx.user().in_team(t);
-            team.is_none_or(|t| mine(t) || Some(t) == kept_team)
-                && (user == Some(cx.user_id()) || team.is_some_and(mine))
-        }
-    }
-}
-
-/// 422 on `field` unless `team` is a team of the tenant (one of the caller's is known
-/// without a statement: the principal carries them).
-async fn check_team(app: &App, cx: &Cx, field: &str, team: Option<Uuid>) -> Result<()> {
-    let Some(t) = team else { return Ok(()) };
-    if cx.user().in_team(t) || in_directory(app, cx, DirectoryKind::Team, t).await? {
-        return Ok(());
-    }
-    Err(Error::invalid(field, "not a team of this tenant"))
 }
 
 /// Creates an opportunity for the caller of `cx` (a write context of `opportunities`);
@@ -632,33 +602,6 @@ pub(crate) async fn unlink(app: &App, cx: &Cx, id: Uuid, contact_id: Uuid) -> Re
     .await?;
     uow.commit().await?;
     Ok(())
-}
-
-/// How many opportunities are assigned to a team.
-async fn count_of_team(conn: &impl ConnectionTrait, t: TenantId, team_id: Uuid) -> Result<u64> {
-    Ok(opportunity::Entity::scoped(&t)
-        .filter(opportunity::Column::AssignedTeamId.eq(team_id))
-        .count(conn)
-        .await?)
-}
-
-/// Opportunities as records assigned to teams: a team still holding some cannot be deleted.
-pub struct OpportunityTeams;
-
-#[async_trait::async_trait]
-impl forecourt_core::ports::teams::TeamUsers for OpportunityTeams {
-    fn kind(&self) -> &'static str {
-        "opportunities"
-    }
-
-    async fn count(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        tenant_id: Uuid,
-        team_id: Uuid,
-    ) -> Result<u64> {
-        count_of_team(txn, TenantId::new(tenant_id), team_id).await
-    }
 }
 
 /// Opportunities as users of lead sources: a source an opportunity came from cannot be deleted.
