@@ -468,3 +468,67 @@ async fn a_membership_change_reaches_the_other_node() {
         .await;
     on_b.problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_manager_manages_the_teams_of_their_establishment_only() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let (_company, other_site) = s.second_site(&t).await;
+    let manager = s
+        .create_user(&t.admin_token, &["manager"], Some(&t.establishment_id))
+        .await;
+    // Without an establishment the team is the manager's establishment's.
+    let own = s
+        .post(
+            "/api/v1/teams",
+            &manager.token,
+            json!({"name": unique("Site team")}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(own["establishment_id"], t.establishment_id.as_str());
+    s.patch(
+        &format!("/api/v1/teams/{}", own.str("id")),
+        &manager.token,
+        json!({"member_ids": [manager.id]}),
+    )
+    .await
+    .ok(200);
+    // Another site's team is neither created nor moved to by them; the admin's is read only.
+    s.post(
+        "/api/v1/teams",
+        &manager.token,
+        json!({"name": unique("Elsewhere"), "establishment_id": other_site}),
+    )
+    .await
+    .problem(403, "forbidden");
+    s.patch(
+        &format!("/api/v1/teams/{}", own.str("id")),
+        &manager.token,
+        json!({"establishment_id": other_site}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let theirs = s
+        .post(
+            "/api/v1/teams",
+            &t.admin_token,
+            json!({"name": unique("Admin's"), "establishment_id": other_site}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let path = format!("/api/v1/teams/{theirs}");
+    s.get(&path, &manager.token).await.ok(200);
+    s.patch(&path, &manager.token, json!({"name": unique("Taken")}))
+        .await
+        .problem(404, "not_found");
+    // Deleting is the admin's.
+    s.delete(
+        &format!("/api/v1/teams/{}", own.str("id")),
+        &manager.token,
+        Value::Null,
+    )
+    .await
+    .problem(403, "forbidden");
+}
