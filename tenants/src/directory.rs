@@ -388,3 +388,19 @@ impl Directory<App> for TenantDirectory {
         Ok(ids.into_iter().map(TenantId::new).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_ids_read_as_either_backend_writes_them() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        // SQLite: upper-case hex of the 16 bytes; PostgreSQL: hyphenated text.
+        let sqlite = format!("{},{}", b.simple().to_string().to_uppercase(), a.simple());
+        let pg = format!("{b},{a},{a}");
+        assert_eq!(parse_team_ids(Some(&sqlite)), vec![a, b]);
+        assert_eq!(parse_team_ids(Some(&pg)), vec![a, b]);
+        assert!(parse_team_ids(None).is_empty());
+    }
+}
