@@ -12,6 +12,17 @@ pub struct TenantUser {
     pub user_id: Uuid,
     /// The user's establishment, for `establishment`-scoped grants.
     pub establishment_id: Option<Uuid>,
+    /// The teams the user belongs to, in id order: the `own` scope also reaches the records
+    /// assigned to one of them. Resolved with the principal, so a membership change is
+    /// announced like any other change to the user.
+    pub team_ids: Vec<Uuid>,
+}
+
+impl TenantUser {
+    /// Whether the user belongs to `team`.
+    pub fn in_team(&self, team: Uuid) -> bool {
+        self.team_ids.binary_search(&team).is_ok()
+    }
 }
 
 /// An authenticated caller.

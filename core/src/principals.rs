@@ -229,6 +229,7 @@ mod tests {
                 tenant_id,
                 user_id: Uuid::now_v7(),
                 establishment_id: None,
+                team_ids: vec![],
             }),
             token_hash: "h".into(),
             via_api_key: false,

@@ -39,6 +39,7 @@ async fn roles_scopes_admin_and_tenant_boundaries() {
         tenant_id: t1,
         user_id: Uuid::now_v7(),
         establishment_id: None,
+        team_ids: vec![],
     };
     let authz = Authz::new(db.clone(), Cache::memory("t"));
 
@@ -160,6 +161,7 @@ async fn version_check_drops_stale_enforcers_without_any_message() {
         tenant_id: t,
         user_id: Uuid::now_v7(),
         establishment_id: None,
+        team_ids: vec![],
     };
     // Two nodes that share nothing but the database.
     let (a, b) = (
@@ -196,6 +198,7 @@ async fn write_and_delete_imply_read() {
         tenant_id: t,
         user_id: Uuid::now_v7(),
         establishment_id: None,
+        team_ids: vec![],
     };
     let authz = Authz::new(db.clone(), Cache::memory("t"));
     authz::add_grant(

@@ -1,7 +1,8 @@
 //! Resolving bearer credentials to principals, and tenants to their licence facts (cached).
 
-use crate::entities::{
-    company, credential, establishment, platform_user, tenant, tenant_module, user,
+use crate::{
+    entities::{company, credential, establishment, platform_user, tenant, tenant_module, user},
+    teams::entities::team,
 };
 use forecourt_core::{
     App, Result,
@@ -57,8 +58,8 @@ pub async fn invalidate_tenant(app: &App, tenant_id: Uuid) {
 }
 
 /// What makes every node resolve the credentials of a tenant's users (`None`: of operator and
-/// reseller accounts) again: after a logout, a revocation, a deactivation or a change of a
-/// user's establishment.
+/// reseller accounts) again: after a logout, a revocation, a deactivation, a change of a
+/// user's establishment or of a team's members.
 pub fn principals_changed(tenant_id: Option<Uuid>) -> Invalidation {
     Invalidation::Principals { tenant_id }
 }
@@ -75,6 +76,36 @@ struct Resolved {
     user_establishment_id: Option<Uuid>,
     platform_id: Option<Uuid>,
     platform_reseller_id: Option<Uuid>,
+    /// The user's teams, comma-separated (see [`team_ids_expr`]).
+    team_ids: Option<String>,
+}
+
+/// The teams of the credential's user, as one comma-separated text column of the statement
+/// that resolves the credential: the principal carries them without a second round trip.
+/// SQLite keeps a UUID as 16 bytes, which goes as hex (which `Uuid::parse_str` reads as well
+/// as PostgreSQL's hyphenated text).
+fn team_ids_expr(backend: sea_orm::DbBackend) -> Expr {
+    let id = if backend == sea_orm::DbBackend::Postgres {
+        "string_agg(m.team_id::text, ',')"
+    } else {
+        "group_concat(hex(m.team_id), ',')"
+    };
+    Expr::cust(format!(
+        "(SELECT {id} FROM team_members m WHERE m.tenant_id = \"credentials\".\"tenant_id\" \
+         AND m.user_id = \"credentials\".\"user_id\")"
+    ))
+}
+
+/// The team ids of [`team_ids_expr`], in id order (unreadable ones skipped).
+fn parse_team_ids(text: Option<&str>) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = text
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|t| Uuid::parse_str(t.trim()).ok())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Resolves a bearer credential (by its hash) to its caller in one statement: the credential
@@ -115,6 +146,7 @@ async fn resolve(app: &App, hash: &str) -> Result<Option<Authenticated>> {
             Expr::col((p, platform_user::Column::ResellerId)),
             "platform_reseller_id",
         )
+        .column_as(team_ids_expr(app.db.get_database_backend()), "team_ids")
         .into_model::<Resolved>()
         .one(&app.db)
         .await?
@@ -140,6 +172,7 @@ async fn resolve(app: &App, hash: &str) -> Result<Option<Authenticated>> {
             tenant_id,
             user_id,
             establishment_id: r.user_establishment_id,
+            team_ids: parse_team_ids(r.team_ids.as_deref()),
         }),
         // No such account any more, or a deactivated user.
         _ => return Ok(None),
@@ -245,6 +278,12 @@ impl Directory<App> for TenantDirectory {
                     .count(&db)
                     .await?
             }
+            DirectoryKind::Team => {
+                team::Entity::scoped(&tenant)
+                    .filter(team::Column::Id.eq(id))
+                    .count(&db)
+                    .await?
+            }
         };
         Ok(found > 0)
     }
@@ -284,6 +323,15 @@ impl Directory<App> for TenantDirectory {
                     .filter(company::Column::Id.is_in(ids))
                     .select_only()
                     .columns([company::Column::Id, company::Column::Name])
+                    .into_tuple()
+                    .all(&db)
+                    .await?
+            }
+            DirectoryKind::Team => {
+                team::Entity::scoped(&tenant)
+                    .filter(team::Column::Id.is_in(ids))
+                    .select_only()
+                    .columns([team::Column::Id, team::Column::Name])
                     .into_tuple()
                     .all(&db)
                     .await?
@@ -338,5 +386,21 @@ impl Directory<App> for TenantDirectory {
             .all(&db)
             .await?;
         Ok(ids.into_iter().map(TenantId::new).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_ids_read_as_either_backend_writes_them() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        // SQLite: upper-case hex of the 16 bytes; PostgreSQL: hyphenated text.
+        let sqlite = format!("{},{}", b.simple().to_string().to_uppercase(), a.simple());
+        let pg = format!("{b},{a},{a}");
+        assert_eq!(parse_team_ids(Some(&sqlite)), vec![a, b]);
+        assert_eq!(parse_team_ids(Some(&pg)), vec![a, b]);
+        assert!(parse_team_ids(None).is_empty());
     }
 }

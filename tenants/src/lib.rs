@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod platform;
 pub mod readable;
 pub mod tags;
+pub mod teams;
 pub mod users;
 
 pub use directory::TenantDirectory;
@@ -115,6 +116,32 @@ impl Module<App> for PlatformModule {
                 name: "settings.api_keys",
                 description: "API keys for integrations",
                 defaults: &[],
+            },
+            PermissionObject {
+                name: "teams",
+                description: "Teams of users (establishment = the teams of one's site, own = one's teams)",
+                defaults: &[
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "manager",
+                        action: Action::Write,
+                        scope: Scope::Establishment,
+                    },
+                    DefaultGrant {
+                        role: "salesperson",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                    DefaultGrant {
+                        role: "receptionist",
+                        action: Action::Read,
+                        scope: Scope::Tenant,
+                    },
+                ],
             },
             PermissionObject {
                 name: "activity",

@@ -3,6 +3,7 @@
 
 use crate::{
     entities::{api_key, company, establishment, user},
+    teams::{entities::team, service as teams},
     users::service::scope_condition,
 };
 use forecourt_core::{
@@ -22,6 +23,7 @@ pub const ENTITIES: &[&str] = &[
     "establishment",
     "company",
     "module",
+    "team",
 ];
 
 /// The records of `entity_type` that `caller` may read.
@@ -33,6 +35,7 @@ pub async fn readable(app: &App, caller: &TenantUser, entity_type: &str) -> Resu
         "establishment" => "establishments",
         "company" => "companies",
         "module" => "settings.modules",
+        "team" => "teams",
         _ => return Ok(Readable::Nothing),
     };
     let Some(scope) = app.authz.scope(caller, object, Action::Read).await? else {
@@ -55,6 +58,10 @@ pub async fn readable(app: &App, caller: &TenantUser, entity_type: &str) -> Resu
             establishment::Column::Id,
         ),
         "company" => Readable::ids(company::Entity::scoped(caller), company::Column::Id),
+        "team" => Readable::ids(
+            team::Entity::scoped(caller).filter(teams::reach(caller, scope)),
+            team::Column::Id,
+        ),
         // Grants and module switches name no deletable record: the object's readers see all.
         _ => Readable::All,
     })

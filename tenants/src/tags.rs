@@ -13,4 +13,6 @@ pub enum Tags {
     Users,
     /// Grants and roles.
     Permissions,
+    /// Teams of users, to which contacts and opportunities can be assigned.
+    Teams,
 }

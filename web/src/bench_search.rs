@@ -223,6 +223,7 @@ impl People {
             lifecycle: "prospect".into(),
             prospect_status: Some("new".into()),
             assigned_user_id: Some(assigned),
+            assigned_team_id: None,
             establishment_id: Some(establishment),
             company_id: None,
         }
@@ -276,6 +277,7 @@ fn admin(t: &Onboarded) -> TenantUser {
         tenant_id: t.tenant_id,
         user_id: t.admin_user_id,
         establishment_id: Some(t.establishment_id),
+        team_ids: vec![],
     }
 }
 
@@ -462,6 +464,7 @@ async fn own_scope_salesperson(app: &App, t: &Onboarded) -> anyhow::Result<Tenan
         tenant_id: t.tenant_id,
         user_id: u.id,
         establishment_id: Some(t.establishment_id),
+        team_ids: vec![],
     })
 }
 

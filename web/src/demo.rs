@@ -195,6 +195,7 @@ async fn demo_contacts(
                     // Prospects start where every tenant's prospects start.
                     prospect_status: (*lifecycle == "prospect").then(|| "new".into()),
                     assigned_user_id: Some(admin),
+                    assigned_team_id: None,
                     establishment_id: Some(establishment),
                     company_id: None,
                 },
@@ -257,6 +258,7 @@ async fn demo_opportunities(
             customer_info: Some("Looking for a compact car, trade-in possible".into()),
             source_id: None,
             assigned_user_id: Some(admin),
+            assigned_team_id: None,
             establishment_id: Some(establishment),
             created_by: Some(admin),
             at: created,

@@ -77,6 +77,7 @@ fn apis() -> impl OpenApi {
             forecourt_tenants::platform::PlatformApi,
             forecourt_tenants::admin::AdminApi,
             forecourt_tenants::users::UsersApi,
+            forecourt_tenants::teams::TeamsApi,
             forecourt_tenants::permissions::PermissionsApi,
         ),
         forecourt_sources::SourcesApi,
@@ -156,6 +157,10 @@ pub async fn build_app_with_clock(
             opportunity_facts: Arc::new(forecourt_crm::OpportunityReports),
             statuses: Arc::new(FixedStatuses),
             status_holders: vec![Arc::new(forecourt_crm::StatusRecords)],
+            team_users: vec![
+                Arc::new(forecourt_crm::ContactTeams),
+                Arc::new(forecourt_crm::OpportunityTeams),
+            ],
         },
         storage,
         write_gate,

@@ -20,6 +20,8 @@ pub enum DirectoryKind {
     Establishment,
     /// A company (legal entity) of the tenant.
     Company,
+    /// A team of the tenant's users.
+    Team,
 }
 
 /// Where a user receives mail.

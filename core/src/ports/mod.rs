@@ -10,6 +10,7 @@ pub mod lead_sources;
 pub mod leads;
 pub mod opportunity_facts;
 pub mod statuses;
+pub mod teams;
 
 use std::sync::Arc;
 
@@ -32,4 +33,6 @@ pub struct Ports<A: Sync> {
     pub statuses: Arc<dyn statuses::Statuses<A>>,
     /// Every module's records that carry a status (asked before a status is archived).
     pub status_holders: Vec<Arc<dyn statuses::StatusHolders<A>>>,
+    /// Every module's records assigned to a team (asked before a team is deleted).
+    pub team_users: Vec<Arc<dyn teams::TeamUsers>>,
 }

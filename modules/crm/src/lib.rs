@@ -41,10 +41,13 @@ pub mod search;
 pub mod vehicles;
 
 pub use contacts::api::ContactsApi;
+pub use contacts::service::ContactTeams;
 pub use expiry::api::CrmSettingsApi;
 pub use intake::service::Leads;
 pub use lead_page::api::{DocumentsApi, LeadPageApi};
-pub use opportunities::{api::OpportunitiesApi, service::OpportunitySources};
+pub use opportunities::{
+    api::OpportunitiesApi, assignment::OpportunityTeams, service::OpportunitySources,
+};
 pub use report::{api::ReportsApi, lead_sources::OpportunityReports};
 pub use search::api::SearchApi;
 pub use vehicles::api::VehiclesApi;

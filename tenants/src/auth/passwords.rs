@@ -192,6 +192,7 @@ pub(crate) async fn confirm_reset(app: &App, token: &str, new_password: &str) ->
                 tenant_id,
                 user_id,
                 establishment_id: None,
+                team_ids: vec![],
             };
             let uow = Uow::on_behalf_of(app, &me).await?.at(now);
             reset_credentials(uow.txn(), &link, account, hash, now).await?;

@@ -27,4 +27,5 @@ mod round_trips;
 mod search;
 mod service;
 mod status_moves;
+mod teams;
 mod visibility;

@@ -391,6 +391,7 @@ async fn search_context(
         tenant_id: parse(tenant_id),
         user_id: parse(user_id),
         establishment_id: establishment_id.map(parse),
+        team_ids: vec![],
     };
     s.app()
         .authz

@@ -10,7 +10,7 @@ use crate::{
             ContactBody, ContactPatch, ContactResponse, ContactView, DuplicateView, MergeBody, view,
         },
     },
-    search::service::search_contacts,
+    search::service::search_contacts_in,
 };
 use forecourt_core::{
     App, Result,
@@ -57,13 +57,16 @@ impl ContactsApi {
     /// Without `q`: the contacts within the caller's `contacts`/`read` scope, oldest first,
     /// with cursor pagination. With `q`: accent- and case-insensitive prefix search on names,
     /// company names, emails, phones in any format (`0470 12 34 56` finds `+32470123456`),
-    /// national and VAT numbers, best matches first (at most `limit`, no cursor).
+    /// national and VAT numbers, best matches first (at most `limit`, no cursor). Either way
+    /// `assigned_team_id` keeps the contacts assigned to that team.
     #[oai(path = "/contacts", method = "get")]
     async fn list(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         q: Query<Option<String>>,
+        /// Only the contacts assigned to this team.
+        assigned_team_id: Query<Option<Uuid>>,
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<ContactView>>> {
@@ -71,7 +74,7 @@ impl ContactsApi {
         let today = app.clock.now().date_naive();
         if let Some(q) = q.0.as_deref().filter(|q| !q.trim().is_empty()) {
             let limit = forecourt_core::http::page_limit(limit.0);
-            let items = search_contacts(&app, &cx, q, limit).await?;
+            let items = search_contacts_in(&app, &cx, q, limit, assigned_team_id.0).await?;
             return Ok(Json(List {
                 items: items
                     .into_iter()
@@ -80,7 +83,15 @@ impl ContactsApi {
                 next_cursor: None,
             }));
         }
-        let page = service::visible_page(&app, &app.db, &cx, cursor.0.as_deref(), limit.0).await?;
+        let page = service::visible_page(
+            &app,
+            &app.db,
+            &cx,
+            cursor.0.as_deref(),
+            limit.0,
+            assigned_team_id.0,
+        )
+        .await?;
         Ok(Json(page.map(|f| view(f, today, json!({})))))
     }
 

@@ -28,6 +28,7 @@ pub mod contact {
         pub lifecycle: String,
         pub prospect_status: Option<String>,
         pub assigned_user_id: Option<Uuid>,
+        pub assigned_team_id: Option<Uuid>,
         pub establishment_id: Option<Uuid>,
         pub company_id: Option<Uuid>,
         pub created_by: Option<Uuid>,

@@ -185,6 +185,18 @@ pub async fn validate_body(
             "not a user of this tenant",
         ));
     }
+    // A team is looked up unless it is one of the caller's (their principal was just read)
+    // or the one the stored contact keeps.
+    if let Some(t) = b.assigned_team_id
+        && !user.in_team(t)
+        && Some(t) != stored.and_then(|s| s.assigned_team_id)
+        && !exists(DirectoryKind::Team, t).await?
+    {
+        return Err(Error::invalid(
+            "assigned_team_id",
+            "not a team of this tenant",
+        ));
+    }
     let establishment = b.establishment_id.or(user.establishment_id);
     if let Some(e) = establishment
         && !known(
@@ -239,27 +251,38 @@ pub async fn validate_body(
         },
         lifecycle,
         assigned_user_id: Some(assigned),
+        assigned_team_id: b.assigned_team_id,
         establishment_id: establishment,
         company_id: b.company_id,
     })
 }
 
-/// A write must stay within the caller's scope: own contacts stay assigned to the caller,
-/// establishment contacts in the caller's establishment.
-pub fn ensure_within(cx: &Cx, d: &ContactData) -> Result<()> {
+/// A write must stay within the caller's scope: own contacts stay assigned to the caller or
+/// to a team of theirs, establishment contacts in the caller's establishment. `kept_team` is
+/// the team the stored contact is assigned to (`None` on creation): at own scope a team is
+/// given only if it is one of the caller's, or kept as it was, so nobody hands work to a team
+/// they are not in.
+pub fn ensure_within(cx: &Cx, d: &ContactData, kept_team: Option<Uuid>) -> Result<()> {
     let user = cx.user();
     let ok = match cx.scope() {
         Scope::Tenant => true,
         Scope::Establishment => {
             d.establishment_id.is_some() && d.establishment_id == user.establishment_id
         }
-        Scope::Own => d.assigned_user_id == Some(user.user_id),
+        Scope::Own => {
+            let team_ok = d
+                .assigned_team_id
+                .is_none_or(|t| user.in_team(t) || Some(t) == kept_team);
+            team_ok
+                && (d.assigned_user_id == Some(user.user_id)
+                    || d.assigned_team_id.is_some_and(|t| user.in_team(t)))
+        }
     };
     if ok {
         Ok(())
     } else {
         Err(Error::forbidden(
-            "this contact would be outside your reach (owner or establishment)",
+            "this contact would be outside your reach (owner, team or establishment)",
         ))
     }
 }
@@ -292,7 +315,7 @@ pub async fn may_set_blocked(
         Some(id) => find_visible(app, conn, &blocker, id).await?.is_some(),
         None => true,
     };
-    if !reaches_current || ensure_within(&blocker, d).is_err() {
+    if !reaches_current || ensure_within(&blocker, d, d.assigned_team_id).is_err() {
         return Err(denied(" on this contact (owner or establishment)"));
     }
     Ok(())

@@ -45,7 +45,7 @@ pub async fn create(app: &App, cx: &Cx, body: ContactBody) -> Result<Full> {
     let sets_blocked = body.blocked == Some(true);
     let country = country_of(app, cx).await?;
     let data = validate_body(app, &app.db, cx.user(), body, &country, None).await?;
-    ensure_within(cx, &data)?;
+    ensure_within(cx, &data, None)?;
     if sets_blocked {
         may_set_blocked(app, &app.db, cx.user(), None, &data).await?;
     }
@@ -109,7 +109,7 @@ pub async fn update(
         Some(&current.contact),
     )
     .await?;
-    ensure_within(cx, &data)?;
+    ensure_within(cx, &data, current.contact.assigned_team_id)?;
     if sets_blocked {
         may_set_blocked(app, uow.txn(), cx.user(), Some(id), &data).await?;
     }
@@ -336,6 +336,7 @@ async fn fold(app: &App, uow: &Uow<'_>, survivor: &Full, merged: &[Full]) -> Res
             employer_id,
             birth_date,
             assigned_user_id,
+            assigned_team_id,
             establishment_id
         );
         c.comments = match (&c.comments, &d.comments) {
@@ -439,4 +440,27 @@ pub async fn user_mailbox(
         .mailbox(conn.executor(), t.tenant(), user_id)
         .await?
         .map(|m| (m.email, m.name)))
+}
+
+/// Contacts as records assigned to teams: a team still holding some cannot be deleted.
+pub struct ContactTeams;
+
+#[async_trait::async_trait]
+impl forecourt_core::ports::teams::TeamUsers for ContactTeams {
+    fn kind(&self) -> &'static str {
+        "contacts"
+    }
+
+    async fn count(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: Uuid,
+        team_id: Uuid,
+    ) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(scoped(&forecourt_core::tenancy::TenantId::new(tenant_id))
+            .filter(contact::Column::AssignedTeamId.eq(team_id))
+            .count(txn)
+            .await?)
+    }
 }

@@ -83,6 +83,8 @@ pub struct ContactData {
     pub prospect_status: Option<String>,
     /// Owner.
     pub assigned_user_id: Option<Uuid>,
+    /// The team it is assigned to: its members reach it as their own.
+    pub assigned_team_id: Option<Uuid>,
     /// Establishment.
     pub establishment_id: Option<Uuid>,
     /// Kept to this company; `None` = shared across the tenant's companies.
@@ -134,6 +136,7 @@ impl ContactData {
             lifecycle: c.lifecycle.clone(),
             prospect_status: c.prospect_status.clone(),
             assigned_user_id: c.assigned_user_id,
+            assigned_team_id: c.assigned_team_id,
             establishment_id: c.establishment_id,
             company_id: c.company_id,
         }
@@ -193,6 +196,7 @@ fn row(
         lifecycle: d.lifecycle.clone(),
         prospect_status: d.prospect_status.clone(),
         assigned_user_id: d.assigned_user_id,
+        assigned_team_id: d.assigned_team_id,
         establishment_id: d.establishment_id,
         company_id: d.company_id,
         created_by: before.map(|e| e.created_by).unwrap_or(by),
@@ -549,6 +553,7 @@ pub async fn insert_many(
             lifecycle: d.lifecycle.clone(),
             prospect_status: d.prospect_status.clone(),
             assigned_user_id: d.assigned_user_id,
+            assigned_team_id: d.assigned_team_id,
             establishment_id: d.establishment_id,
             company_id: d.company_id,
             created_by: by,

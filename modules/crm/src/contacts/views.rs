@@ -147,6 +147,9 @@ pub struct ContactBody {
     pub lifecycle: Option<Lifecycle>,
     /// The owner; the caller by default.
     pub assigned_user_id: Option<Uuid>,
+    /// A team of the tenant (422 otherwise): its members reach the contact as their own. An
+    /// own-scope writer assigns only teams of theirs.
+    pub assigned_team_id: Option<Uuid>,
     /// The establishment; the caller's by default.
     pub establishment_id: Option<Uuid>,
     /// Keep the contact to one of the tenant's companies; absent = shared across them.
@@ -223,6 +226,9 @@ pub struct ContactPatch {
     /// Owner.
     #[serde(default)]
     pub assigned_user_id: MaybeUndefined<Uuid>,
+    /// The team it is assigned to (`null`: none).
+    #[serde(default)]
+    pub assigned_team_id: MaybeUndefined<Uuid>,
     /// Establishment.
     #[serde(default)]
     pub establishment_id: MaybeUndefined<Uuid>,
@@ -299,6 +305,9 @@ pub struct ContactView {
     /// Owner.
     #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
+    /// The team it is assigned to: its members reach it as their own.
+    #[oai(nullable)]
+    pub assigned_team_id: Option<Uuid>,
     /// Establishment.
     #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
@@ -399,6 +408,7 @@ pub fn view(f: Full, today: NaiveDate, extensions: serde_json::Value) -> Contact
         },
         prospect_status: c.prospect_status,
         assigned_user_id: c.assigned_user_id,
+        assigned_team_id: c.assigned_team_id,
         establishment_id: c.establishment_id,
         company_id: c.company_id,
         created_by: c.created_by,
@@ -434,6 +444,7 @@ pub fn as_body(f: &Full) -> ContactBody {
         blocked: Some(v.blocked),
         lifecycle: Some(v.lifecycle),
         assigned_user_id: v.assigned_user_id,
+        assigned_team_id: v.assigned_team_id,
         establishment_id: v.establishment_id,
         company_id: v.company_id,
     }
@@ -465,6 +476,7 @@ pub fn patched(mut b: ContactBody, p: ContactPatch) -> ContactBody {
     apply(&mut b.birth_date, p.birth_date);
     apply(&mut b.comments, p.comments);
     apply(&mut b.assigned_user_id, p.assigned_user_id);
+    apply(&mut b.assigned_team_id, p.assigned_team_id);
     apply(&mut b.establishment_id, p.establishment_id);
     apply(&mut b.company_id, p.company_id);
     if let Some(v) = p.emails {

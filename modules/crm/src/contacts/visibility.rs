@@ -66,21 +66,22 @@ pub async fn user_company(
         .await
 }
 
-/// The contacts a caller may see at `scope`: own = assigned to them; establishment = of their
-/// establishment (or assigned to them); tenant = all, whatever company they are kept to.
-/// Below tenant scope, contacts kept to one company are seen only from that company's
-/// establishments; a user attached to no establishment reaches only the shared contacts
-/// assigned to them: having no establishment never widens the view.
+/// The contacts a caller may see at `scope`: own = assigned to them or to a team of theirs;
+/// establishment = of their establishment (or their own); tenant = all, whatever company they
+/// are kept to. Below tenant scope, contacts kept to one company are seen only from that
+/// company's establishments; a user attached to no establishment reaches only the shared
+/// contacts that are their own: having no establishment never widens the view.
 pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Condition {
+    let own = own(user);
     let reach = match scope {
         Scope::Tenant => return Condition::all(),
         Scope::Establishment => match user.establishment_id {
             Some(e) => Condition::any()
                 .add(contact::Column::EstablishmentId.eq(e))
-                .add(contact::Column::AssignedUserId.eq(user.user_id)),
-            None => Condition::all().add(contact::Column::AssignedUserId.eq(user.user_id)),
+                .add(own),
+            None => own,
         },
-        Scope::Own => Condition::all().add(contact::Column::AssignedUserId.eq(user.user_id)),
+        Scope::Own => own,
     };
     // Without an establishment there is no company to share with: only shared contacts.
     let sharing = match (user.establishment_id, company) {
@@ -90,6 +91,16 @@ pub fn visibility(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> Con
         _ => Condition::all().add(contact::Column::CompanyId.is_null()),
     };
     Condition::all().add(reach).add(sharing)
+}
+
+/// The contacts that are `user`'s own: assigned to them, or to one of their teams (the
+/// principal carries the teams, so this costs no statement).
+fn own(user: &TenantUser) -> Condition {
+    let mut own = Condition::any().add(contact::Column::AssignedUserId.eq(user.user_id));
+    if !user.team_ids.is_empty() {
+        own = own.add(contact::Column::AssignedTeamId.is_in(user.team_ids.clone()));
+    }
+    own
 }
 
 /// The contacts the caller of `cx` may see at the scope of its grant (see [`visibility`]).
@@ -148,7 +159,8 @@ pub async fn load_in_order(
     Ok(full)
 }
 
-/// The page after `cursor` of the contacts the caller of `cx` may see, oldest first, complete,
+/// The page after `cursor` of the contacts the caller of `cx` may see (assigned to `team`
+/// when given), oldest first, complete,
 /// in one statement. It pages as `forecourt_core::http::fetch_page` does (same cursor and
 /// limit), which cannot be used here: it answers bare rows, without the children's columns.
 pub async fn visible_page(
@@ -157,9 +169,13 @@ pub async fn visible_page(
     cx: &Cx,
     cursor: Option<&str>,
     limit: Option<u64>,
+    team: Option<Uuid>,
 ) -> Result<Page<Full>> {
     let limit = page_limit(limit);
     let mut query = scoped(cx).filter(visible_to(app, conn, cx).await?);
+    if let Some(t) = team {
+        query = query.filter(contact::Column::AssignedTeamId.eq(t));
+    }
     if let Some(after) = parse_cursor(cursor)? {
         query = query.filter(contact::Column::Id.gt(after));
     }

@@ -182,6 +182,7 @@ fn new_contact(lead: &InboundLead, initial: &str) -> ContactData {
         lifecycle: "prospect".into(),
         prospect_status: Some(initial.to_string()),
         assigned_user_id: None,
+        assigned_team_id: None,
         establishment_id: lead.establishment_id,
         company_id: None,
     }

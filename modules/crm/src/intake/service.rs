@@ -273,6 +273,7 @@ async fn land(
                 customer_info: Some(text.clone()),
                 source_id: lead.source_id,
                 assigned_user_id: None,
+                assigned_team_id: None,
                 establishment_id: lead.establishment_id.or(customer.establishment_id),
                 created_by: None,
                 at,

@@ -39,13 +39,16 @@ impl OpportunitiesApi {
     /// List opportunities
     ///
     /// Within the caller's `opportunities`/`read` scope (own = assigned to them,
-    /// establishment = of their site). Filter with `status`.
+    /// establishment = of their site; both also reach what is assigned to a team of theirs).
+    /// Filter with `status` and `assigned_team_id`.
     #[oai(path = "/opportunities", method = "get")]
     async fn list(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         status: Query<Option<String>>,
+        /// Only the opportunities assigned to this team.
+        assigned_team_id: Query<Option<Uuid>>,
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<OpportunityView>>> {
@@ -53,7 +56,15 @@ impl OpportunitiesApi {
             .authz
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
-        let page = reads::page(&app, &cx, status.0, cursor.0.as_deref(), limit.0).await?;
+        let page = reads::page(
+            &app,
+            &cx,
+            status.0,
+            assigned_team_id.0,
+            cursor.0.as_deref(),
+            limit.0,
+        )
+        .await?;
         Ok(Json(page))
     }
 

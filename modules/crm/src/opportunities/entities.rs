@@ -15,6 +15,7 @@ pub mod opportunity {
         pub customer_info: Option<String>,
         pub source_id: Option<Uuid>,
         pub assigned_user_id: Option<Uuid>,
+        pub assigned_team_id: Option<Uuid>,
         pub establishment_id: Option<Uuid>,
         pub expired: bool,
         pub created_by: Option<Uuid>,

@@ -1,6 +1,7 @@
 //! Opportunities: a customer's sales case, its status, people and vehicles.
 
 pub mod api;
+pub mod assignment;
 pub mod entities;
 pub mod links;
 pub mod mail;

@@ -180,17 +180,22 @@ pub(crate) async fn views(
         .collect())
 }
 
-/// A page of the opportunities the caller of `cx` reaches, in `status` when given.
+/// A page of the opportunities the caller of `cx` reaches, in `status` and assigned to `team`
+/// when given.
 pub(crate) async fn page(
     app: &App,
     cx: &Cx,
     status: Option<String>,
+    team: Option<Uuid>,
     cursor: Option<&str>,
     limit: Option<u64>,
 ) -> Result<List<OpportunityView>> {
     let mut q = in_reach(cx);
     if let Some(s) = status {
         q = q.filter(opportunity::Column::Status.eq(s));
+    }
+    if let Some(t) = team {
+        q = q.filter(opportunity::Column::AssignedTeamId.eq(t));
     }
     let page = fetch_page(&app.db, q, opportunity::Column::Id, cursor, limit).await?;
     let items = views(app, cx, page.rows).await?;

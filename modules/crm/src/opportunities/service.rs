@@ -2,6 +2,7 @@
 //! writer makes, and opening one (from the API, from a partner's lead, from the demo seed).
 
 use crate::opportunities::{
+    assignment::{check_team, within},
     entities::{opportunity, opportunity_contact},
     links::{add_vehicles, link_contacts, linkable, links, role, set_vehicles},
     mail,
@@ -30,18 +31,23 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// The opportunities `user` reaches at `scope`: all of the tenant's, those of the user's
-/// establishment or assigned to the user, or those assigned to the user. Every read of
-/// opportunities (lists, the activity log, the lead-source report) applies this one rule.
+/// establishment or their own, or their own: assigned to the user or to a team of theirs.
+/// Every read of opportunities (lists, the lead page, the activity log, the lead-source
+/// report) applies this one rule.
 pub(crate) fn reach(user: &TenantUser, scope: Scope) -> Condition {
+    let mut own = Condition::any().add(opportunity::Column::AssignedUserId.eq(user.user_id));
+    if !user.team_ids.is_empty() {
+        own = own.add(opportunity::Column::AssignedTeamId.is_in(user.team_ids.clone()));
+    }
     match scope {
         Scope::Tenant => Condition::all(),
         Scope::Establishment => match user.establishment_id {
             Some(e) => Condition::any()
                 .add(opportunity::Column::EstablishmentId.eq(e))
-                .add(opportunity::Column::AssignedUserId.eq(user.user_id)),
-            None => Condition::all().add(opportunity::Column::AssignedUserId.eq(user.user_id)),
+                .add(own),
+            None => own,
         },
-        Scope::Own => Condition::all().add(opportunity::Column::AssignedUserId.eq(user.user_id)),
+        Scope::Own => own,
     }
 }
 
@@ -191,6 +197,8 @@ pub struct Opening {
     pub source_id: Option<Uuid>,
     /// The salesperson.
     pub assigned_user_id: Option<Uuid>,
+    /// The team (checked to be the tenant's).
+    pub assigned_team_id: Option<Uuid>,
     /// The establishment.
     pub establishment_id: Option<Uuid>,
     /// Who opened it (`None` for the system).
@@ -222,6 +230,7 @@ pub async fn open(
         customer_info: Set(new.customer_info),
         source_id: Set(new.source_id),
         assigned_user_id: Set(new.assigned_user_id),
+        assigned_team_id: Set(new.assigned_team_id),
         establishment_id: Set(new.establishment_id),
         expired: Set(false),
         created_by: Set(new.created_by),
@@ -319,16 +328,6 @@ async fn count_of_source(conn: &impl ConnectionTrait, t: TenantId, source_id: Uu
         .await?)
 }
 
-/// Whether an opportunity assigned to `user` at `establishment` stays within the reach of the
-/// grant of `cx`.
-fn within(cx: &Cx, user: Option<Uuid>, establishment: Option<Uuid>) -> bool {
-    match cx.scope() {
-        Scope::Tenant => true,
-        Scope::Establishment => establishment.is_some() && establishment == cx.establishment_id(),
-        Scope::Own => user == Some(cx.user_id()),
-    }
-}
-
 /// Creates an opportunity for the caller of `cx` (a write context of `opportunities`);
 /// answers it and the contacts it linked.
 pub(crate) async fn create(
@@ -364,9 +363,10 @@ pub(crate) async fn create(
             "not an establishment of this tenant",
         ));
     }
-    if !within(cx, Some(assigned), establishment) {
+    check_team(app, cx, "assigned_team_id", b.assigned_team_id).await?;
+    if !within(cx, Some(assigned), b.assigned_team_id, None, establishment) {
         return Err(Error::forbidden(
-            "this opportunity would be outside your reach (owner or establishment)",
+            "this opportunity would be outside your reach (owner, team or establishment)",
         ));
     }
     let customer_info = b
@@ -392,6 +392,7 @@ pub(crate) async fn create(
         customer_info,
         source_id: b.source_id,
         assigned_user_id: Some(assigned),
+        assigned_team_id: b.assigned_team_id,
         establishment_id: establishment,
         created_by: Some(cx.user_id()),
         at: uow.now(),
@@ -464,12 +465,13 @@ pub(crate) async fn assign(
     id: Uuid,
     b: Assignment,
 ) -> Result<opportunity::Model> {
-    if b.user_id.is_none() && b.establishment_id.is_none() {
+    if b.user_id.is_none() && b.establishment_id.is_none() && b.team_id.is_none() {
         return Err(Error::invalid(
             "user_id",
-            "give a user, an establishment or both",
+            "give a user, a team, an establishment, or several",
         ));
     }
+    check_team(app, cx, "team_id", b.team_id).await?;
     if let Some(u) = b.user_id
         && !in_directory(app, cx, DirectoryKind::User, u).await?
     {
@@ -485,17 +487,19 @@ pub(crate) async fn assign(
     }
     let mut uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, id, Change::Assignment).await?;
-    let (user, est) = (
+    let (user, team, est) = (
         b.user_id.or(o.assigned_user_id),
+        b.team_id.or(o.assigned_team_id),
         b.establishment_id.or(o.establishment_id),
     );
-    if !within(cx, user, est) {
+    if !within(cx, user, team, o.assigned_team_id, est) {
         return Err(Error::forbidden(
-            "the opportunity would leave your reach (owner or establishment)",
+            "the opportunity would leave your reach (owner, team or establishment)",
         ));
     }
     let mut am: opportunity::ActiveModel = o.clone().into();
     am.assigned_user_id = Set(user);
+    am.assigned_team_id = Set(team);
     am.establishment_id = Set(est);
     am.updated_at = Set(uow.now());
     let updated = am.update(uow.txn()).await?;
@@ -505,8 +509,8 @@ pub(crate) async fn assign(
         mail::notify_assignee(&uow, cx, &updated, new_user).await?;
     }
     let changes = activity::diff(
-        &json!({"assigned_user_id": o.assigned_user_id, "establishment_id": o.establishment_id}),
-        &json!({"assigned_user_id": user, "establishment_id": est}),
+        &json!({"assigned_user_id": o.assigned_user_id, "assigned_team_id": o.assigned_team_id, "establishment_id": o.establishment_id}),
+        &json!({"assigned_user_id": user, "assigned_team_id": team, "establishment_id": est}),
     );
     uow.record(Activity::new("opportunity", o.id, "assigned").changes(changes))
         .await?;
@@ -613,6 +617,7 @@ mod tests {
             customer_info: None,
             source_id: None,
             assigned_user_id: None,
+            assigned_team_id: None,
             establishment_id: None,
             expired: false,
             created_by: None,

@@ -34,6 +34,9 @@ pub struct NewOpportunity {
     pub status: Option<String>,
     /// The salesperson; the caller by default.
     pub assigned_user_id: Option<Uuid>,
+    /// A team of the tenant (422 otherwise): its members reach the opportunity as their own.
+    /// An own-scope caller assigns only teams of theirs.
+    pub assigned_team_id: Option<Uuid>,
     /// The establishment; the caller's by default.
     pub establishment_id: Option<Uuid>,
     /// Stock vehicles of interest.
@@ -70,6 +73,9 @@ pub struct Assignment {
     pub user_id: Option<Uuid>,
     /// The new establishment.
     pub establishment_id: Option<Uuid>,
+    /// The new team (a team of the tenant, else 422; an own-scope caller gives only a team
+    /// of theirs).
+    pub team_id: Option<Uuid>,
 }
 
 /// A contact to unlink.
@@ -114,6 +120,9 @@ pub struct OpportunityView {
     /// Salesperson.
     #[oai(nullable)]
     pub assigned_user_id: Option<Uuid>,
+    /// The team it is assigned to: its members reach it as their own.
+    #[oai(nullable)]
+    pub assigned_team_id: Option<Uuid>,
     /// Establishment.
     #[oai(nullable)]
     pub establishment_id: Option<Uuid>,
@@ -193,6 +202,7 @@ impl OpportunityView {
             status: o.status,
             lost_reason: o.lost_reason,
             assigned_user_id: o.assigned_user_id,
+            assigned_team_id: o.assigned_team_id,
             establishment_id: o.establishment_id,
             created_at: o.created_at,
             updated_at: o.updated_at,

@@ -147,6 +147,7 @@ mod tests {
             tenant_id: Uuid::now_v7(),
             user_id: Uuid::now_v7(),
             establishment_id: Some(Uuid::now_v7()),
+            team_ids: vec![],
         }
     }
 

@@ -5,6 +5,7 @@
 
 use crate::{
     contacts::{
+        entities::contact,
         store::Full,
         terms::{generation_key, hidden_modules},
         validate,
@@ -22,7 +23,7 @@ use forecourt_core::{
     context::TenantUser,
     tenancy::{Cx, Tenanted},
 };
-use sea_orm::{Condition, ConnectionTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -31,16 +32,23 @@ use uuid::Uuid;
 /// they see the same contacts.
 pub fn visibility_key(user: &TenantUser, scope: Scope, company: Option<Uuid>) -> String {
     let opt = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
+    // The teams widen the own reach: two members of different teams never share an answer.
+    let teams = user
+        .team_ids
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     match scope {
         Scope::Tenant => "t".into(),
         Scope::Establishment => format!(
-            "e:{}:{}:{}",
+            "e:{}:{}:{}:{teams}",
             opt(user.establishment_id),
             user.user_id,
             opt(company)
         ),
         Scope::Own => format!(
-            "o:{}:{}:{}",
+            "o:{}:{}:{}:{teams}",
             opt(user.establishment_id),
             user.user_id,
             opt(company)
@@ -124,6 +132,18 @@ const KEYSTROKES_BACK: usize = 12;
 /// is cached. Keys hold exactly what decides the answer; the cache is skipped, never
 /// required, when it is unreachable.
 pub async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<Uuid>> {
+    search_ids_in(app, cx, q, limit, None).await
+}
+
+/// [`search_ids`] among the contacts assigned to `team` only, when given (the list's
+/// `assigned_team_id` filter): the filter is part of the statement and of the cache keys.
+pub async fn search_ids_in(
+    app: &App,
+    cx: &Cx,
+    q: &str,
+    limit: u64,
+    team: Option<Uuid>,
+) -> Result<Vec<Uuid>> {
     let mut tokens = validate::query_tokens(q);
     tokens.truncate(MAX_TOKENS);
     if tokens.is_empty() {
@@ -139,9 +159,10 @@ pub async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<U
     // moves it on), the visibility (scope, user, establishment, company) and the modules
     // whose terms count; then the words, and for a ranked page its limit.
     let space = format!(
-        "{generation}:{}:{}",
+        "{generation}:{}:{}:{}",
         visibility_key(user, scope, company),
-        hidden.join(",")
+        hidden.join(","),
+        team.map(|t| t.to_string()).unwrap_or_default()
     );
     let key = |kind: &str, words: &[String]| {
         CacheKey::tenant(
@@ -167,7 +188,14 @@ pub async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<U
     if let Some(candidates) = cached_sets.into_iter().flatten().next() {
         return Ok(rank(&candidates, &tokens, limit));
     }
-    let visible = (scope != Scope::Tenant).then(|| visibility(user, scope, company));
+    let mut visible = (scope != Scope::Tenant).then(|| visibility(user, scope, company));
+    if let Some(t) = team {
+        visible = Some(
+            visible
+                .unwrap_or_else(Condition::all)
+                .add(contact::Column::AssignedTeamId.eq(t)),
+        );
+    }
     let found = search(&app.db, cx, &tokens, visible, &hidden, limit).await?;
     match &found.candidates {
         Some(c) => app.cache.set(&sets[0], c, TTL).await,
@@ -179,6 +207,17 @@ pub async fn search_ids(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<U
 /// The contacts matching `q` that the caller of `cx` may see, best first, complete: what a
 /// search answers (`GET /contacts?q=`, `GET /search`, and `forecourt bench search`).
 pub async fn search_contacts(app: &App, cx: &Cx, q: &str, limit: u64) -> Result<Vec<Full>> {
-    let ids = search_ids(app, cx, q, limit).await?;
+    search_contacts_in(app, cx, q, limit, None).await
+}
+
+/// [`search_contacts`] among the contacts assigned to `team` only, when given.
+pub async fn search_contacts_in(
+    app: &App,
+    cx: &Cx,
+    q: &str,
+    limit: u64,
+    team: Option<Uuid>,
+) -> Result<Vec<Full>> {
+    let ids = search_ids_in(app, cx, q, limit, team).await?;
     load_in_order(&app.db, cx, &ids).await
 }
