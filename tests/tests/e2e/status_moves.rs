@@ -135,6 +135,29 @@ async fn a_prospect_moves_through_its_statuses_and_becomes_a_customer_when_won()
         .ok(200);
     assert_eq!(moved["prospect_status"], "qualified");
     assert_eq!(moved["lifecycle"], "prospect");
+    // Prospect lists filter by status.
+    let other = prospect(&s, tok).await.str("id");
+    let qualified = s
+        .get(
+            &format!("{CONTACTS}?lifecycle=prospect&prospect_status=qualified"),
+            tok,
+        )
+        .await
+        .ok(200)
+        .ids();
+    assert_eq!(qualified, vec![p.str("id")]);
+    let new = s
+        .get(&format!("{CONTACTS}?prospect_status=new"), tok)
+        .await
+        .ok(200)
+        .ids();
+    assert!(
+        new.contains(&other) && !new.contains(&p.str("id")),
+        "{new:?}"
+    );
+    s.get(&format!("{CONTACTS}?q=Ine&prospect_status=new"), tok)
+        .await
+        .invalid("prospect_status");
     s.post(
         &format!("{path}/status"),
         tok,

@@ -7,7 +7,8 @@ use crate::{
         service::{self, Full},
         status,
         views::{
-            ContactBody, ContactPatch, ContactResponse, ContactView, DuplicateView, MergeBody, view,
+            ContactBody, ContactPatch, ContactResponse, ContactView, DuplicateView, Lifecycle,
+            MergeBody, view,
         },
     },
     search::service::search_contacts_in,
@@ -58,7 +59,8 @@ impl ContactsApi {
     /// with cursor pagination. With `q`: accent- and case-insensitive prefix search on names,
     /// company names, emails, phones in any format (`0470 12 34 56` finds `+32470123456`),
     /// national and VAT numbers, best matches first (at most `limit`, no cursor). Either way
-    /// `assigned_team_id` keeps the contacts assigned to that team.
+    /// `assigned_team_id` keeps the contacts assigned to that team. Without `q`, `lifecycle`
+    /// and `prospect_status` narrow the list (with `q` they are refused: 422 naming them).
     #[oai(path = "/contacts", method = "get")]
     async fn list(
         &self,
@@ -67,12 +69,28 @@ impl ContactsApi {
         q: Query<Option<String>>,
         /// Only the contacts assigned to this team.
         assigned_team_id: Query<Option<Uuid>>,
+        /// Only prospects or only customers.
+        lifecycle: Query<Option<Lifecycle>>,
+        /// Only the prospects in this prospect status (a key).
+        prospect_status: Query<Option<String>>,
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<ContactView>>> {
         let cx = app.authz.context(&auth.0, "contacts", Action::Read).await?;
         let today = app.clock.now().date_naive();
         if let Some(q) = q.0.as_deref().filter(|q| !q.trim().is_empty()) {
+            for (field, given) in [
+                ("lifecycle", lifecycle.0.is_some()),
+                ("prospect_status", prospect_status.0.is_some()),
+            ] {
+                if given {
+                    return Err(forecourt_core::Error::invalid(
+                        field,
+                        "a search (`q`) ranks every match: list without `q` to filter by it",
+                    )
+                    .into());
+                }
+            }
             let limit = forecourt_core::http::page_limit(limit.0);
             let items = search_contacts_in(&app, &cx, q, limit, assigned_team_id.0).await?;
             return Ok(Json(List {
@@ -89,7 +107,11 @@ impl ContactsApi {
             &cx,
             cursor.0.as_deref(),
             limit.0,
-            assigned_team_id.0,
+            &service::ContactFilter {
+                team: assigned_team_id.0,
+                lifecycle: lifecycle.0.map(|l| str_of(l)),
+                prospect_status: prospect_status.0,
+            },
         )
         .await?;
         Ok(Json(page.map(|f| view(f, today, json!({})))))

@@ -14,8 +14,8 @@ pub use crate::contacts::{
     store::{AddressData, ContactData, address_data, insert_many, write_claimed, write_full},
     terms::{generation_key, hidden_modules, index, reindex, searches_changed},
     visibility::{
-        Conn, find_visible, load_in_order, load_visible, scoped, user_company, visibility,
-        visible_page, visible_to,
+        Conn, ContactFilter, find_visible, load_in_order, load_visible, scoped, user_company,
+        visibility, visible_page, visible_to,
     },
 };
 use forecourt_core::{

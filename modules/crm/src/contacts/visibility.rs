@@ -163,18 +163,35 @@ pub async fn load_in_order(
 /// when given), oldest first, complete,
 /// in one statement. It pages as `forecourt_core::http::fetch_page` does (same cursor and
 /// limit), which cannot be used here: it answers bare rows, without the children's columns.
+/// What a contact list keeps, besides the caller's reach.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// Assigned to this team.
+    pub team: Option<Uuid>,
+    /// `prospect` or `customer`.
+    pub lifecycle: Option<String>,
+    /// In this prospect status.
+    pub prospect_status: Option<String>,
+}
+
 pub async fn visible_page(
     app: &App,
     conn: &impl Conn,
     cx: &Cx,
     cursor: Option<&str>,
     limit: Option<u64>,
-    team: Option<Uuid>,
+    filter: &ContactFilter,
 ) -> Result<Page<Full>> {
     let limit = page_limit(limit);
     let mut query = scoped(cx).filter(visible_to(app, conn, cx).await?);
-    if let Some(t) = team {
+    if let Some(t) = filter.team {
         query = query.filter(contact::Column::AssignedTeamId.eq(t));
+    }
+    if let Some(l) = &filter.lifecycle {
+        query = query.filter(contact::Column::Lifecycle.eq(l.as_str()));
+    }
+    if let Some(s) = &filter.prospect_status {
+        query = query.filter(contact::Column::ProspectStatus.eq(s.as_str()));
     }
     if let Some(after) = parse_cursor(cursor)? {
         query = query.filter(contact::Column::Id.gt(after));
