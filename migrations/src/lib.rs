@@ -19,6 +19,7 @@ mod m0009_report_indexes;
 mod m0011_term_modules;
 mod m0012_search_index;
 mod m0013_status_history;
+mod m0014_statuses;
 pub mod testing;
 mod util;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_term_modules::Migration),
             Box::new(m0012_search_index::Migration),
             Box::new(m0013_status_history::Migration),
+            Box::new(m0014_statuses::Migration),
         ]
     }
 }
