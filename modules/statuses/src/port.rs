@@ -1,0 +1,73 @@
+//! The `Statuses` port as this module answers it: the tenant's own statuses and policy while
+//! the tenant has the module, the built-in machine ([`FixedStatuses`]) otherwise.
+
+use crate::machine::{self, Machine};
+use forecourt_core::{
+    App, Result,
+    ports::statuses::{FixedStatuses, Move, StatusEntity, StatusSet, Statuses, TransitionRule},
+    tenancy::TenantId,
+};
+use sea_orm::DatabaseExecutor;
+
+/// Answers each tenant's own statuses (see the module documentation).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TenantStatuses;
+
+impl TenantStatuses {
+    /// The tenant's machine of `entity`, `None` when the tenant lacks the module (Go, or
+    /// switched off) or has no statuses of the entity (never seeded): the built-in machine
+    /// answers then. The tenant's facts are kept in process, so asking costs no statement.
+    async fn machine(
+        app: &App,
+        db: &DatabaseExecutor<'_>,
+        tenant: TenantId,
+        entity: StatusEntity,
+    ) -> Result<Option<Machine>> {
+        let info = app.ports.directory.tenant_info(app, tenant.uuid()).await?;
+        let on = app
+            .registry
+            .get(crate::MODULE_ID)
+            .is_some_and(|m| app.registry.is_available(m, info.as_ref()));
+        if !on {
+            return Ok(None);
+        }
+        let m = machine::cached(app, db, tenant, entity).await?;
+        Ok((!m.statuses.is_empty()).then_some(m))
+    }
+}
+
+#[async_trait::async_trait]
+impl Statuses<App> for TenantStatuses {
+    async fn of(
+        &self,
+        app: &App,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        entity: StatusEntity,
+    ) -> Result<StatusSet> {
+        Ok(match Self::machine(app, &db, tenant, entity).await? {
+            Some(m) => m.set(),
+            None => FixedStatuses::set(entity),
+        })
+    }
+
+    async fn transition(
+        &self,
+        app: &App,
+        db: DatabaseExecutor<'_>,
+        tenant: TenantId,
+        m: Move<'_>,
+    ) -> Result<TransitionRule> {
+        let Some(machine) = Self::machine(app, &db, tenant, m.entity).await? else {
+            return FixedStatuses::check(&FixedStatuses::set(m.entity), m);
+        };
+        let roles = match m.user {
+            // Read on the caller's connection (its transaction, when it has one).
+            Some(user) if machine.needs_roles(&m) => {
+                forecourt_core::authz::user_roles(&db, tenant.uuid(), user).await?
+            }
+            _ => Vec::new(),
+        };
+        machine.decide(&m, &roles)
+    }
+}
