@@ -26,4 +26,5 @@ mod reports;
 mod round_trips;
 mod search;
 mod service;
+mod statuses;
 mod visibility;
