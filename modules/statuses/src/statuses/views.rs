@@ -249,8 +249,10 @@ pub struct TransitionInput {
     /// Whether the move needs a reason (always true towards a lost status). Default `false`.
     pub requires_reason: Option<bool>,
     /// Fields of the record that must be set before the move (`offer_id`). Default none.
+    #[oai(validator(max_length = 64))]
     pub required_fields: Option<Vec<String>>,
     /// The roles that may take it; absent or `null`: anyone who may change the record.
+    #[oai(validator(max_length = 100))]
     pub roles: Option<Vec<String>>,
 }
 
