@@ -21,11 +21,8 @@ pub mod machine;
 pub mod port;
 pub mod statuses;
 
-pub use port::TenantStatuses;
+pub use port::{MODULE_ID, TenantStatuses};
 pub use statuses::api::StatusesApi;
-
-/// The module's id.
-pub const MODULE_ID: &str = "statuses";
 
 /// Everyone reads the statuses (they label every opportunity); only admins change them.
 const READ_ALL: &[DefaultGrant] = &[

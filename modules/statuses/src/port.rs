@@ -9,6 +9,9 @@ use forecourt_core::{
 };
 use sea_orm::DatabaseExecutor;
 
+/// The module's id (the port asks whether the tenant has it).
+pub const MODULE_ID: &str = "statuses";
+
 /// Answers each tenant's own statuses (see the module documentation).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TenantStatuses;
@@ -26,7 +29,7 @@ impl TenantStatuses {
         let info = app.ports.directory.tenant_info(app, tenant.uuid()).await?;
         let on = app
             .registry
-            .get(crate::MODULE_ID)
+            .get(MODULE_ID)
             .is_some_and(|m| app.registry.is_available(m, info.as_ref()));
         if !on {
             return Ok(None);
