@@ -619,3 +619,50 @@ async fn the_port_answers_from_its_cache_and_sees_every_change() {
         .ok(200);
     assert!(of().await.get("test_drive").is_some_and(|f| f.archived));
 }
+
+#[tokio::test]
+async fn defaults_reach_tenants_onboarded_before_and_never_undo_an_admins_change() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let a = TestServer::start().await;
+    let t = a.tenant("expert").await;
+    let tok = &t.admin_token;
+    // The admin removes a default status nobody used.
+    let follow_up = id_of(&a, tok, "long_term_follow_up").await;
+    a.delete(&at(&follow_up), tok, Value::Null).await.ok(204);
+    // As if the tenant had been onboarded before the prospect set existed.
+    let db = &a.app().db;
+    let tenant = uuid::Uuid::parse_str(&t.tenant_id).unwrap();
+    for sql in [
+        "DELETE FROM statuses WHERE tenant_id = $1 AND entity = 'prospect'",
+        "DELETE FROM status_policies WHERE tenant_id = $1 AND entity = 'prospect'",
+        "DELETE FROM permission_seeds WHERE tenant_id = $1 AND object = 'statuses:prospect'",
+    ] {
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [tenant.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    let prospects = "/api/v1/statuses?entity=prospect";
+    assert!(a.get(prospects, tok).await.ok(200).items().is_empty());
+
+    // The next start gives the missing set, and only that one.
+    let b = TestServer::start_sharing(&a, |_| {}).await;
+    let keys: Vec<String> = b
+        .get(prospects, tok)
+        .await
+        .ok(200)
+        .items()
+        .iter()
+        .map(|x| x.str("key"))
+        .collect();
+    assert_eq!(
+        keys,
+        ["new", "contacted", "qualified", "converted", "disqualified"]
+    );
+    let opp = list(&b, tok).await;
+    assert_eq!(opp.len(), 6, "the deleted status stays deleted");
+    assert!(opp.iter().all(|x| x["key"] != "long_term_follow_up"));
+}
