@@ -448,7 +448,20 @@ async fn archive_and_delete_keep_what_was_used() {
     .await
     .invalid("[0].to");
 
-    // Never used: deleted.
+    // Never used: deleted, with the transitions that led to it.
+    let visit = create(&s, &t, "showroom_visit").await.str("id");
+    let from_new = format!("{}/transitions", at(&new));
+    s.put(
+        &from_new,
+        tok,
+        json!([{"to": "showroom_visit"}, {"to": "won"}]),
+    )
+    .await
+    .ok(200);
+    s.delete(&at(&visit), tok, Value::Null).await.ok(204);
+    let left = s.get(&from_new, tok).await.ok(200);
+    assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
+    assert_eq!(left[0]["to"], "won");
     s.delete(&at(&drive), tok, Value::Null).await.ok(204);
     s.get(&at(&drive), tok).await.problem(404, "not_found");
 
