@@ -44,7 +44,8 @@ pub enum Error {
     },
     /// 409: the record cannot be deleted while others refer to it; `used_by` counts the
     /// referring records per kind (`{"connectors": 1, "opportunities": 3}`), sent as the
-    /// problem's `used_by` member so the client can say what to change first.
+    /// problem's `used_by` member so the client can say what to change first, and their sum
+    /// as `count`.
     #[error("{detail}")]
     InUse {
         kind: &'static str,
@@ -193,7 +194,10 @@ impl Error {
                     "Conflict",
                     detail.clone(),
                     None,
-                    Some(serde_json::json!({ "used_by": used_by })),
+                    Some(serde_json::json!({
+                        "used_by": used_by,
+                        "count": used_by.values().sum::<u64>(),
+                    })),
                 ),
                 Error::PreconditionFailed => (
                     "precondition_failed",

@@ -72,6 +72,26 @@ pub trait Module<A: Sync>: Send + Sync + 'static {
     fn mail_templates(&self) -> &'static [(&'static str, &'static str)] {
         &[]
     }
+    /// The data this module gives every tenant once, by name (e.g. `opportunity` for the
+    /// default opportunity statuses). Each (tenant, set) is seeded by [`Module::seed_default`]
+    /// at onboarding, or at the next start for a tenant onboarded before the set existed, and
+    /// marked as given (beside the default grants, as `<module>:<set>`), so an admin's later
+    /// changes, even deleting all of it, are never undone. Seeded whatever the tenant's tier,
+    /// so a tenant that moves up finds it ready.
+    fn default_sets(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Seeds `set` (one of [`Module::default_sets`]) for `tenant` inside `txn`, at `now`.
+    async fn seed_default(
+        &self,
+        _app: &A,
+        _txn: &DatabaseTransaction,
+        _tenant: crate::tenancy::TenantId,
+        _set: &str,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Reacts to a core event inside the transaction that raised it.
     async fn on_event(&self, _app: &A, _txn: &DatabaseTransaction, _event: &Event) -> Result<()> {
         Ok(())

@@ -137,6 +137,17 @@ impl<A: Sync + 'static> Registry<A> {
             .flat_map(|m| m.permission_objects().iter())
     }
 
+    /// Every default data set of every module ([`Module::default_sets`]), as its marker
+    /// (`<module>:<set>`, never a permission object's name, which has no `:`), its module
+    /// and the set's name.
+    pub fn default_sets(&self) -> impl Iterator<Item = (String, &dyn Module<A>, &'static str)> {
+        self.modules().flat_map(|m| {
+            m.default_sets()
+                .iter()
+                .map(move |set| (format!("{}:{set}", m.id()), m, *set))
+        })
+    }
+
     /// The module that defines a permission object.
     pub fn object_owner(&self, object: &str) -> Option<&dyn Module<A>> {
         self.modules()

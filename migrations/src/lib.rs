@@ -19,6 +19,7 @@ mod m0009_report_indexes;
 mod m0011_term_modules;
 mod m0012_search_index;
 mod m0013_status_history;
+mod m0014_statuses;
 mod m0015_teams;
 mod m0016_prospect_status;
 pub mod testing;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_term_modules::Migration),
             Box::new(m0012_search_index::Migration),
             Box::new(m0013_status_history::Migration),
+            Box::new(m0014_statuses::Migration),
             Box::new(m0015_teams::Migration),
             Box::new(m0016_prospect_status::Migration),
         ]

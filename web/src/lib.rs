@@ -10,7 +10,7 @@ use forecourt_core::{
     config::Config,
     http::{Operations, edge, host},
     mail::Mailer,
-    ports::{Ports, statuses::FixedStatuses},
+    ports::Ports,
     registry::Registry,
     storage::FsStorage,
 };
@@ -41,6 +41,7 @@ pub fn modules() -> Vec<Box<AppModule>> {
         Box::new(forecourt_optins::OptinsModule),
         Box::new(forecourt_opel::OpelModule),
         Box::new(forecourt_connectors::ConnectorsModule),
+        Box::new(forecourt_statuses::StatusesModule),
     ]
 }
 
@@ -97,6 +98,7 @@ fn apis() -> impl OpenApi {
             forecourt_connectors::ConnectorsApi,
             forecourt_connectors::InboundApi,
         ),
+        forecourt_statuses::StatusesApi,
     )
 }
 
@@ -155,7 +157,7 @@ pub async fn build_app_with_clock(
                 Arc::new(forecourt_connectors::ConnectorSources),
             ],
             opportunity_facts: Arc::new(forecourt_crm::OpportunityReports),
-            statuses: Arc::new(FixedStatuses),
+            statuses: Arc::new(forecourt_statuses::TenantStatuses),
             status_holders: vec![Arc::new(forecourt_crm::StatusRecords)],
             team_users: vec![
                 Arc::new(forecourt_crm::ContactTeams),

@@ -246,8 +246,9 @@ pub trait Statuses<A: Sync>: Send + Sync + 'static {
 
     /// Makes exactly `keys` the statuses of `entity` exempt from the expiry rule (`PUT
     /// /settings/expiry` keeps `exempt_statuses` as a view of the flags), in the caller's
-    /// transaction; `false` when the tenant's statuses are a fixed set, whose exemptions the
-    /// caller keeps itself.
+    /// transaction. Answers the cache generation the caller must move on once it committed
+    /// (`AfterCommit::Bump`), or `None` when the tenant's statuses are a fixed set, whose
+    /// exemptions the caller keeps itself.
     async fn set_exempt(
         &self,
         app: &A,
@@ -255,7 +256,7 @@ pub trait Statuses<A: Sync>: Send + Sync + 'static {
         tenant: TenantId,
         entity: StatusEntity,
         keys: &[String],
-    ) -> Result<bool>;
+    ) -> Result<Option<crate::cache::CacheKey>>;
 }
 
 /// The records that carry a status, as their owner answers for them when the `statuses`
@@ -426,8 +427,8 @@ impl<A: Sync> Statuses<A> for FixedStatuses {
         _tenant: TenantId,
         _entity: StatusEntity,
         _keys: &[String],
-    ) -> Result<bool> {
-        Ok(false)
+    ) -> Result<Option<crate::cache::CacheKey>> {
+        Ok(None)
     }
 }
 

@@ -1,5 +1,7 @@
-//! The default grants every tenant gets: at onboarding, and for permission objects of modules
-//! added since.
+//! The defaults every tenant gets once: the default grants of every permission object and the
+//! default data sets of every module (`Module::default_sets`, such as the default statuses),
+//! at onboarding, and at the next start for objects and sets of modules added since. One
+//! marker row per (tenant, object or set) in `permission_seeds` says it was given.
 
 use crate::entities::tenant;
 use chrono::{DateTime, Utc};
@@ -13,7 +15,8 @@ use forecourt_core::{
     uow::{AfterCommit, Uow},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -27,12 +30,7 @@ pub async fn seed_missing_defaults(
     tenant_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let seeded: HashSet<String> = permission_seed::Entity::scoped(&TenantId::new(tenant_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|s| s.object)
-        .collect();
+    let seeded = seeded(conn, tenant_id).await?;
     let mut count = 0;
     for obj in registry
         .permission_objects()
@@ -56,35 +54,89 @@ pub async fn seed_missing_defaults(
             )
             .await?;
         }
-        permission_seed::Entity::insert(permission_seed::ActiveModel {
-            tenant_id: Set(tenant_id),
-            object: Set(obj.name.into()),
-            seeded_at: Set(now),
-        })
-        .exec_without_returning(conn)
-        .await?;
+        mark(conn, tenant_id, obj.name, now).await?;
         count += 1;
     }
     Ok(count)
 }
 
-/// Seeds a new tenant's rules and makes its first user an admin.
-pub async fn seed_defaults(
+/// Gives a tenant every module's default data set it has not received yet
+/// (`Module::default_sets`, e.g. the default statuses), by the same once-per-tenant rule as
+/// the grants: a set the tenant received is never given again, whatever the admin did with
+/// it since. Answers how many sets were seeded.
+pub async fn seed_missing_data(
+    app: &App,
+    txn: &DatabaseTransaction,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let seeded = seeded(txn, tenant_id).await?;
+    let mut count = 0;
+    for (marker, module, set) in app.registry.default_sets() {
+        if seeded.contains(&marker) {
+            continue;
+        }
+        module
+            .seed_default(app, txn, TenantId::new(tenant_id), set, now)
+            .await?;
+        mark(txn, tenant_id, &marker, now).await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The objects and sets the tenant has received.
+async fn seeded(conn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<HashSet<String>> {
+    Ok(permission_seed::Entity::scoped(&TenantId::new(tenant_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.object)
+        .collect())
+}
+
+/// Records that the tenant received the defaults of `marker` (an object or `<module>:<set>`).
+async fn mark(
     conn: &impl ConnectionTrait,
-    registry: &AppRegistry,
+    tenant_id: Uuid,
+    marker: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    permission_seed::Entity::insert(permission_seed::ActiveModel {
+        tenant_id: Set(tenant_id),
+        object: Set(marker.into()),
+        seeded_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Seeds a new tenant's rules and default data, and makes its first user an admin.
+pub async fn seed_defaults(
+    app: &App,
+    txn: &DatabaseTransaction,
     tenant_id: Uuid,
     admin: Uuid,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    seed_missing_defaults(conn, registry, tenant_id, now).await?;
-    authz::set_user_roles(conn, tenant_id, admin, &["admin".to_string()]).await
+    seed_missing_defaults(txn, &app.registry, tenant_id, now).await?;
+    seed_missing_data(app, txn, tenant_id, now).await?;
+    authz::set_user_roles(txn, tenant_id, admin, &["admin".to_string()]).await
 }
 
-/// At startup: gives every tenant the defaults of modules added since it was onboarded. Which
+/// At startup: gives every tenant the defaults (grants and data sets) of modules added since it
+/// was onboarded. Which
 /// tenants lack an object is found with one statement per thousand tenants, and only those
 /// open a unit of work, so a node with many tenants starts as fast as one with a few.
 pub async fn backfill_defaults(app: &App) -> Result<()> {
-    let objects: Vec<&str> = app.registry.permission_objects().map(|o| o.name).collect();
+    let markers: Vec<String> = app.registry.default_sets().map(|(m, ..)| m).collect();
+    let objects: Vec<&str> = app
+        .registry
+        .permission_objects()
+        .map(|o| o.name)
+        .chain(markers.iter().map(String::as_str))
+        .collect();
     let tenants: Vec<Uuid> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
@@ -113,6 +165,10 @@ pub async fn backfill_defaults(app: &App) -> Result<()> {
             }
             let mut uow = Uow::system(app, TenantId::new(*t), "permission-defaults").await?;
             let n = seed_missing_defaults(uow.txn(), &app.registry, *t, uow.now()).await?;
+            let sets = seed_missing_data(app, uow.txn(), *t, uow.now()).await?;
+            if sets > 0 {
+                tracing::info!(tenant_id = %t, sets, "seeded default data sets of modules");
+            }
             if n > 0 {
                 tracing::info!(tenant_id = %t, objects = n, "seeded default grants of new permission objects");
                 uow.after_commit(AfterCommit::AuthzChanged(uow.tenant()));

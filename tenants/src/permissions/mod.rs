@@ -7,7 +7,7 @@ pub mod service;
 pub mod views;
 
 pub use api::PermissionsApi;
-pub use defaults::{backfill_defaults, seed_defaults, seed_missing_defaults};
+pub use defaults::{backfill_defaults, seed_defaults, seed_missing_data, seed_missing_defaults};
 pub use service::{
     check_role_name, ensure_covers, ensure_covers_role, ensure_covers_user, known_roles,
 };

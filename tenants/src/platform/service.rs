@@ -178,7 +178,7 @@ pub async fn onboard(app: &App, reseller_id: Option<Uuid>, body: &Onboarding) ->
             },
             other => other,
         })?;
-    seed_defaults(uow.txn(), &app.registry, tenant_id, admin_id, now).await?;
+    seed_defaults(app, uow.txn(), tenant_id, admin_id, now).await?;
     uow.emit(&Event::TenantCreated {
         tenant_id,
         tier: body.licence,

@@ -27,5 +27,6 @@ mod round_trips;
 mod search;
 mod service;
 mod status_moves;
+mod statuses;
 mod teams;
 mod visibility;

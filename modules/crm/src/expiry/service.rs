@@ -12,7 +12,7 @@ use forecourt_core::{
     App, Error, Result, activity,
     ports::statuses::{FixedStatuses, StatusEntity, StatusSet},
     tenancy::{Cx, TenantId, TenantScoped, Tenanted},
-    uow::{Activity, Uow},
+    uow::{Activity, AfterCommit, Uow},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, prelude::Expr,
@@ -100,12 +100,13 @@ pub async fn settings(
 
 /// Changes the tenant's rule for the caller of `cx`; answers the rule stored.
 pub async fn change(app: &App, cx: &Cx, s: ExpirySettings) -> Result<ExpirySettings> {
-    let uow = Uow::begin(app, cx).await?;
+    let mut uow = Uow::begin(app, cx).await?;
     let statuses = statuses(app, uow.txn().into(), cx).await?;
     s.validate(&statuses)?;
     let before = settings(uow.txn(), cx, &statuses).await?;
     // The statuses module keeps the flags; the stored rule then keeps only the period.
-    app.ports
+    if let Some(changed) = app
+        .ports
         .statuses
         .set_exempt(
             app,
@@ -114,7 +115,10 @@ pub async fn change(app: &App, cx: &Cx, s: ExpirySettings) -> Result<ExpirySetti
             StatusEntity::Opportunity,
             &s.exempt_statuses,
         )
-        .await?;
+        .await?
+    {
+        uow.after_commit(AfterCommit::Bump(changed));
+    }
     tenant_setting::Entity::insert(tenant_setting::ActiveModel {
         tenant_id: Set(cx.tenant().uuid()),
         key: Set(KEY.into()),
