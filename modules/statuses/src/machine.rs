@@ -158,9 +158,9 @@ impl Machine {
         };
         let lost = kind_of(&to.kind) == StatusKind::Lost;
         let closed = |k: &str| self.node(k).is_some_and(|n| kind_of(&n.kind).is_closed());
-        if self.mode == Mode::Free && closed(m.from) && closed(m.to) && m.from != m.to {
-            // Closing is final: a closed record only reopens, unless a listed policy says
-            // otherwise.
+        if closed(m.from) && closed(m.to) && (self.mode == Mode::Free || m.from == m.to) {
+            // Closing is final: a closed record only reopens (closing it again, even in the
+            // same status, would rewrite its outcome), unless a listed policy says otherwise.
             let allowed = self
                 .statuses
                 .iter()
@@ -367,6 +367,11 @@ mod tests {
             refusal(m.decide(&mv("lost", "won", user), &[])).0,
             "transition_not_allowed",
             "closing is final"
+        );
+        assert_eq!(
+            refusal(m.decide(&mv("lost", "lost", user), &[])).0,
+            "transition_not_allowed",
+            "closing again in the same status"
         );
         assert!(
             m.decide(&mv("new", "lost", user), &[])

@@ -1386,3 +1386,53 @@ async fn a_landed_lead_is_found_by_search_at_once() {
         .collect();
     assert_eq!(found, vec![contact.as_str()], "{after}");
 }
+
+#[tokio::test]
+async fn a_custom_lost_status_closes_like_lost_at_intake() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let tok = t.admin_token.as_str();
+    let (p, _) = autoscout(&s, &t).await;
+    // The tenant's own lost status: an opportunity in it is closed, so a new lead opens another.
+    s.post(
+        "/api/v1/statuses?entity=opportunity",
+        tok,
+        json!({"key": "cancelled", "labels": {"fr": "Annulé", "nl": "Geannuleerd", "en": "Cancelled"},
+               "kind": "lost", "probability": 0}),
+    )
+    .await
+    .ok(201);
+    let email = unique_email("cancelled");
+    let contact = s
+        .post(
+            "/api/v1/contacts",
+            tok,
+            json!({"kind": "person", "last_name": "Peeters", "emails": [email]}),
+        )
+        .await
+        .ok(201)
+        .str("id");
+    let opp = s
+        .post(
+            "/api/v1/opportunities",
+            tok,
+            json!({"contacts": [{"contact_id": contact}]}),
+        )
+        .await
+        .ok(201)["opportunity"]
+        .str("id");
+    let closed = s
+        .post(
+            &format!("/api/v1/opportunities/{opp}/status"),
+            tok,
+            json!({"status": "cancelled", "reason": "changed plans"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(closed["closed"], true, "{closed}");
+    let answer = push(&s, &p, &lead(Some("C-1"), &email)).await.ok(202);
+    let r = only_result(&answer);
+    assert_eq!(r["outcome"], "created", "{answer}");
+    assert_ne!(r["opportunity_id"], opp.as_str());
+    assert_eq!(r["contact_id"], contact.as_str());
+}

@@ -533,3 +533,294 @@ async fn the_pipeline_report_counts_entries_time_in_status_and_conversion_within
     assert_eq!(row(&prospects, "converted")["entered"], 1);
     assert!(row(&prospects, "converted")["next_key"].is_null());
 }
+
+const STATUSES: &str = "/api/v1/statuses";
+
+/// Creates a status of `entity` (admin token); answers its id.
+async fn custom_status(s: &TestServer, token: &str, entity: &str, body: Value) -> String {
+    let mut b = json!({"labels": {"fr": "Essai", "nl": "Proefrit", "en": "Test drive"},
+                       "kind": "open", "probability": 40});
+    for (k, v) in body.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    s.post(&format!("{STATUSES}?entity={entity}"), token, b)
+        .await
+        .ok(201)
+        .str("id")
+}
+
+async fn status_id(s: &TestServer, token: &str, entity: &str, key: &str) -> String {
+    s.get(&format!("{STATUSES}?entity={entity}"), token)
+        .await
+        .ok(200)
+        .items()
+        .into_iter()
+        .find(|x| x["key"] == key)
+        .unwrap_or_else(|| panic!("no status {key}"))
+        .str("id")
+}
+
+#[tokio::test]
+async fn a_listed_policy_rules_opportunity_moves_with_reasons_and_required_fields() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let tok = &t.admin_token;
+    custom_status(&s, tok, "opportunity", json!({"key": "test_drive"})).await;
+    let new = status_id(&s, tok, "opportunity", "new").await;
+    let drive = status_id(&s, tok, "opportunity", "test_drive").await;
+    s.put(
+        &format!("{STATUSES}/policy?entity=opportunity"),
+        tok,
+        json!({"mode": "listed"}),
+    )
+    .await
+    .ok(200);
+    s.put(
+        &format!("{STATUSES}/{new}/transitions"),
+        tok,
+        json!([{"to": "test_drive"}, {"to": "lost"}]),
+    )
+    .await
+    .ok(200);
+    s.put(
+        &format!("{STATUSES}/{drive}/transitions"),
+        tok,
+        json!([{"to": "offer_sent", "requires_reason": true, "required_fields": ["customer_info"]}]),
+    )
+    .await
+    .ok(200);
+    let id = opportunity(&s, tok).await;
+    let status = format!("{OPPS}/{id}/status");
+
+    let skip = s
+        .post(&status, tok, json!({"status": "offer_sent"}))
+        .await
+        .problem(422, "transition_not_allowed");
+    let mut allowed: Vec<String> = skip["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    allowed.sort();
+    assert_eq!(allowed, ["lost", "test_drive"], "{skip}");
+    s.post(&status, tok, json!({"status": "test_drive"}))
+        .await
+        .ok(200);
+    s.post(&status, tok, json!({"status": "offer_sent"}))
+        .await
+        .problem(422, "reason_required");
+    let missing = s
+        .post(
+            &status,
+            tok,
+            json!({"status": "offer_sent", "reason": "drove it, liked it"}),
+        )
+        .await
+        .problem(422, "required_fields_missing");
+    assert_eq!(missing["fields"], json!(["customer_info"]), "{missing}");
+    assert_eq!(missing["field"], "customer_info");
+    s.patch(
+        &format!("{OPPS}/{id}"),
+        tok,
+        json!({"customer_info": "Wants the Astra in grey"}),
+    )
+    .await
+    .ok(200);
+    let sent = s
+        .post(
+            &status,
+            tok,
+            json!({"status": "offer_sent", "reason": "drove it, liked it"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(sent["status"], "offer_sent");
+    let h = s
+        .get(&format!("{OPPS}/{id}/status-history"), tok)
+        .await
+        .ok(200);
+    let last = h.items().last().cloned().unwrap();
+    assert_eq!(last["reason"], "drove it, liked it", "{h}");
+
+    // A Go tenant keeps the built-in machine and has no /statuses.
+    let go = s.tenant("go").await;
+    s.get(&format!("{STATUSES}?entity=opportunity"), &go.admin_token)
+        .await
+        .problem(403, "module_not_licensed");
+    let go_opp = opportunity(&s, &go.admin_token).await;
+    s.post(
+        &format!("{OPPS}/{go_opp}/status"),
+        &go.admin_token,
+        json!({"status": "test_drive"}),
+    )
+    .await
+    .problem(422, "unknown_status");
+}
+
+#[tokio::test]
+async fn archiving_a_status_in_use_moves_its_records_into_their_history() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let tok = &t.admin_token;
+    let drive = custom_status(&s, tok, "opportunity", json!({"key": "test_drive"})).await;
+    let id = opportunity(&s, tok).await;
+    s.post(
+        &format!("{OPPS}/{id}/status"),
+        tok,
+        json!({"status": "test_drive"}),
+    )
+    .await
+    .ok(200);
+    let in_use = s
+        .post(&format!("{STATUSES}/{drive}/archive"), tok, json!({}))
+        .await
+        .problem(409, "status_in_use");
+    assert_eq!(in_use["count"], 1, "{in_use}");
+    let done = s
+        .post(
+            &format!("{STATUSES}/{drive}/archive"),
+            tok,
+            json!({"reassign_to": "offer_sent"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(done["reassigned"], 1, "{done}");
+    let o = s.get(&format!("{OPPS}/{id}"), tok).await.ok(200);
+    assert_eq!(o["status"], "offer_sent", "nothing lost: {o}");
+    let h = s
+        .get(&format!("{OPPS}/{id}/status-history"), tok)
+        .await
+        .ok(200);
+    let last = h.items().last().cloned().unwrap();
+    assert_eq!(
+        (
+            last["from"].clone(),
+            last["to"].clone(),
+            last["cause"].clone()
+        ),
+        (json!("test_drive"), json!("offer_sent"), json!("archive")),
+        "{h}"
+    );
+    assert_eq!(last["actor_user_id"], t.admin_user_id.as_str());
+    // An archived status takes no record; one with history cannot be deleted.
+    s.post(
+        &format!("{OPPS}/{id}/status"),
+        tok,
+        json!({"status": "test_drive"}),
+    )
+    .await
+    .problem(422, "unknown_status");
+    s.delete(&format!("{STATUSES}/{drive}"), tok, Value::Null)
+        .await
+        .problem(409, "status_has_history");
+
+    // Prospects too.
+    let visited = custom_status(&s, tok, "prospect", json!({"key": "visited"})).await;
+    let p = prospect(&s, tok).await.str("id");
+    s.post(
+        &format!("{CONTACTS}/{p}/status"),
+        tok,
+        json!({"status": "visited"}),
+    )
+    .await
+    .ok(200);
+    s.post(
+        &format!("{STATUSES}/{visited}/archive"),
+        tok,
+        json!({"reassign_to": "qualified"}),
+    )
+    .await
+    .ok(200);
+    let c = s.get(&format!("{CONTACTS}/{p}"), tok).await.ok(200);
+    assert_eq!(c["prospect_status"], "qualified", "{c}");
+    assert_eq!(c["lifecycle"], "prospect");
+}
+
+#[tokio::test]
+async fn renaming_a_label_changes_no_pipeline_figure() {
+    let s = TestServer::start().await;
+    let t = s.tenant("expert").await;
+    let tok = &t.admin_token;
+    for to in ["taken_in_charge", "offer_sent"] {
+        let id = opportunity(&s, tok).await;
+        s.post(&format!("{OPPS}/{id}/status"), tok, json!({"status": to}))
+            .await
+            .ok(200);
+    }
+    let before = s.get("/api/v1/reports/pipeline", tok).await.ok(200);
+    let taken = status_id(&s, tok, "opportunity", "taken_in_charge").await;
+    assert_eq!(row(&before, "taken_in_charge")["status_id"], taken.as_str());
+    s.patch(
+        &format!("{STATUSES}/{taken}"),
+        tok,
+        json!({"labels": {"fr": "Suivi", "nl": "Opvolging", "en": "Followed up"}}),
+    )
+    .await
+    .ok(200);
+    let after = s.get("/api/v1/reports/pipeline", tok).await.ok(200);
+    assert_eq!(before, after);
+    assert_eq!(row(&after, "taken_in_charge")["entered"], 1);
+}
+
+#[tokio::test]
+async fn the_expiry_rule_follows_the_tenants_exempt_flags() {
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+    let (s, clock) = TestServer::start_clocked(t0, |_| {}).await;
+    let t = s.tenant("expert").await;
+    let tok = &t.admin_token;
+    custom_status(
+        &s,
+        tok,
+        "opportunity",
+        json!({"key": "awaiting_delivery", "exempt_from_expiry": true}),
+    )
+    .await;
+    let settings = s.get("/api/v1/settings/expiry", tok).await.ok(200);
+    assert!(
+        settings["exempt_statuses"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("awaiting_delivery")),
+        "a view of the flags: {settings}"
+    );
+    let (waiting, offered) = (opportunity(&s, tok).await, opportunity(&s, tok).await);
+    for (id, to) in [(&waiting, "awaiting_delivery"), (&offered, "offer_sent")] {
+        s.post(&format!("{OPPS}/{id}/status"), tok, json!({"status": to}))
+            .await
+            .ok(200);
+    }
+    let later = t0 + Duration::days(70);
+    clock.set(later);
+    forecourt_crm::expiry::service::sweep_all(s.app(), "test-node", later)
+        .await
+        .unwrap();
+    let tok = s.login(&t.admin_email, &t.admin_password).await;
+    let expired = |v: Value| v["expired"].clone();
+    assert_eq!(
+        expired(s.get(&format!("{OPPS}/{waiting}"), &tok).await.ok(200)),
+        json!(false)
+    );
+    assert_eq!(
+        expired(s.get(&format!("{OPPS}/{offered}"), &tok).await.ok(200)),
+        json!(true)
+    );
+    // Setting the rule's list sets the flags.
+    s.put(
+        "/api/v1/settings/expiry",
+        &tok,
+        json!({"period_days": 56, "exempt_statuses": ["offer_sent"]}),
+    )
+    .await
+    .ok(200);
+    let flags: Vec<(String, bool)> = s
+        .get(&format!("{STATUSES}?entity=opportunity"), &tok)
+        .await
+        .ok(200)
+        .items()
+        .iter()
+        .map(|x| (x.str("key"), x["exempt_from_expiry"].as_bool().unwrap()))
+        .filter(|(_, e)| *e)
+        .collect();
+    assert_eq!(flags, vec![("offer_sent".to_string(), true)]);
+}

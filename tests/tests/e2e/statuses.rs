@@ -345,7 +345,7 @@ async fn a_listed_policy_refuses_a_skip_and_names_the_allowed_statuses() {
             tok,
             json!([
                 {"to": "taken_in_charge"},
-                {"to": "offer_sent", "requires_reason": true, "required_fields": ["offer_id"], "roles": ["manager"]},
+                {"to": "offer_sent", "requires_reason": true, "required_fields": ["customer_info"], "roles": ["manager"]},
             ]),
         )
         .await
@@ -353,7 +353,7 @@ async fn a_listed_policy_refuses_a_skip_and_names_the_allowed_statuses() {
     assert_eq!(s.get(&path, tok).await.ok(200), listed);
     assert_eq!(listed[1]["to"], "offer_sent");
     assert_eq!(listed[1]["to_id"], id_of(&s, tok, "offer_sent").await);
-    assert_eq!(listed[1]["required_fields"], json!(["offer_id"]));
+    assert_eq!(listed[1]["required_fields"], json!(["customer_info"]));
     assert_eq!(listed[1]["roles"], json!(["manager"]));
     assert!(listed[0]["roles"].is_null());
     for (body, field) in [
@@ -362,7 +362,7 @@ async fn a_listed_policy_refuses_a_skip_and_names_the_allowed_statuses() {
         (json!([{"to": "new"}]), "[0].to"),
         (json!([{"to": "won", "roles": ["boss"]}]), "[0].roles[0]"),
         (
-            json!([{"to": "won", "required_fields": ["Offer ID"]}]),
+            json!([{"to": "won", "required_fields": ["offer_id"]}]),
             "[0].required_fields[0]",
         ),
     ] {
@@ -395,7 +395,7 @@ async fn a_listed_policy_refuses_a_skip_and_names_the_allowed_statuses() {
     assert!(ask(mv("new", "taken_in_charge", admin)).await.is_ok());
     let system = ask(mv("new", "offer_sent", None)).await.unwrap();
     assert!(system.requires_reason);
-    assert_eq!(system.required_fields, ["offer_id"]);
+    assert_eq!(system.required_fields, ["customer_info"]);
     assert!(
         ask(mv("offer_sent", "lost", admin))
             .await

@@ -88,7 +88,7 @@ async fn rows(
         targets.push(to.id);
         let mut fields = Vec::new();
         for (j, f) in t.required_fields.iter().flatten().enumerate() {
-            let f = validate::field_name(&format!("{at}.required_fields[{j}]"), f)?;
+            let f = validate::field_name(entity, &format!("{at}.required_fields[{j}]"), f)?;
             if !fields.contains(&f) {
                 fields.push(f);
             }

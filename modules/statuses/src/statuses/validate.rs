@@ -67,19 +67,20 @@ pub fn colour(raw: &str) -> Result<String> {
     }
 }
 
-/// A field name a transition requires (`offer_id`, `vehicle.vin`), 1 to 64 characters.
-pub fn field_name(field: &str, raw: &str) -> Result<String> {
-    let ok = raw.len() <= 64
-        && raw.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
-    if ok {
+/// A field a transition may require: one the record's owner checks (see
+/// `StatusEntity::requirable_fields`); any other name is refused with the list.
+pub fn field_name(entity: StatusEntity, field: &str, raw: &str) -> Result<String> {
+    let known = entity.requirable_fields();
+    if known.contains(&raw) {
         Ok(raw.to_string())
     } else {
         Err(Error::invalid(
             field,
-            "a field name is lower-case letters, digits, `_` and `.`, at most 64 characters",
+            format!(
+                "`{raw}` is not a field a {} can be required to have: one of {}",
+                entity.as_str(),
+                known.join(", ")
+            ),
         ))
     }
 }
@@ -115,7 +116,9 @@ mod tests {
         }
         assert_eq!(entity("prospect").unwrap(), StatusEntity::Prospect);
         assert_eq!(field_of(entity("project").unwrap_err()), "entity");
-        assert!(field_name("f", "offer.vehicle_id").is_ok());
-        assert_eq!(field_of(field_name("f", "Offer").unwrap_err()), "f");
+        let opp = StatusEntity::Opportunity;
+        assert!(field_name(opp, "f", "source_id").is_ok());
+        assert_eq!(field_of(field_name(opp, "f", "Offer").unwrap_err()), "f");
+        assert!(field_name(StatusEntity::Prospect, "f", "source_id").is_err());
     }
 }
