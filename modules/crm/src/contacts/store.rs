@@ -301,6 +301,18 @@ async fn put_row(
     Ok(())
 }
 
+/// How many rows of `E` one insert may carry on `backend`: its bound-parameter limit
+/// (PostgreSQL 65,535, SQLite 32,766) over the table's columns, counted from the entity so
+/// that a new column can never push a batch over the limit.
+pub(crate) fn rows_per_statement<E: EntityTrait>(backend: sea_orm::DbBackend) -> usize {
+    use sea_orm::Iterable;
+    let params = match backend {
+        sea_orm::DbBackend::Postgres => 65_535,
+        _ => 32_766,
+    };
+    params / E::Column::iter().count().max(1)
+}
+
 /// Inserts rows in multi-row statements, `per_statement` at a time (SQLite bounds the bound
 /// parameters of one statement); no rows, no statement.
 pub(crate) async fn insert_rows<A>(
@@ -589,16 +601,33 @@ pub async fn insert_many(
         }
         contacts.push(contact::ActiveModel::from(row));
     }
-    // As many rows per statement as the backend binds parameters (PostgreSQL 65,535, SQLite
-    // 32,766): a million contacts are then a few thousand statements, not millions.
-    let params = match conn.get_database_backend() {
-        sea_orm::DbBackend::Postgres => 65_000,
-        _ => 32_000,
-    };
-    insert_rows(conn, contacts, params / 25).await?;
-    insert_rows(conn, emails, params / 4).await?;
-    insert_rows(conn, phones, params / 4).await?;
-    insert_rows(conn, terms, params / 5).await?;
+    // As many rows per statement as the backend binds parameters: a million contacts are then
+    // a few thousand statements, not millions.
+    let backend = conn.get_database_backend();
+    insert_rows(
+        conn,
+        contacts,
+        rows_per_statement::<contact::Entity>(backend),
+    )
+    .await?;
+    insert_rows(
+        conn,
+        emails,
+        rows_per_statement::<contact_email::Entity>(backend),
+    )
+    .await?;
+    insert_rows(
+        conn,
+        phones,
+        rows_per_statement::<contact_phone::Entity>(backend),
+    )
+    .await?;
+    insert_rows(
+        conn,
+        terms,
+        rows_per_statement::<contact_term::Entity>(backend),
+    )
+    .await?;
     Ok(())
 }
 
