@@ -6,6 +6,7 @@
 
 use crate::{
     Result,
+    activity::{self, Actor},
     entities::status_change,
     ports::statuses::StatusEntity,
     tenancy::{TenantScoped, Tenanted},
@@ -115,6 +116,56 @@ pub async fn append(
             .await?;
     }
     Ok(())
+}
+
+/// Records that an archived status's records moved from `from` to `to` (see
+/// `StatusHolders::reassign`): a history row (cause `archive`) and an activity entry
+/// (`entity_type`, `status_changed`, the change under `field`) for each of `ids`, two
+/// statements in all, by `actor` (`None`: the system) at `at`.
+#[allow(clippy::too_many_arguments)]
+pub async fn archived_moves(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    (entity, entity_type, field): (StatusEntity, &str, &str),
+    ids: &[Uuid],
+    (from, to): (&str, &str),
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let reason = format!("status `{from}` archived");
+    let moves = ids
+        .iter()
+        .map(|id| StatusMove {
+            record_id: *id,
+            from: Some(from.to_string()),
+            to: to.to_string(),
+            entered_from: None,
+            reason: Some(reason.clone()),
+            note: None,
+        })
+        .collect();
+    append(conn, t, entity, actor, at, Cause::Archive, moves).await?;
+    let who = actor.map_or(Actor::System("statuses"), Actor::UserId);
+    let entries = ids
+        .iter()
+        .map(|id| {
+            activity::entry(
+                t.tenant().uuid(),
+                who,
+                at,
+                entity_type,
+                *id,
+                "status_changed",
+                serde_json::json!({field: {"from": from, "to": to}, "reason": reason}),
+            )
+        })
+        .collect();
+    activity::record_all(conn, entries).await
+}
+
+/// Trimmed text, `None` when nothing is left (a reason or a note of only spaces is none).
+pub fn clean(text: Option<String>) -> Option<String> {
+    text.map(|r| r.trim().to_string()).filter(|r| !r.is_empty())
 }
 
 /// When each of `ids` last changed status, for those with a history.

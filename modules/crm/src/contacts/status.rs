@@ -11,7 +11,7 @@ use crate::contacts::{
     visibility::{Conn, load_visible, scoped},
 };
 use forecourt_core::{
-    App, Error, Result, activity,
+    App, Error, Result,
     events::Event,
     ports::statuses::{
         Move, StatusEntity, StatusKind, StatusSet, reason_required, required_fields_missing,
@@ -49,8 +49,8 @@ pub async fn initial_status(app: &App, conn: &impl Conn, t: &impl Tenanted) -> R
 /// status converts it to a customer (`ContactConverted`, in the same transaction). The
 /// contact's version is claimed: a concurrent writer makes it 412.
 pub async fn move_status(app: &App, cx: &Cx, id: Uuid, m: StatusChange) -> Result<Full> {
-    let reason = clean(m.reason);
-    let note = clean(m.note);
+    let reason = status_history::clean(m.reason);
+    let note = status_history::clean(m.note);
     let mut uow = Uow::begin(app, cx).await?;
     let mut full = load_visible(app, uow.txn(), cx, id).await?;
     if full.contact.lifecycle != "prospect" {
@@ -336,10 +336,6 @@ fn is_set(f: &Full, field: &str) -> bool {
     }
 }
 
-fn clean(text: Option<String>) -> Option<String> {
-    text.map(|r| r.trim().to_string()).filter(|r| !r.is_empty())
-}
-
 /// How many of the tenant's prospects are in status `key`.
 pub async fn count_in_status(
     conn: &impl ConnectionTrait,
@@ -392,44 +388,14 @@ pub async fn reassign_status(
         .filter(contact::Column::ProspectStatus.eq(from))
         .exec(txn)
         .await?;
-    let reason = format!("status `{from}` archived");
-    status_history::append(
+    status_history::archived_moves(
         txn,
         t,
-        StatusEntity::Prospect,
+        (StatusEntity::Prospect, "contact", "prospect_status"),
+        &moving,
+        (from, to),
         actor,
         now,
-        Cause::Archive,
-        moving
-            .iter()
-            .map(|id| StatusMove {
-                record_id: *id,
-                from: Some(from.to_string()),
-                to: to.to_string(),
-                entered_from: None,
-                reason: Some(reason.clone()),
-                note: None,
-            })
-            .collect(),
-    )
-    .await?;
-    let who = actor.map_or(activity::Actor::System("statuses"), activity::Actor::UserId);
-    activity::record_all(
-        txn,
-        moving
-            .iter()
-            .map(|id| {
-                activity::entry(
-                    t.tenant().uuid(),
-                    who,
-                    now,
-                    "contact",
-                    *id,
-                    "status_changed",
-                    json!({"prospect_status": {"from": from, "to": to}, "reason": reason}),
-                )
-            })
-            .collect(),
     )
     .await?;
     // Cached searches show the status and lifecycle.

@@ -9,7 +9,7 @@ use crate::opportunities::{
     service::{Change, load, lock, statuses},
 };
 use forecourt_core::{
-    App, Error, Result, activity,
+    App, Error, Result,
     ports::statuses::{
         Move, StatusEntity, StatusKind, StatusSet, reason_required, required_fields_missing,
     },
@@ -36,8 +36,8 @@ pub(crate) async fn change_status(
     id: Uuid,
     b: StatusChange,
 ) -> Result<opportunity::Model> {
-    let reason = clean(b.reason);
-    let note = clean(b.note);
+    let reason = status_history::clean(b.reason);
+    let note = status_history::clean(b.note);
     let mut uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, id, Change::Status).await?;
     let set = statuses(app, uow.txn().into(), cx).await?;
@@ -177,52 +177,17 @@ pub async fn reassign_status(
         .filter(opportunity::Column::Status.eq(from))
         .exec(txn)
         .await?;
-    let reason = format!("status `{from}` archived");
-    status_history::append(
+    status_history::archived_moves(
         txn,
         t,
-        StatusEntity::Opportunity,
+        (StatusEntity::Opportunity, "opportunity", "status"),
+        &moving,
+        (from, to),
         actor,
         now,
-        Cause::Archive,
-        moving
-            .iter()
-            .map(|id| StatusMove {
-                record_id: *id,
-                from: Some(from.to_string()),
-                to: to.to_string(),
-                entered_from: None,
-                reason: Some(reason.clone()),
-                note: None,
-            })
-            .collect(),
-    )
-    .await?;
-    let who = actor.map_or(activity::Actor::System("statuses"), activity::Actor::UserId);
-    activity::record_all(
-        txn,
-        moving
-            .iter()
-            .map(|id| {
-                activity::entry(
-                    t.tenant().uuid(),
-                    who,
-                    now,
-                    "opportunity",
-                    *id,
-                    "status_changed",
-                    json!({"status": {"from": from, "to": to}, "reason": reason}),
-                )
-            })
-            .collect(),
     )
     .await?;
     Ok(moving.len() as u64)
-}
-
-/// Trimmed text, `None` when nothing is left.
-fn clean(text: Option<String>) -> Option<String> {
-    text.map(|r| r.trim().to_string()).filter(|r| !r.is_empty())
 }
 
 /// A refused move out of a closed status is the closed rule's 409, as for every other change
