@@ -677,6 +677,17 @@ async fn archiving_a_status_in_use_moves_its_records_into_their_history() {
         .await
         .problem(409, "status_in_use");
     assert_eq!(in_use["count"], 1, "{in_use}");
+    // Its records would be closed without being closed: the kind stays while they are in it.
+    s.patch(&format!("{STATUSES}/{drive}"), tok, json!({"kind": "won"}))
+        .await
+        .problem(409, "status_in_use");
+    s.patch(
+        &format!("{STATUSES}/{drive}"),
+        tok,
+        json!({"probability": 55}),
+    )
+    .await
+    .ok(200);
     let done = s
         .post(
             &format!("{STATUSES}/{drive}/archive"),

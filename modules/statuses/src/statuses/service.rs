@@ -272,6 +272,21 @@ pub async fn patch(
             "an archived status cannot be the initial one",
         ));
     }
+    // Records in the status would be closed without `closed_at` (or open with one): a kind
+    // that opens or closes is changed only while no record is in it.
+    let was = Kind::parse(&cur.kind);
+    if (was == Kind::Open) != (kind == Kind::Open) {
+        let count = in_use(&uow, entity, &cur.key).await?;
+        if count > 0 {
+            return Err(Error::InUse {
+                kind: "status_in_use",
+                detail: format!(
+                    "{count} records are in this status: its kind cannot change between open                      and closed while they are; archive it with `reassign_to` and create                      another"
+                ),
+                used_by: BTreeMap::from([(records_of(entity).to_string(), count)]),
+            });
+        }
+    }
     let reserves = b.reserves_vehicle.unwrap_or(cur.reserves_vehicle);
     if b.reserves_vehicle.is_some() {
         check_reserves(entity, reserves)?;
