@@ -205,6 +205,33 @@ pub struct TransitionRule {
     pub required_fields: Vec<String>,
 }
 
+impl TransitionRule {
+    /// Checks what the rule asks of the move to `to`: a reason when one is required (422
+    /// `reason_required`), and every required field set on the record as `has` tells (422
+    /// `required_fields_missing` listing those it lacks). Every owner of records applies it.
+    pub fn enforce(
+        &self,
+        to: &str,
+        reason: Option<&str>,
+        has: impl Fn(&str) -> bool,
+    ) -> Result<()> {
+        if self.requires_reason && reason.is_none() {
+            return Err(reason_required(to));
+        }
+        let missing: Vec<String> = self
+            .required_fields
+            .iter()
+            .filter(|f| !has(f))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(required_fields_missing(missing))
+        }
+    }
+}
+
 /// A requested move, as the owner of the record asks the port about it.
 #[derive(Debug, Clone, Copy)]
 pub struct Move<'a> {

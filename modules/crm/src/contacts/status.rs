@@ -13,9 +13,7 @@ use crate::contacts::{
 use forecourt_core::{
     App, Error, Result,
     events::Event,
-    ports::statuses::{
-        Move, StatusEntity, StatusKind, StatusSet, reason_required, required_fields_missing,
-    },
+    ports::statuses::{Move, StatusEntity, StatusKind, StatusSet},
     status_history::{self, Cause, StatusChange, StatusChangeView, StatusMove},
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, AfterCommit, Uow},
@@ -81,20 +79,8 @@ pub async fn move_status(app: &App, cx: &Cx, id: Uuid, m: StatusChange) -> Resul
             },
         )
         .await?;
-    let kind = set.kind(&m.status);
-    if (rule.requires_reason || kind == StatusKind::Lost) && reason.is_none() {
-        return Err(reason_required(&m.status));
-    }
-    let missing: Vec<String> = rule
-        .required_fields
-        .iter()
-        .filter(|f| !is_set(&full, f))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        return Err(required_fields_missing(missing));
-    }
-    let converts = kind == StatusKind::Won;
+    rule.enforce(&m.status, reason.as_deref(), |f| is_set(&full, f))?;
+    let converts = set.kind(&m.status) == StatusKind::Won;
     let now = stamp(uow.now());
     let claimed = forecourt_core::uow::claim::<contact::Entity>(
         uow.txn(),

@@ -140,17 +140,18 @@ pub(crate) fn check_change(
         | Change::Action
         | Change::PurchaseOrder => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Error::conflict(
-            "opportunity_closed",
-            format!(
-                "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
-                o.status
-            ),
-        ))
-    }
+    if allowed { Ok(()) } else { Err(closed(o)) }
+}
+
+/// 409 `opportunity_closed`: what a closed opportunity answers to a change it does not take.
+pub(crate) fn closed(o: &opportunity::Model) -> Error {
+    Error::conflict(
+        "opportunity_closed",
+        format!(
+            "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
+            o.status
+        ),
+    )
 }
 
 /// Loads an opportunity for writing and claims it for the unit of work ([`Uow::claim`]). On
@@ -167,11 +168,22 @@ pub(crate) async fn lock(
     change: Change,
 ) -> Result<opportunity::Model> {
     let statuses = statuses(uow.app(), uow.txn().into(), cx).await?;
+    lock_in(uow, cx, id, change, &statuses).await
+}
+
+/// [`lock`] for a writer that already holds the tenant's opportunity statuses.
+pub(crate) async fn lock_in(
+    uow: &Uow<'_>,
+    cx: &Cx,
+    id: Uuid,
+    change: Change,
+    statuses: &StatusSet,
+) -> Result<opportunity::Model> {
     for _ in 0..3 {
         let mut o = load(uow.txn(), cx, id).await?;
         if uow.claim::<opportunity::Entity>(o.id, o.version).await? {
             // The claim proves `o` is the current state: judge the change on it.
-            check_change(&o, change, &statuses)?;
+            check_change(&o, change, statuses)?;
             o.version += 1;
             return Ok(o);
         }

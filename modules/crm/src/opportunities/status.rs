@@ -6,13 +6,11 @@ use crate::opportunities::{
     entities::opportunity,
     links::vehicles_of,
     outcome,
-    service::{Change, load, lock, statuses},
+    service::{Change, closed, load, lock_in, statuses},
 };
 use forecourt_core::{
     App, Error, Result,
-    ports::statuses::{
-        Move, StatusEntity, StatusKind, StatusSet, reason_required, required_fields_missing,
-    },
+    ports::statuses::{Move, StatusEntity, StatusKind, StatusSet},
     status_history::{self, Cause, StatusChange, StatusMove},
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::Activity,
@@ -39,8 +37,8 @@ pub(crate) async fn change_status(
     let reason = status_history::clean(b.reason);
     let note = status_history::clean(b.note);
     let mut uow = Uow::begin(app, cx).await?;
-    let o = lock(&uow, cx, id, Change::Status).await?;
     let set = statuses(app, uow.txn().into(), cx).await?;
+    let o = lock_in(&uow, cx, id, Change::Status, &set).await?;
     let rule = app
         .ports
         .statuses
@@ -57,14 +55,13 @@ pub(crate) async fn change_status(
         )
         .await
         .map_err(|e| closed_refusal(&o, &set, e))?;
+    // The vehicles are read only when a transition asks for them.
+    let has_vehicles = rule.required_fields.iter().any(|f| f == "vehicle_ids")
+        && !vehicles_of(uow.txn(), cx, o.id).await?.is_empty();
+    rule.enforce(&b.status, reason.as_deref(), |f| {
+        has_field(&o, has_vehicles, f)
+    })?;
     let kind = set.kind(&b.status);
-    if (rule.requires_reason || kind == StatusKind::Lost) && reason.is_none() {
-        return Err(reason_required(&b.status));
-    }
-    let missing = missing_fields(uow.txn(), cx, &o, &rule.required_fields).await?;
-    if !missing.is_empty() {
-        return Err(required_fields_missing(missing));
-    }
     let now = uow.now();
     let mut am: opportunity::ActiveModel = o.clone().into();
     am.status = Set(b.status.clone());
@@ -197,38 +194,21 @@ fn closed_refusal(o: &opportunity::Model, set: &StatusSet, e: Error) -> Error {
         Error::Refused {
             kind: "transition_not_allowed",
             ..
-        } if set.kind(&o.status).is_closed() => Error::conflict(
-            "opportunity_closed",
-            format!(
-                "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
-                o.status
-            ),
-        ),
+        } if set.kind(&o.status).is_closed() => closed(o),
         other => other,
     }
 }
 
-/// The fields of `required` (names of [`StatusEntity::requirable_fields`]) that `o` lacks.
-async fn missing_fields(
-    conn: &impl ConnectionTrait,
-    cx: &Cx,
-    o: &opportunity::Model,
-    required: &[String],
-) -> Result<Vec<String>> {
-    let mut missing = Vec::new();
-    for f in required {
-        let set = match f.as_str() {
-            "customer_info" => o.customer_info.is_some(),
-            "source_id" => o.source_id.is_some(),
-            "assigned_user_id" => o.assigned_user_id.is_some(),
-            "establishment_id" => o.establishment_id.is_some(),
-            "vehicle_ids" => !vehicles_of(conn, cx, o.id).await?.is_empty(),
-            // A name the statuses module no longer offers: nothing to check.
-            _ => true,
-        };
-        if !set {
-            missing.push(f.clone());
-        }
+/// Whether `o` has field `f` (a name of [`StatusEntity::requirable_fields`]); `vehicles`
+/// tells whether it has vehicles of interest.
+fn has_field(o: &opportunity::Model, vehicles: bool, f: &str) -> bool {
+    match f {
+        "customer_info" => o.customer_info.is_some(),
+        "source_id" => o.source_id.is_some(),
+        "assigned_user_id" => o.assigned_user_id.is_some(),
+        "establishment_id" => o.establishment_id.is_some(),
+        "vehicle_ids" => vehicles,
+        // A name the statuses module no longer offers: nothing to check.
+        _ => true,
     }
-    Ok(missing)
 }
