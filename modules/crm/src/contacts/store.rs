@@ -301,29 +301,20 @@ async fn put_row(
     Ok(())
 }
 
-/// How many rows of `E` one insert may carry on `backend`: its bound-parameter limit
-/// (PostgreSQL 65,535, SQLite 32,766) over the table's columns, counted from the entity so
-/// that a new column can never push a batch over the limit.
-pub(crate) fn rows_per_statement<E: EntityTrait>(backend: sea_orm::DbBackend) -> usize {
-    use sea_orm::Iterable;
-    let params = match backend {
-        sea_orm::DbBackend::Postgres => 65_535,
-        _ => 32_766,
-    };
-    params / E::Column::iter().count().max(1)
-}
-
-/// Inserts rows in multi-row statements, `per_statement` at a time (SQLite bounds the bound
-/// parameters of one statement); no rows, no statement.
-pub(crate) async fn insert_rows<A>(
-    conn: &impl ConnectionTrait,
-    rows: Vec<A>,
-    per_statement: usize,
-) -> Result<()>
+/// Inserts rows in multi-row statements, as many to a statement as the backend binds
+/// parameters (PostgreSQL 65,535, SQLite 32,766) over the table's columns, counted from the
+/// entity so that a new column can never push a batch over the limit; no rows, no statement.
+pub(crate) async fn insert_rows<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
 where
     A: sea_orm::ActiveModelTrait + Clone + Send + Sync,
 {
-    for chunk in rows.chunks(per_statement) {
+    use sea_orm::Iterable;
+    let params = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 65_535,
+        _ => 32_766,
+    };
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    for chunk in rows.chunks(params / columns) {
         <A::Entity as EntityTrait>::insert_many(chunk.to_vec())
             .exec_without_returning(conn)
             .await?;
@@ -359,14 +350,13 @@ impl Stored<'_> {
 }
 
 /// Applies one child list's plan (see [`Stored::plan`]): deletes the contact's old rows of
-/// `E`, then inserts the new ones, `per_statement` rows to a statement.
+/// `E`, then inserts the new ones.
 async fn rewrite<E: TenantScoped>(
     conn: &impl ConnectionTrait,
     t: &impl Tenanted,
     (contact_column, id): (E::Column, Uuid),
     (delete, insert): (bool, bool),
     rows: impl FnOnce() -> Vec<E::ActiveModel>,
-    per_statement: usize,
 ) -> Result<()>
 where
     E::ActiveModel: Clone + Send + Sync,
@@ -378,7 +368,7 @@ where
             .await?;
     }
     if insert {
-        insert_rows(conn, rows(), per_statement).await?;
+        insert_rows(conn, rows()).await?;
     }
     Ok(())
 }
@@ -409,7 +399,6 @@ async fn write_children(
             })
             .collect()
         },
-        2000,
     )
     .await?;
     rewrite::<contact_phone::Entity>(
@@ -427,7 +416,6 @@ async fn write_children(
             })
             .collect()
         },
-        2000,
     )
     .await?;
     rewrite::<contact_group::Entity>(
@@ -445,7 +433,6 @@ async fn write_children(
             })
             .collect()
         },
-        2000,
     )
     .await?;
     let plan = stored.plan(
@@ -484,7 +471,6 @@ async fn write_children(
             let rows = addresses.iter().cloned();
             rows.map(contact_address::ActiveModel::from).collect()
         },
-        500,
     )
     .await?;
     Ok(addresses)
@@ -601,33 +587,12 @@ pub async fn insert_many(
         }
         contacts.push(contact::ActiveModel::from(row));
     }
-    // As many rows per statement as the backend binds parameters: a million contacts are then
-    // a few thousand statements, not millions.
-    let backend = conn.get_database_backend();
-    insert_rows(
-        conn,
-        contacts,
-        rows_per_statement::<contact::Entity>(backend),
-    )
-    .await?;
-    insert_rows(
-        conn,
-        emails,
-        rows_per_statement::<contact_email::Entity>(backend),
-    )
-    .await?;
-    insert_rows(
-        conn,
-        phones,
-        rows_per_statement::<contact_phone::Entity>(backend),
-    )
-    .await?;
-    insert_rows(
-        conn,
-        terms,
-        rows_per_statement::<contact_term::Entity>(backend),
-    )
-    .await?;
+    // As many rows per statement as the backend binds (see `insert_rows`): a million contacts
+    // are then a few thousand statements, not millions.
+    insert_rows(conn, contacts).await?;
+    insert_rows(conn, emails).await?;
+    insert_rows(conn, phones).await?;
+    insert_rows(conn, terms).await?;
     Ok(())
 }
 

@@ -88,7 +88,7 @@ pub async fn index(
     let rows = terms
         .into_iter()
         .map(|(term, (weight, module))| term_row(tenant_id, id, term, weight, module));
-    insert_rows(txn, rows.collect(), 2000).await?;
+    insert_rows(txn, rows.collect()).await?;
     Ok(())
 }
 
