@@ -118,7 +118,7 @@ async fn company(
     txn: &DatabaseTransaction,
     t: Uuid,
     name: &str,
-    (lead, initial): (&InboundLead, &str),
+    lead: &InboundLead,
     reach: Option<&Reach>,
 ) -> Result<contact::Model> {
     let existing = service::scoped(&TenantId::new(t))
@@ -135,7 +135,10 @@ async fn company(
         company_name: Some(name.to_string()),
         emails: reach.map(|r| r.emails.clone()).unwrap_or_default(),
         phones: reach.map(|r| r.phones.clone()).unwrap_or_default(),
-        ..new_contact(lead, initial)
+        ..new_contact(
+            lead,
+            &status::initial_status(app, txn, &TenantId::new(t)).await?,
+        )
     };
     // A company found is left as it is; only a new one needs its search terms.
     let created = service::write_full(
@@ -220,8 +223,6 @@ pub(crate) async fn contact_of(
     if r.emails.is_empty() && r.phones.is_empty() {
         return Err(unreachable(r));
     }
-    // New contacts from a lead are prospects, in the tenant's initial prospect status.
-    let initial = status::initial_status(app, txn, &TenantId::new(t)).await?;
     if let Some(found) = matching(txn, t, r).await? {
         if found.blocked {
             return Err(Error::Validation {
@@ -273,18 +274,18 @@ pub(crate) async fn contact_of(
             found
         };
         let company = match (&business, found.kind.as_str()) {
-            (Some(b), "person") => Some(company(app, txn, t, b, (lead, &initial), None).await?),
+            (Some(b), "person") => Some(company(app, txn, t, b, lead, None).await?),
             _ => None,
         };
         return Ok((found, company, false));
     }
     if !person && let Some(b) = &business {
         // Only a business: the company itself is the customer.
-        let c = company(app, txn, t, b, (lead, &initial), Some(r)).await?;
+        let c = company(app, txn, t, b, lead, Some(r)).await?;
         return Ok((c, None, true));
     }
     let company = match &business {
-        Some(b) => Some(company(app, txn, t, b, (lead, &initial), None).await?),
+        Some(b) => Some(company(app, txn, t, b, lead, None).await?),
         None => None,
     };
     let data = ContactData {
@@ -298,7 +299,12 @@ pub(crate) async fn contact_of(
         emails: r.emails.clone(),
         phones: r.phones.clone(),
         employer_id: company.as_ref().map(|c| c.id),
-        ..new_contact(lead, &initial)
+        // New contacts from a lead are prospects, in the tenant's initial prospect status;
+        // asked only when one is created (a lead for a known customer never asks).
+        ..new_contact(
+            lead,
+            &status::initial_status(app, txn, &TenantId::new(t)).await?,
+        )
     };
     let id = Uuid::now_v7();
     let created = service::write_full(
