@@ -16,7 +16,8 @@ use forecourt_core::{
 };
 use poem_openapi::Object;
 use sea_orm::{
-    ColumnTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::SelectStatement,
+    ColumnTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    sea_query::SelectStatement,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -129,55 +130,74 @@ pub struct PipelineReport {
     pub rows: Vec<PipelineRow>,
 }
 
-/// The ids of the records of `entity` the caller may read, as a subquery.
-async fn readable_ids(app: &App, cx: &Cx, entity: StatusEntity) -> Result<SelectStatement> {
-    Ok(match entity {
-        StatusEntity::Opportunity => readable(cx.user(), cx.scope())
-            .select_only()
-            .column(opportunity::Column::Id)
-            .into_query(),
-        StatusEntity::Prospect => {
-            let company = contacts::user_company(app, &app.db, cx.user(), cx.scope()).await?;
-            contacts::scoped(cx)
-                .filter(contacts::visibility(cx.user(), cx.scope(), company))
-                .select_only()
-                .column(contact::Column::Id)
-                .into_query()
-        }
-    })
+/// The records of the report's entity that the caller may read.
+enum InReach {
+    Opportunities(Select<opportunity::Entity>),
+    Prospects(Select<contact::Entity>),
 }
 
-/// Records in each status now, within the caller's reach.
-async fn current(app: &App, cx: &Cx, entity: StatusEntity) -> Result<HashMap<String, u64>> {
-    let rows: Vec<(Option<String>, i64)> = match entity {
-        StatusEntity::Opportunity => {
-            readable(cx.user(), cx.scope())
+impl InReach {
+    /// The records of `entity` within the caller's scope (the caller's company is read once).
+    async fn of(app: &App, cx: &Cx, entity: StatusEntity) -> Result<Self> {
+        Ok(match entity {
+            StatusEntity::Opportunity => Self::Opportunities(readable(cx.user(), cx.scope())),
+            StatusEntity::Prospect => {
+                let company = contacts::user_company(app, &app.db, cx.user(), cx.scope()).await?;
+                Self::Prospects(contacts::scoped(cx).filter(contacts::visibility(
+                    cx.user(),
+                    cx.scope(),
+                    company,
+                )))
+            }
+        })
+    }
+
+    /// Their ids, as a subquery.
+    fn ids(&self) -> SelectStatement {
+        match self {
+            Self::Opportunities(q) => q
+                .clone()
                 .select_only()
-                .column(opportunity::Column::Status)
-                .column_as(opportunity::Column::Id.count(), "n")
-                .group_by(opportunity::Column::Status)
-                .into_tuple()
-                .all(&app.db)
-                .await?
-        }
-        StatusEntity::Prospect => {
-            let company = contacts::user_company(app, &app.db, cx.user(), cx.scope()).await?;
-            contacts::scoped(cx)
-                .filter(contacts::visibility(cx.user(), cx.scope(), company))
-                .filter(contact::Column::Lifecycle.eq("prospect"))
+                .column(opportunity::Column::Id)
+                .into_query(),
+            Self::Prospects(q) => q
+                .clone()
                 .select_only()
-                .column(contact::Column::ProspectStatus)
-                .column_as(contact::Column::Id.count(), "n")
-                .group_by(contact::Column::ProspectStatus)
-                .into_tuple()
-                .all(&app.db)
-                .await?
+                .column(contact::Column::Id)
+                .into_query(),
         }
-    };
-    Ok(rows
-        .into_iter()
-        .filter_map(|(k, n)| Some((k?, n.max(0) as u64)))
-        .collect())
+    }
+
+    /// How many are in each status now.
+    async fn current(&self, app: &App) -> Result<HashMap<String, u64>> {
+        let rows: Vec<(Option<String>, i64)> = match self {
+            Self::Opportunities(q) => {
+                q.clone()
+                    .select_only()
+                    .column(opportunity::Column::Status)
+                    .column_as(opportunity::Column::Id.count(), "n")
+                    .group_by(opportunity::Column::Status)
+                    .into_tuple()
+                    .all(&app.db)
+                    .await?
+            }
+            Self::Prospects(q) => {
+                q.clone()
+                    .filter(contact::Column::Lifecycle.eq("prospect"))
+                    .select_only()
+                    .column(contact::Column::ProspectStatus)
+                    .column_as(contact::Column::Id.count(), "n")
+                    .group_by(contact::Column::ProspectStatus)
+                    .into_tuple()
+                    .all(&app.db)
+                    .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, n)| Some((k?, n.max(0) as u64)))
+            .collect())
+    }
 }
 
 /// Figures gathered for one row.
@@ -197,7 +217,8 @@ pub async fn run(
     period: Period,
     group_by: GroupBy,
 ) -> Result<PipelineReport> {
-    let ids = readable_ids(app, cx, entity).await?;
+    let reach = InReach::of(app, cx, entity).await?;
+    let ids = reach.ids();
     // Every move from the start of the period on: those inside it are counted, later ones
     // tell whether a record went on to the next status.
     let mut q = status_change::Entity::scoped(cx)
@@ -211,7 +232,7 @@ pub async fn run(
         .order_by_asc(status_change::Column::Id)
         .all(&app.db)
         .await?;
-    let now = current(app, cx, entity).await?;
+    let now = reach.current(app).await?;
     let label = |key: &str| -> String {
         match group_by {
             GroupBy::Status => key.to_string(),
