@@ -10,6 +10,7 @@
 //! action on its object, `write` and `delete` imply `read` (one cannot change what one cannot
 //! see), and a wider scope implies the narrower ones.
 
+use crate::msg;
 use crate::{
     Error, Result,
     access::{Action, Scope},
@@ -444,9 +445,10 @@ impl Authz {
     /// Like [`Authz::scope`], but a missing permission is a 403 naming it.
     pub async fn require(&self, user: &TenantUser, object: &str, action: Action) -> Result<Scope> {
         self.scope(user, object, action).await?.ok_or_else(|| {
-            Error::forbidden(format!(
-                "you lack the permission `{object}` / `{}`",
-                action.as_str()
+            Error::forbidden(msg!(
+                "you lack the permission `{object}` / `{action}`",
+                object,
+                action = action.as_str()
             ))
         })
     }

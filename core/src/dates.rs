@@ -5,6 +5,7 @@
 //! 500. No date of a car dealer's business lies outside 1900–2200: anything else is a typo or a
 //! probe, refused with a 422 naming the parameter before any query is built.
 
+use crate::msg;
 use crate::{Error, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
@@ -16,7 +17,11 @@ pub const LAST_YEAR: i32 = 2200;
 fn out_of_range(field: &str) -> Error {
     Error::invalid(
         field,
-        format!("a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"),
+        msg!(
+            "a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31",
+            FIRST_YEAR,
+            LAST_YEAR
+        ),
     )
 }
 

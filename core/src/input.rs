@@ -16,7 +16,7 @@
 //! Both answer 422 `validation_error` naming the exact field (`emails[0]`,
 //! `customer.name`, or the query parameter's name), never echoing the offending text.
 
-use crate::{Error, Result};
+use crate::{Error, FieldError, Msg, Result, msg};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::Type,
@@ -44,17 +44,20 @@ pub fn check_text(field: &str, value: &str, free_text: bool) -> Result<()> {
         None => Ok(()),
         Some((at, c)) => Err(Error::invalid(
             field,
-            format!(
-                "contains the control character U+{:04X} at character {}; only tab and line \
-                 feed{} are allowed",
-                u32::from(c),
-                at + 1,
-                if free_text {
-                    " (and carriage return)"
-                } else {
-                    ""
-                }
-            ),
+            match free_text {
+                true => msg!(
+                    "contains the control character {character} at character {at}; only tab, \
+                     line feed and carriage return are allowed",
+                    character = format!("U+{:04X}", u32::from(c)),
+                    at = at + 1
+                ),
+                false => msg!(
+                    "contains the control character {character} at character {at}; only tab \
+                     and line feed are allowed",
+                    character = format!("U+{:04X}", u32::from(c)),
+                    at = at + 1
+                ),
+            },
         )),
     }
 }
@@ -69,21 +72,53 @@ pub fn check_length(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().nth(max).is_some() {
         return Err(Error::invalid(
             field,
-            format!("at most {max} characters (Unicode characters, not bytes)"),
+            msg!(
+                "at most {max} characters (Unicode characters, not bytes)",
+                max
+            ),
         ));
     }
     Ok(())
 }
 
-/// Checks a parsed JSON document against the text rules and the `maxLength`s of `T`'s
-/// OpenAPI schema: every string (and every object key) anywhere in the document is checked
-/// for control characters; strings whose schema has a `maxLength` are checked for it. Parts
-/// of the document that do not fit the schema are left alone: deserialisation reports them.
+/// Checks a parsed JSON document against the text rules and `T`'s OpenAPI schema, and
+/// answers one 422 naming every field that breaks them (see [`problems`]).
 pub fn check_json<T: Type + 'static>(value: &Value) -> Result<()> {
+    Error::check(
+        problems::<T>(value)
+            .into_iter()
+            .filter(|p| p.kind != UNKNOWN && p.kind != MISSING)
+            .collect(),
+    )
+}
+
+/// The `kind` of a [`FieldError`] for a member the schema does not document. Whether that is
+/// an error depends on the type (most bodies refuse unknown members, a few take any): the
+/// caller decides, see [`crate::http::parse_body`].
+pub const UNKNOWN: &str = "unknown_field";
+
+/// The `kind` of a [`FieldError`] for a member the schema marks required that the document
+/// lacks or sets to null. A type may still take it (a serde default the schema does not
+/// show): like [`UNKNOWN`], the caller decides.
+pub const MISSING: &str = "missing_field";
+
+/// Every way a parsed JSON document breaks `T`'s OpenAPI schema, in document order: control
+/// characters in any string or key, and against the schema that documents the request (the
+/// same one clients read): the JSON type of each value, enum values (the detail lists the
+/// accepted ones), the `date`, `date-time` and `uuid` formats (the detail shows the expected
+/// form with an example), required members, `maxLength`/`minLength`, `minimum`/`maximum`,
+/// `minItems`/`maxItems`, and members the schema does not document (kind [`UNKNOWN`]). A
+/// value the schema leaves open (`oneOf`, `anyOf`, no type) is left to deserialisation.
+pub fn problems<T: Type + 'static>(value: &Value) -> Vec<FieldError> {
     let schemas = schemas_of::<T>();
-    let mut path = String::new();
+    let mut walker = Walker {
+        registry: &schemas.registry,
+        path: String::new(),
+        found: Vec::new(),
+    };
     // Recursion follows the document, whose nesting serde_json already caps (128 levels).
-    walk(&schemas.registry, Some(&schemas.root), value, &mut path)
+    walker.walk(Some(&schemas.root), value);
+    walker.found
 }
 
 /// A type's registered schemas: built once per type, then shared by every request.
@@ -142,59 +177,242 @@ fn parts<'r>(registry: &'r Registry, schema: &'r MetaSchemaRef) -> Vec<&'r MetaS
     out
 }
 
-fn walk(
-    registry: &Registry,
-    schema: Option<&MetaSchemaRef>,
-    value: &Value,
-    path: &mut String,
-) -> Result<()> {
-    let parts = schema.map(|s| parts(registry, s)).unwrap_or_default();
-    match value {
-        Value::String(text) => {
-            let max = parts.iter().find_map(|s| s.max_length);
-            check_text(field(path), text, max.is_some_and(|m| m >= FREE_TEXT_MIN))?;
-            if let Some(max) = max {
-                check_length(field(path), text, max)?;
-            }
-            Ok(())
-        }
-        Value::Array(items) => {
-            let item_schema = parts.iter().find_map(|s| s.items.as_deref());
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
-                walk(registry, item_schema, item, path)?;
-                path.truncate(len);
-            }
-            Ok(())
-        }
-        Value::Object(members) => {
-            for (key, member) in members {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                if key.chars().any(|c| forbidden(c, false)) {
-                    // The key itself is the problem: name it without the character, so the
-                    // answer (and any log of it) never carries it.
-                    path.extend(key.chars().map(|c| if c.is_control() { '?' } else { c }));
-                    return check_text(field(path), key, false);
-                }
-                path.push_str(key);
-                let member_schema = parts.iter().find_map(|s| {
-                    s.properties
-                        .iter()
-                        .find(|(name, _)| *name == key.as_str())
-                        .map(|(_, p)| p)
-                        .or(s.additional_properties.as_deref())
-                });
-                walk(registry, member_schema, member, path)?;
-                path.truncate(len);
-            }
-            Ok(())
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+struct Walker<'r> {
+    registry: &'r Registry,
+    path: String,
+    found: Vec<FieldError>,
+}
+
+impl Walker<'_> {
+    fn fail(&mut self, kind: &'static str, detail: Msg) {
+        self.found.push(FieldError {
+            field: field(&self.path).to_string(),
+            kind,
+            detail,
+        });
     }
+
+    fn invalid(&mut self, detail: Msg) {
+        self.fail("validation_error", detail);
+    }
+
+    /// Pushes the result of one of the text checks.
+    fn text(&mut self, checked: Result<()>) {
+        if let Err(e) = checked {
+            self.found.extend(e.field_errors());
+        }
+    }
+
+    fn walk(&mut self, schema: Option<&MetaSchemaRef>, value: &Value) {
+        let parts = schema.map(|s| parts(self.registry, s)).unwrap_or_default();
+        // A value the schema leaves open is deserialisation's to judge.
+        let open = parts
+            .iter()
+            .any(|s| !s.one_of.is_empty() || !s.any_of.is_empty());
+        // `str::is_empty`: poem-openapi's `Type` (in scope) has an `is_empty` of its own for `&str`.
+        let ty = parts.iter().map(|s| s.ty).find(|t| !str::is_empty(t));
+        if !open && let Some(ty) = ty {
+            if !value.is_null() && !fits(ty, value) {
+                return self.invalid(expected(ty, &parts));
+            }
+            let values: Vec<&Value> = parts.iter().flat_map(|s| &s.enum_items).collect();
+            if !values.is_empty() && !value.is_null() && !values.contains(&value) {
+                return self.invalid(one_of(&values));
+            }
+        }
+        match value {
+            Value::String(text) => self.string(&parts, text, open),
+            Value::Number(n) => self.number(&parts, n),
+            Value::Array(items) => {
+                if let Some(min) = parts.iter().find_map(|s| s.min_items)
+                    && items.len() < min
+                {
+                    self.invalid(msg!("at least {min} items", min));
+                }
+                if let Some(max) = parts.iter().find_map(|s| s.max_items)
+                    && items.len() > max
+                {
+                    self.invalid(msg!("at most {max} items", max));
+                }
+                let item_schema = parts.iter().find_map(|s| s.items.as_deref());
+                for (i, item) in items.iter().enumerate() {
+                    let len = self.path.len();
+                    let _ = write!(self.path, "[{i}]");
+                    self.walk(item_schema, item);
+                    self.path.truncate(len);
+                }
+            }
+            Value::Object(members) => self.object(&parts, members, open),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    fn string(&mut self, parts: &[&MetaSchema], text: &str, open: bool) {
+        let max = parts.iter().find_map(|s| s.max_length);
+        let free = max.is_some_and(|m| m >= FREE_TEXT_MIN);
+        self.text(check_text(field(&self.path), text, free));
+        if let Some(max) = max {
+            self.text(check_length(field(&self.path), text, max));
+        }
+        if let Some(min) = parts.iter().find_map(|s| s.min_length)
+            && text.chars().count() < min
+        {
+            self.invalid(msg!("at least {min} characters", min));
+        }
+        if open {
+            return;
+        }
+        let format = parts.iter().find_map(|s| s.format).map(standard);
+        let well_formed = match format {
+            Some("date") => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+            Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),
+            _ => true,
+        };
+        if !well_formed && let Some(format) = format {
+            self.invalid(formatted(format));
+        }
+    }
+
+    fn number(&mut self, parts: &[&MetaSchema], n: &serde_json::Number) {
+        let Some(value) = n.as_f64() else { return };
+        let bound = |f: fn(&MetaSchema) -> Option<f64>| parts.iter().find_map(|s| f(s));
+        let unsigned = parts
+            .iter()
+            .any(|s| s.format.is_some_and(|f| f.starts_with("uint")));
+        let min = bound(|s| s.minimum).or(unsigned.then_some(0.0));
+        if let Some(min) = min
+            && value < min
+        {
+            self.invalid(msg!("at least {min}", min));
+        }
+        if let Some(max) = bound(|s| s.maximum)
+            && value > max
+        {
+            self.invalid(msg!("at most {max}", max));
+        }
+    }
+
+    fn object(
+        &mut self,
+        parts: &[&MetaSchema],
+        members: &serde_json::Map<String, Value>,
+        open: bool,
+    ) {
+        let documented = parts.iter().any(|s| !s.properties.is_empty());
+        let takes_any = parts.iter().any(|s| s.additional_properties.is_some());
+        for (key, member) in members {
+            let len = self.path.len();
+            if !self.path.is_empty() {
+                self.path.push('.');
+            }
+            if key.chars().any(|c| forbidden(c, false)) {
+                // The key itself is the problem: name it without the character, so the
+                // answer (and any log of it) never carries it.
+                self.path
+                    .extend(key.chars().map(|c| if c.is_control() { '?' } else { c }));
+                let checked = check_text(field(&self.path), key, false);
+                self.text(checked);
+                self.path.truncate(len);
+                continue;
+            }
+            self.path.push_str(key);
+            let member_schema = parts.iter().find_map(|s| {
+                s.properties
+                    .iter()
+                    .find(|(name, _)| *name == key.as_str())
+                    .map(|(_, p)| p)
+                    .or(s.additional_properties.as_deref())
+            });
+            if member_schema.is_none() && documented && !takes_any && !open {
+                self.fail(UNKNOWN, msg!("not a field of this body"));
+            }
+            self.walk(member_schema, member);
+            self.path.truncate(len);
+        }
+        if open {
+            return;
+        }
+        for required in parts.iter().flat_map(|s| &s.required) {
+            if members.get(*required).is_none_or(Value::is_null) {
+                let len = self.path.len();
+                if !self.path.is_empty() {
+                    self.path.push('.');
+                }
+                self.path.push_str(required);
+                self.fail(MISSING, msg!("required"));
+                self.path.truncate(len);
+            }
+        }
+    }
+}
+
+/// Whether a JSON value has the schema's type.
+fn fits(ty: &str, value: &Value) -> bool {
+    match ty {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => true,
+    }
+}
+
+/// What a value of the schema looks like, for a value of the wrong JSON type.
+pub fn expected(ty: &str, parts: &[&MetaSchema]) -> Msg {
+    let values: Vec<&Value> = parts.iter().flat_map(|s| &s.enum_items).collect();
+    if !values.is_empty() {
+        return one_of(&values);
+    }
+    if let Some(format) = parts.iter().find_map(|s| s.format).map(standard)
+        && matches!(format, "date" | "date-time" | "uuid")
+    {
+        return formatted(format);
+    }
+    match ty {
+        "string" => msg!("a text (a JSON string)"),
+        "integer" => msg!("a whole number"),
+        "number" => msg!("a number"),
+        "boolean" => msg!("true or false"),
+        "array" => msg!("a list (a JSON array)"),
+        _ => msg!("an object with named fields"),
+    }
+}
+
+/// The OpenAPI name of a format poem-openapi names its own way (`naive-date` is a `date`).
+pub fn standard(format: &str) -> &str {
+    match format {
+        "naive-date" => "date",
+        other => other,
+    }
+}
+
+/// The form a `date`, `date-time` or `uuid` value takes, with an example.
+pub fn formatted(format: &str) -> Msg {
+    match format {
+        "date" => msg!("a date written YYYY-MM-DD, for example 2026-12-31"),
+        "date-time" => msg!(
+            "a date and time in RFC 3339 form with its offset, for example \
+             2026-12-31T17:30:00+01:00"
+        ),
+        "uuid" => msg!("an id (a UUID, for example 0190f5a2-8c1e-7b3a-9d4e-2f6a1b3c4d5e)"),
+        _ => msg!("a value in the documented format"),
+    }
+}
+
+/// The accepted values of an enum.
+fn one_of(values: &[&Value]) -> Msg {
+    let list = values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => format!("`{s}`"),
+            other => format!("`{other}`"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    msg!("not an accepted value; one of {values}", values = list)
 }
 
 fn field(path: &str) -> &str {
@@ -292,8 +510,10 @@ mod tests {
     fn failing(v: Value) -> Option<(String, String)> {
         match check_json::<Body>(&v) {
             Ok(()) => None,
-            Err(Error::Validation { field, detail, .. }) => Some((field, detail)),
-            Err(e) => panic!("unexpected {e}"),
+            Err(e) => e
+                .field_errors()
+                .first()
+                .map(|f| (f.field.clone(), f.detail.to_string())),
         }
     }
 
@@ -369,12 +589,79 @@ mod tests {
     }
 
     #[test]
-    fn a_document_that_does_not_fit_the_schema_is_left_to_deserialisation() {
+    fn every_field_that_does_not_fit_the_schema_is_named() {
+        let all = problems::<Body>(&json!({
+            "name": 1, "emails": "x", "address": [], "kind": "B", "addresses": [{}], "x": 1
+        }));
+        let named: Vec<(&str, String)> = all
+            .iter()
+            .map(|p| (p.field.as_str(), p.detail.to_string()))
+            .collect();
+        let detail = |field: &str| {
+            named
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_else(|| panic!("{field} not named in {named:?}"))
+        };
+        assert!(detail("name").contains("text"), "{named:?}");
+        assert!(detail("emails").contains("list"), "{named:?}");
+        assert!(detail("address").contains("object"), "{named:?}");
+        assert!(detail("kind").contains("`A`"), "{named:?}");
+        assert_eq!(detail("addresses[0].city"), "required");
         assert_eq!(
-            field_of(json!({"name": 1, "emails": "x", "address": []})),
-            None
+            all.iter().find(|p| p.field == "x").map(|p| p.kind),
+            Some(UNKNOWN)
         );
+        // Unknown members are the type's to refuse: `check_json` leaves them out.
+        assert!(matches!(
+            check_json::<Body>(
+                &json!({"name": "a", "emails": [], "addresses": [], "tags": {}, "x": 1})
+            ),
+            Ok(())
+        ));
         assert_eq!(field_of(json!("top\u{0}")).as_deref(), Some("body"));
+    }
+
+    /// Dates, times and ids.
+    #[derive(Object)]
+    struct Formats {
+        /// A day.
+        day: Option<chrono::NaiveDate>,
+        /// A moment.
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// An id.
+        id: Option<uuid::Uuid>,
+        /// A count.
+        #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
+        count: Option<u32>,
+    }
+
+    #[test]
+    fn formats_and_bounds_say_what_is_expected_with_an_example() {
+        let all = problems::<Formats>(&json!({
+            "day": "31/12/2026", "at": "2026-12-31 17:00", "id": "42", "count": 11
+        }));
+        let details: Vec<String> = all
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.detail))
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "at: a date and time in RFC 3339 form with its offset, for example \
+                 2026-12-31T17:30:00+01:00",
+                "count: at most 10",
+                "day: a date written YYYY-MM-DD, for example 2026-12-31",
+                "id: an id (a UUID, for example 0190f5a2-8c1e-7b3a-9d4e-2f6a1b3c4d5e)",
+            ]
+        );
+        assert!(
+            problems::<Formats>(
+                &json!({"day": "2026-12-31", "at": "2026-12-31T17:00:00Z", "count": 1})
+            )
+            .is_empty()
+        );
     }
 
     #[test]

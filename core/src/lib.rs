@@ -22,6 +22,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod i18n;
 pub mod input;
 pub mod mail;
 pub mod module;
@@ -35,4 +36,5 @@ pub mod tenancy;
 pub mod uow;
 
 pub use app::App;
-pub use error::{Error, Result};
+pub use error::{Error, FieldError, Result};
+pub use i18n::{Lang, Msg};

@@ -5,6 +5,7 @@
 //! `SMTP_URL` is set) or as `.eml` files in `outbox/` of the data dir, retrying with backoff; it
 //! claims each row with a conditional update, so several nodes never send the same mail twice.
 
+use crate::msg;
 use crate::{Error, Result, clock::Clock, config::Config, entities::mail_outbox};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use lettre::{
@@ -160,7 +161,7 @@ impl Mailer {
         let r = self.render(template, language, ctx)?;
         let _: Mailbox = to
             .parse()
-            .map_err(|_| Error::invalid("email", "not a valid email address"))?;
+            .map_err(|_| Error::invalid("email", msg!("not a valid email address")))?;
         let id = Uuid::now_v7();
         mail_outbox::Entity::insert(mail_outbox::ActiveModel {
             id: Set(id),
@@ -340,14 +341,17 @@ pub fn parse_email(field: &str, raw: &str) -> Result<String> {
     if email.len() > 254 {
         return Err(Error::invalid(
             field,
-            "an email address has at most 254 characters",
+            msg!("an email address has at most 254 characters"),
         ));
     }
     let addr: lettre::Address = email
         .parse()
-        .map_err(|_| Error::invalid(field, "not a valid email address"))?;
+        .map_err(|_| Error::invalid(field, msg!("not a valid email address")))?;
     if !addr.domain().contains('.') {
-        return Err(Error::invalid(field, "the email domain must contain a dot"));
+        return Err(Error::invalid(
+            field,
+            msg!("the email domain must contain a dot"),
+        ));
     }
     Ok(email)
 }

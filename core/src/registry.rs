@@ -5,6 +5,7 @@
 //! by the binary; what the registry knows at run time is which path prefixes each module owns.
 //! Licence gating is therefore one per-request middleware that maps the path to its module.
 
+use crate::msg;
 use crate::{
     Result,
     access::{PermissionObject, Tier},
@@ -169,11 +170,12 @@ impl<A: Sync + 'static> Registry<A> {
         Err(match why {
             Blocker::NotLicensed => crate::Error::Forbidden {
                 kind: "module_not_licensed",
-                detail: format!(
-                    "the module `{}` is not included in the `{}` licence; it is included in: {}",
-                    module.id(),
-                    tier.as_str(),
-                    module
+                detail: msg!(
+                    "the module `{module}` is not included in the `{tier}` licence; it is \
+                     included in: {tiers}",
+                    module = module.id(),
+                    tier = tier.as_str(),
+                    tiers = module
                         .tiers()
                         .iter()
                         .map(|t| t.as_str())
@@ -187,9 +189,9 @@ impl<A: Sync + 'static> Registry<A> {
             },
             Blocker::Disabled => crate::Error::Forbidden {
                 kind: "module_disabled",
-                detail: format!(
-                    "the module `{}` is switched off for this tenant",
-                    module.id()
+                detail: msg!(
+                    "the module `{module}` is switched off for this tenant",
+                    module = module.id()
                 ),
                 extra: Some(serde_json::json!({ "module": module.id() })),
             },

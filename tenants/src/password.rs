@@ -4,6 +4,7 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
+use forecourt_core::msg;
 use forecourt_core::{Error, Result};
 
 /// Minimum password length.
@@ -15,13 +16,13 @@ pub fn check_new(field: &str, password: &str) -> Result<()> {
     if n < MIN_LEN {
         return Err(Error::invalid(
             field,
-            format!("a password has at least {MIN_LEN} characters"),
+            msg!("a password has at least {MIN_LEN} characters", MIN_LEN),
         ));
     }
     if n > 256 {
         return Err(Error::invalid(
             field,
-            "a password has at most 256 characters",
+            msg!("a password has at most 256 characters"),
         ));
     }
     Ok(())

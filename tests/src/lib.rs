@@ -348,8 +348,15 @@ impl TestServer {
         Self {
             base: format!("http://{}", server.addr),
             data_dir,
+            // The suite reads problems in English, as a client that asks for it does; a
+            // request that sets its own `Accept-Language` (or a client without this default)
+            // gets the language it asks for, or the tenant's.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .default_headers(reqwest::header::HeaderMap::from_iter([(
+                    reqwest::header::ACCEPT_LANGUAGE,
+                    reqwest::header::HeaderValue::from_static("en"),
+                )]))
                 .build()
                 .expect("http client"),
             config: cfg,

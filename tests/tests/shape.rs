@@ -344,6 +344,25 @@ impl Crate {
                 map
             })
             .collect();
+        // A `#[macro_export]` macro is an item of the crate root defined in the file that
+        // writes it: `crate::msg` names that file, as a `pub use` in the root would.
+        if let Some(&root) = c.by_module.get(&Vec::new()) {
+            for f in &c.files {
+                for (at, _) in f.code.match_indices("#[macro_export]") {
+                    let rest = &f.code[at..];
+                    let Some(start) = rest.find("macro_rules!") else {
+                        continue;
+                    };
+                    let name: String = rest[start + "macro_rules!".len()..]
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| is_ident(*c))
+                        .collect();
+                    let path = f.module.iter().cloned().chain([name.clone()]).collect();
+                    c.reexports[root].insert(name, path);
+                }
+            }
+        }
         c
     }
 

@@ -61,10 +61,18 @@ fn api() -> OpenApiService<impl OpenApi, ()> {
 
 /// The operations of every API, for the host to tell public ones from those that need a
 /// principal before the router runs.
+/// Also teaches the problem writer the API's enum types, so a refused parameter is answered
+/// with the values it accepts.
 pub fn operations() -> Operations {
     fn meta_of<T: OpenApi>(_: &T) -> Vec<poem_openapi::registry::MetaApi> {
         T::meta()
     }
+    fn registry_of<T: OpenApi>(_: &T) -> poem_openapi::registry::Registry {
+        let mut registry = poem_openapi::registry::Registry::new();
+        T::register(&mut registry);
+        registry
+    }
+    forecourt_core::http::learn_parameter_enums(&registry_of(&apis()));
     Operations::from_meta(&meta_of(&apis()))
 }
 

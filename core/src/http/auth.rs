@@ -1,6 +1,7 @@
 //! The security schemes operations declare: who may call them, checked against the principal
 //! the host middleware resolved from the bearer token.
 
+use crate::msg;
 use crate::{
     Error,
     context::{Authenticated, Principal, TenantUser},
@@ -36,7 +37,7 @@ async fn tenant_checker(req: &Request, _b: Bearer) -> poem::Result<TenantUser> {
         Principal::Tenant(u) => Ok(u),
         _ => Err(Error::Forbidden {
             kind: "tenant_user_required",
-            detail: "this operation is for users of a tenant".into(),
+            detail: msg!("this operation is for users of a tenant"),
             extra: None,
         }
         .into()),
@@ -59,7 +60,7 @@ async fn platform_checker(req: &Request, _b: Bearer) -> poem::Result<Principal> 
     match authenticated(req)?.principal {
         p @ (Principal::Operator { .. } | Principal::Reseller { .. }) => Ok(p),
         Principal::Tenant(_) => {
-            Err(Error::forbidden("this operation is for the operator and resellers").into())
+            Err(Error::forbidden(msg!("this operation is for the operator and resellers")).into())
         }
     }
 }

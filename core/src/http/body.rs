@@ -1,7 +1,7 @@
 //! JSON request bodies: parsed by serde so that a problem names the exact offending field,
 //! after their text is checked against the schema that documents them ([`crate::input`]).
 
-use crate::Error;
+use crate::{Error, FieldError, Msg, msg};
 use poem::Request;
 use poem_openapi::types::Type;
 
@@ -28,53 +28,75 @@ impl<T> std::ops::Deref for JsonBody<T> {
 /// also files a value of the wrong JSON type for an enum (`{"kind": 1}`: "expected value")
 /// and a number beyond `f64` (`1e400`: "number out of range") as syntax errors, although the
 /// client sent valid JSON and the path of the offending field is known: those are 422s naming
-/// the field, and for an enum the detail lists the accepted values.
+/// the field, and for an enum the detail lists the accepted values. No detail quotes serde:
+/// each says in the catalogue's words what the field expects.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
+    well_formed(bytes)?;
+    typed(bytes, &|_| None)
+}
+
+/// The 400 for a body that is empty or not JSON at all, saying where it breaks.
+fn well_formed(bytes: &[u8]) -> crate::Result<()> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest {
-            detail: "a JSON body is required".into(),
+            detail: msg!("a JSON body is required"),
             field: None,
         });
     }
     // `IgnoredAny` scans numbers without converting them, so `1e400` passes here.
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-        return Err(Error::MalformedJson {
-            detail: format!("malformed JSON: {e}"),
-        });
-    }
-    typed(bytes)
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map(|_| ())
+        .map_err(|e| malformed(&e))
 }
 
+fn malformed(e: &serde_json::Error) -> Error {
+    Error::MalformedJson {
+        detail: msg!(
+            "the body is not well-formed JSON: it breaks at line {line}, column {column}",
+            line = e.line(),
+            column = e.column()
+        ),
+    }
+}
+
+/// What the schema says a field expects, by its path, for the details of serde's refusals.
+type Expects<'a> = &'a dyn Fn(&str) -> Option<Msg>;
+
 /// Deserialises a document known to be well-formed JSON into `T`; a value serde refuses is a
-/// 422 naming its path (see [`parse_json`]).
-fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
+/// 422 naming its path (see [`parse_json`]), its detail from `expects` where the schema knows
+/// the field, else from the kind of refusal.
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8], expects: Expects) -> crate::Result<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let place = place_of(e.path());
         let path = display_path(&place);
         let accepted = accepted_values::<T>(bytes, &place);
-        let inner = e.into_inner();
-        let text = inner.to_string();
+        let text = e.into_inner().to_string();
         // For a missing or unknown field serde reports the parent's path; name the field itself.
-        let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
-            let rest = &text[text.find(m)? + m.len()..];
+        let quoted = |marker: &str| {
+            let rest = &text[text.find(marker)? + marker.len()..];
             Some(rest[..rest.find('`')?].to_string())
-        });
+        };
+        let (named, detail) = if let Some(f) = quoted("missing field `") {
+            (Some(f), msg!("required"))
+        } else if let Some(f) = quoted("unknown field `") {
+            (Some(f), msg!("not a field of this body"))
+        } else if let Some(values) = accepted.or_else(|| variants(&text)) {
+            (None, msg!("not an accepted value; one of {values}", values))
+        } else if text.starts_with("number out of range") {
+            (None, msg!("a number out of range for this field"))
+        } else if let Some(expected) = expects(&path) {
+            (None, expected)
+        } else if text.starts_with("invalid type") || text.starts_with("expected value") {
+            (None, msg!("a value of the wrong type for this field"))
+        } else {
+            (None, msg!("not a valid value for this field"))
+        };
         let field = match (named, path.as_str()) {
             (Some(f), "." | "") => f,
             (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
             (Some(f), parent) => format!("{parent}.{f}"),
             (None, p) => p.to_string(),
-        };
-        let detail = match text.find(" at line ") {
-            Some(i) => text[..i].to_string(),
-            None => text,
-        };
-        let detail = match (accepted, detail.as_str()) {
-            (Some(values), _) => format!("not an accepted value; {values}"),
-            (None, "expected value") => "a value of the wrong type".to_string(),
-            (None, "number out of range") => "number out of range for this field".to_string(),
-            _ => detail,
         };
         Error::Validation {
             kind: "validation_error",
@@ -82,28 +104,81 @@ fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::Result<T> {
             detail,
         }
     })?;
-    de.end().map_err(|e| Error::MalformedJson {
-        detail: format!("malformed JSON: {e}"),
-    })?;
+    de.end().map_err(|e| malformed(&e))?;
     Ok(value)
 }
 
-/// Parses a JSON body into `T` after checking its text against `T`'s own OpenAPI schema
-/// ([`crate::input::check_json`]: no control characters, every documented `maxLength`). The
-/// check runs on any well-formed document before deserialisation, so that no error detail
-/// (serde quotes unknown variants) ever carries a NUL into an answer or a stored log;
-/// everything else is left to [`parse_json`].
+/// The variants serde lists for an unknown one ("unknown variant `x`, expected one of `a`,
+/// `b`" or "expected `a` or `b`"), as the catalogue's list: "`a`, `b`".
+fn variants(text: &str) -> Option<String> {
+    let rest = text.split_once("unknown variant `")?.1;
+    let list = rest.split_once("expected ")?.1;
+    let list = list.strip_prefix("one of ").unwrap_or(list);
+    Some(list.replace(" or ", ", "))
+}
+
+/// Parses a JSON body into `T` after checking it against `T`'s own OpenAPI schema
+/// ([`crate::input::problems`]): every field the schema refuses (wrong type, value outside an
+/// enum, malformed date, missing, too long, a control character...) is named in one 422, not
+/// only the first. The check runs on any well-formed document before deserialisation, so that
+/// no error detail ever carries a NUL into an answer or a stored log. Members the schema does
+/// not document are refused when the type refuses them (serde says so), all of them at once.
+/// An empty body is `{}` when that makes a valid `T` (a body whose fields are all optional).
 pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
     bytes: &[u8],
 ) -> crate::Result<T> {
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
+    let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
         // Parsing it proved the document well-formed: no second scan before deserialising.
-        Ok(value) => {
-            crate::input::check_json::<T>(&value)?;
-            typed(bytes)
+        Ok(value) => value,
+        Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => {
+            return parse_body::<T>(b"{}").map_err(|_| Error::BadRequest {
+                detail: msg!("a JSON body is required"),
+                field: None,
+            });
         }
-        // Empty, malformed, or holding a number no `Value` can (`1e400`): `parse_json` tells.
-        Err(_) => parse_json(bytes),
+        // Malformed, or holding a number no `Value` can (`1e400`): `parse_json` tells.
+        Err(_) => return parse_json(bytes),
+    };
+    let problems = crate::input::problems::<T>(&value);
+    let expects = |path: &str| {
+        problems
+            .iter()
+            .find(|p| p.field == path)
+            .map(|p| p.detail.clone())
+    };
+    let parsed = typed::<T>(bytes, &expects);
+    use crate::input::{MISSING, UNKNOWN};
+    let (tentative, mut invalid): (Vec<_>, Vec<_>) = problems
+        .iter()
+        .cloned()
+        .partition(|p| p.kind == UNKNOWN || p.kind == MISSING);
+    match parsed {
+        Ok(v) if invalid.is_empty() => Ok(v),
+        // The type takes what its schema does not show (unknown members, serde defaults):
+        // only the schema's other refusals stand.
+        Ok(_) => Err(Error::Invalid(invalid)),
+        Err(e) => {
+            // serde refused an unknown or a missing member: the type refuses that kind, so
+            // every member of that kind the schema found is named, not only serde's first.
+            let refused = e.field_errors();
+            for kind in [UNKNOWN, MISSING] {
+                let confirmed = tentative
+                    .iter()
+                    .any(|t| t.kind == kind && refused.iter().any(|r| r.field == t.field));
+                if confirmed {
+                    invalid.extend(tentative.iter().filter(|t| t.kind == kind).map(|t| {
+                        FieldError {
+                            kind: "validation_error",
+                            ..t.clone()
+                        }
+                    }));
+                }
+            }
+            match invalid.is_empty() {
+                true => Err(e),
+                false => Err(Error::Invalid(invalid)),
+            }
+        }
     }
 }
 
@@ -166,8 +241,7 @@ fn accepted_values<T: serde::de::DeserializeOwned>(
         return None;
     }
     let text = err.into_inner().to_string();
-    let rest = text.split_once(&format!("unknown variant `{PROBE}`, "))?.1;
-    Some(rest.to_string())
+    variants(&text)
 }
 
 impl<T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::payload::Payload
@@ -240,7 +314,7 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
             _ => Err(Error::Validation {
                 kind: "unsupported_media_type",
                 field: "content-type".into(),
-                detail: "send the body as application/json".into(),
+                detail: msg!("send the body as application/json"),
             }
             .into()),
         }
@@ -312,7 +386,7 @@ mod tests {
 
     fn problem(json: &str) -> (String, String) {
         match parse_json::<Numbers>(json.as_bytes()).unwrap_err() {
-            Error::Validation { field, detail, .. } => (field, detail),
+            Error::Validation { field, detail, .. } => (field, detail.to_string()),
             other => panic!("not a validation error: {other:?}"),
         }
     }

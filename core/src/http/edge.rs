@@ -2,18 +2,44 @@
 //! the request target and headers, and problem+json for every error that gets this far.
 
 use super::problem::error_to_response;
-use crate::error::{Problem, problem_response};
+use crate::{
+    error::{Problem, problem_response},
+    i18n::Lang,
+    msg,
+};
 use poem::{
     Endpoint, IntoResponse, Request, Response,
-    http::{HeaderValue, StatusCode},
+    http::{HeaderValue, StatusCode, header},
 };
-use std::time::Instant;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 use tracing::Instrument;
 use uuid::Uuid;
 
 /// The request id, in request extensions and the `x-request-id` header.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The language of this request's answers: the caller's `Accept-Language` when it names one
+/// of ours, else the one the host chooses once it knows the tenant (its language), else
+/// English. Shared between the edge, which writes problems, and the host, which learns the
+/// tenant: the first choice stands.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerLanguage(Arc<OnceLock<Lang>>);
+
+impl AnswerLanguage {
+    /// Chooses `lang` unless a language was chosen already.
+    pub fn choose(&self, lang: Lang) {
+        let _ = self.0.set(lang);
+    }
+
+    /// The chosen language; English when none was.
+    pub fn get(&self) -> Lang {
+        self.0.get().copied().unwrap_or_default()
+    }
+}
 
 /// Longest request target (path and query) a request may have: no operation needs more, and
 /// a longer one is a probe or a client bug. (hyper itself refuses 64 KiB and more; `web`
@@ -24,7 +50,7 @@ pub const MAX_URI_BYTES: usize = 16 * 1024;
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The 414 or 431 for a request whose target or headers exceed the limits above.
-fn oversized(req: &Request) -> Option<Problem> {
+fn oversized(req: &Request, lang: Lang) -> Option<Problem> {
     let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let headers: usize = req
         .headers()
@@ -35,27 +61,33 @@ fn oversized(req: &Request) -> Option<Problem> {
         (
             StatusCode::URI_TOO_LONG,
             "uri_too_long",
-            "URI too long",
-            format!(
+            msg!("URI too long"),
+            msg!(
                 "the request URI has {uri} bytes, more than {MAX_URI_BYTES}; send long input \
-                 in a body"
+                 in a body",
+                uri,
+                MAX_URI_BYTES
             ),
         )
     } else if headers > MAX_HEADER_BYTES {
         (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "headers_too_large",
-            "Request headers too large",
-            format!("the request headers have {headers} bytes, more than {MAX_HEADER_BYTES}"),
+            msg!("Request headers too large"),
+            msg!(
+                "the request headers have {headers} bytes, more than {MAX_HEADER_BYTES}",
+                headers,
+                MAX_HEADER_BYTES
+            ),
         )
     } else {
         return None;
     };
     Some(Problem {
         kind: kind.into(),
-        title: title.into(),
+        title: title.render(lang),
         status: status.as_u16(),
-        detail,
+        detail: detail.render(lang),
         field: None,
         extra: None,
         request_id: None,
@@ -77,7 +109,17 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(rid.clone()));
-    let refused = oversized(&req);
+    let language = AnswerLanguage::default();
+    if let Some(lang) = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::negotiate)
+    {
+        language.choose(lang);
+    }
+    req.extensions_mut().insert(language.clone());
+    let refused = oversized(&req, language.get());
     // A refused path is not logged whole: it may be 60 KiB long.
     let path = if refused.is_some() {
         "(too long)"
@@ -95,7 +137,7 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
             }
             None => match next.call(req).await {
                 Ok(r) => r.into_response(),
-                Err(e) => error_to_response(e, &rid),
+                Err(e) => error_to_response(e, &rid, language.get()),
             },
         };
         if let Ok(v) = HeaderValue::from_str(&rid) {

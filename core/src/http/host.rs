@@ -2,10 +2,15 @@
 //! text, body size, authentication, tenant status, licence gating, the write gate), and the
 //! tenant facts it leaves in the request for handlers.
 
-use super::operations::{Access, Operations};
+use super::{
+    edge::AnswerLanguage,
+    operations::{Access, Operations},
+};
+use crate::msg;
 use crate::{
     App, Error,
     context::{Principal, TenantInfo},
+    i18n::Lang,
 };
 use poem::{
     Endpoint, IntoResponse, Request, Response,
@@ -63,6 +68,12 @@ pub async fn host<E: Endpoint>(
                 .tenant_info(&app, user.tenant_id)
                 .await?
                 .ok_or(Error::Unauthorized)?;
+            if let (Some(language), Some(lang)) = (
+                req.extensions().get::<AnswerLanguage>(),
+                Lang::from_tag(&info.language),
+            ) {
+                language.choose(lang);
+            }
             if info.suspended {
                 return Err(tenant_suspended().into());
             }
@@ -105,7 +116,7 @@ pub async fn host<E: Endpoint>(
 pub fn tenant_suspended() -> Error {
     Error::Forbidden {
         kind: "tenant_suspended",
-        detail: "this tenant's subscription is suspended; contact your reseller".into(),
+        detail: msg!("this tenant's subscription is suspended; contact your reseller"),
         extra: None,
     }
 }

@@ -2,6 +2,7 @@
 //! function every list endpoint pages through.
 
 use crate::Error;
+use crate::msg;
 use poem_openapi::{
     Object,
     types::{ParseFromJSON, ToJSON, Type},
@@ -28,7 +29,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> crate::Result<Option<Uuid>> {
     cursor
         .map(|c| {
             Uuid::parse_str(c)
-                .map_err(|_| Error::invalid("cursor", "not a cursor returned by this API"))
+                .map_err(|_| Error::invalid("cursor", msg!("not a cursor returned by this API")))
         })
         .transpose()
 }

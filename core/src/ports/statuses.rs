@@ -4,6 +4,7 @@
 //! keys, so the `statuses` module can replace the fixed sets in one place. Without that module
 //! (Go tier, or switched off) [`FixedStatuses`] answers: the built-in machine.
 
+use crate::msg;
 use crate::{Error, Result, tenancy::TenantId};
 use sea_orm::DatabaseExecutor;
 use uuid::Uuid;
@@ -68,7 +69,10 @@ pub fn required_fields_missing(fields: Vec<String>) -> Error {
     Error::Refused {
         kind: "required_fields_missing",
         field: fields.first().cloned().unwrap_or_default(),
-        detail: format!("set {} first: this status asks for them", fields.join(", ")),
+        detail: msg!(
+            "set {fields} first: this status asks for them",
+            fields = fields.join(", ")
+        ),
         extra: serde_json::json!({ "fields": fields }),
     }
 }
@@ -78,7 +82,7 @@ pub fn reason_required(to: &str) -> Error {
     Error::Validation {
         kind: "reason_required",
         field: "reason".into(),
-        detail: format!("say why: a move to `{to}` needs a reason"),
+        detail: msg!("say why: a move to `{to}` needs a reason", to),
     }
 }
 
@@ -328,7 +332,11 @@ pub fn unknown_status(set: &StatusSet, to: &str) -> Error {
     Error::Refused {
         kind: "unknown_status",
         field: "status".into(),
-        detail: format!("`{to}` is not a status here: one of {}", keys.join(", ")),
+        detail: msg!(
+            "`{to}` is not a status here: one of {keys}",
+            to,
+            keys = keys.join(", ")
+        ),
         extra: serde_json::json!({ "allowed": keys }),
     }
 }
@@ -336,11 +344,13 @@ pub fn unknown_status(set: &StatusSet, to: &str) -> Error {
 /// 422 `transition_not_allowed` from `from` to `to`, listing the keys reachable from `from`.
 pub fn transition_not_allowed(from: &str, to: &str, allowed: Vec<String>) -> Error {
     let detail = if allowed.is_empty() {
-        format!("no status can follow `{from}`")
+        msg!("no status can follow `{from}`", from)
     } else {
-        format!(
-            "`{to}` cannot follow `{from}`: one of {}",
-            allowed.join(", ")
+        msg!(
+            "`{to}` cannot follow `{from}`: one of {allowed}",
+            to,
+            from,
+            allowed = allowed.join(", ")
         )
     };
     Error::Refused {

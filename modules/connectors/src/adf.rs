@@ -870,7 +870,7 @@ fn check_chars(field: String, text: &str) -> Result<(), AdfError> {
     forecourt_core::input::check_text(&field, text, true).map_err(|e| AdfError {
         kind: AdfError::VALIDATION_ERROR,
         detail: match e {
-            forecourt_core::Error::Validation { detail, .. } => detail,
+            forecourt_core::Error::Validation { detail, .. } => detail.to_string(),
             other => other.to_string(),
         },
         field: Some(if field.is_empty() {

@@ -3,6 +3,7 @@
 
 use crate::entities::category;
 use chrono::{DateTime, SubsecRound, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     Error, Result,
     tenancy::{TenantScoped, Tenanted},
@@ -81,19 +82,23 @@ impl FleetCode {
         if !(FLEET_CODE_MIN..=FLEET_CODE_MAX).contains(&len) {
             return Err(Error::invalid(
                 "fleet_code",
-                format!("a fleet code has {FLEET_CODE_MIN} to {FLEET_CODE_MAX} characters"),
+                msg!(
+                    "a fleet code has {FLEET_CODE_MIN} to {FLEET_CODE_MAX} characters",
+                    FLEET_CODE_MIN,
+                    FLEET_CODE_MAX
+                ),
             ));
         }
         if !code.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::invalid(
                 "fleet_code",
-                "a fleet code has only letters A-Z and digits",
+                msg!("a fleet code has only letters A-Z and digits"),
             ));
         }
         if !code.chars().any(|c| c.is_ascii_digit()) {
             return Err(Error::invalid(
                 "fleet_code",
-                "a fleet code contains at least one digit",
+                msg!("a fleet code contains at least one digit"),
             ));
         }
         Ok(Self(code))

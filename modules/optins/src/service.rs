@@ -4,6 +4,7 @@
 
 use crate::entities::consent;
 use chrono::{DateTime, SubsecRound, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     ports::directory::{Directory, DirectoryKind},
@@ -95,12 +96,12 @@ impl Sender {
     pub fn parse(raw: &str) -> Result<Self> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(Error::invalid("sender", "must not be empty"));
+            return Err(Error::invalid("sender", msg!("must not be empty")));
         }
         if s.chars().count() > SENDER_MAX {
             return Err(Error::invalid(
                 "sender",
-                format!("at most {SENDER_MAX} characters"),
+                msg!("at most {SENDER_MAX} characters", SENDER_MAX),
             ));
         }
         Ok(match Uuid::parse_str(s) {
@@ -137,7 +138,7 @@ pub async fn check_sender(
     } else {
         Err(Error::invalid(
             "sender",
-            "no company of this tenant has this id; give a company id or a brand name",
+            msg!("no company of this tenant has this id; give a company id or a brand name"),
         ))
     }
 }
@@ -146,10 +147,10 @@ pub async fn check_sender(
 fn required_text(field: &str, raw: &str, max: usize) -> Result<String> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
+        return Err(Error::invalid(field, msg!("must not be empty")));
     }
     if s.chars().count() > max {
-        return Err(Error::invalid(field, format!("at most {max} characters")));
+        return Err(Error::invalid(field, msg!("at most {max} characters", max)));
     }
     Ok(s.to_string())
 }
@@ -166,7 +167,7 @@ pub fn clean_proof(raw: Option<&str>) -> Result<Option<String>> {
         None | Some("") => Ok(None),
         Some(p) if p.chars().count() > PROOF_MAX => Err(Error::invalid(
             "proof",
-            format!("at most {PROOF_MAX} characters"),
+            msg!("at most {PROOF_MAX} characters", PROOF_MAX),
         )),
         Some(p) => Ok(Some(p.to_string())),
     }

@@ -11,6 +11,7 @@ use crate::{
     entities::{company, establishment},
     tags::Tags,
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error,
     access::Action,
@@ -249,7 +250,7 @@ impl AdminApi {
             _ => {
                 return Err(Error::invalid(
                     "entity_id",
-                    "give both entity_type and entity_id, or neither",
+                    msg!("give both entity_type and entity_id, or neither"),
                 )
                 .into());
             }

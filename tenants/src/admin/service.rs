@@ -9,6 +9,7 @@ use crate::{
     entities::{company, establishment, tenant_module},
     fields::{optional, required},
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
     app::AppModule,
@@ -48,7 +49,10 @@ pub(crate) async fn toggle_module<'a>(
     } else if !m.can_be_disabled() {
         return Err(Error::conflict(
             "module_required",
-            format!("the module `{}` cannot be switched off", m.id()),
+            msg!(
+                "the module `{module}` cannot be switched off",
+                module = m.id()
+            ),
         ));
     }
     let tid = cx.tenant().uuid();

@@ -5,6 +5,7 @@ use crate::{
     auth::views::UserBrief,
     entities::{login_email, platform_user, user},
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     mail::parse_email,
@@ -92,7 +93,7 @@ pub async fn try_claim_email(
 pub fn email_taken() -> Error {
     Error::Conflict {
         kind: "email_taken",
-        detail: "this email is already used by an account".into(),
+        detail: msg!("this email is already used by an account"),
         field: Some("email".into()),
     }
 }

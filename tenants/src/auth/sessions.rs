@@ -11,6 +11,7 @@ use crate::{
     password,
 };
 use chrono::Duration as ChronoDuration;
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, cache::CacheKey, context::Authenticated, http::tenant_suspended,
     secret::token_hash,
@@ -81,9 +82,9 @@ pub(crate) async fn login(
 /// Revokes the credential of this call; API keys are revoked as keys, not logged out.
 pub(crate) async fn logout(app: &App, auth: &Authenticated) -> Result<()> {
     if auth.via_api_key {
-        return Err(Error::forbidden(
-            "API keys are revoked through /api/v1/api-keys",
-        ));
+        return Err(Error::forbidden(msg!(
+            "API keys are revoked through /api/v1/api-keys"
+        )));
     }
     revoke_token(&app.db, &auth.token_hash, app.clock.now()).await?;
     let tenant = auth.principal.tenant().map(|u| u.tenant_id);

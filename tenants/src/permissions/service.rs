@@ -2,6 +2,7 @@
 //! grants and revocations that follow it.
 
 use crate::{entities::user, permissions::views::GrantBody};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::{Action, BUILTIN_ROLES, Scope},
@@ -25,7 +26,7 @@ pub fn check_role_name(field: &str, name: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             field,
-            format!("`{name}` is not a valid role name"),
+            msg!("`{name}` is not a valid role name", name),
         ))
     }
 }
@@ -53,10 +54,12 @@ pub async fn ensure_covers(
 ) -> Result<()> {
     match app.authz.scope(caller, grant_object, action).await? {
         Some(have) if have >= scope => Ok(()),
-        _ => Err(Error::forbidden(format!(
-            "you cannot give `{grant_object}` / `{}` at `{}` scope: it exceeds your own rights",
-            action.as_str(),
-            scope.as_str()
+        _ => Err(Error::forbidden(msg!(
+            "you cannot give `{grant_object}` / `{action}` at `{scope}` scope: it exceeds your \
+             own rights",
+            grant_object,
+            action = action.as_str(),
+            scope = scope.as_str()
         ))),
     }
 }
@@ -93,12 +96,16 @@ pub(crate) async fn checked(app: &App, cx: &Cx, body: &GrantBody) -> Result<Gran
     if app.registry.object_owner(&body.object).is_none() {
         return Err(Error::invalid(
             "object",
-            format!("unknown permission object `{}`", body.object),
+            msg!(
+                "unknown permission object `{object}`",
+                object = &body.object
+            ),
         ));
     }
     if let Some(id) = body.subject.strip_prefix("user:") {
-        let id = Uuid::parse_str(id)
-            .map_err(|_| Error::invalid("subject", "`user:` must be followed by a user id"))?;
+        let id = Uuid::parse_str(id).map_err(|_| {
+            Error::invalid("subject", msg!("`user:` must be followed by a user id"))
+        })?;
         user::Entity::scoped(cx)
             .filter(user::Column::Id.eq(id))
             .one(&app.db)
@@ -109,7 +116,7 @@ pub(crate) async fn checked(app: &App, cx: &Cx, body: &GrantBody) -> Result<Gran
     } else {
         return Err(Error::invalid(
             "subject",
-            "a subject is `user:<id>` or `role:<name>`",
+            msg!("a subject is `user:<id>` or `role:<name>`"),
         ));
     }
     Ok(Grant {

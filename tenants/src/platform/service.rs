@@ -16,6 +16,7 @@ use crate::{
         NewReseller, Onboarded, Onboarding, ResellerCreated, TenantPatch, TenantStatus,
     },
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     context::Principal,
@@ -30,7 +31,7 @@ fn language(field: &str, v: Option<&str>) -> Result<String> {
     match v.map(|s| s.trim().to_lowercase()) {
         None => Ok("fr".into()),
         Some(l) if forecourt_core::mail::LANGUAGES.contains(&l.as_str()) => Ok(l),
-        Some(_) => Err(Error::invalid(field, "one of `fr`, `nl`, `en`")),
+        Some(_) => Err(Error::invalid(field, msg!("one of `fr`, `nl`, `en`"))),
     }
 }
 
@@ -40,7 +41,7 @@ fn country(field: &str, v: Option<&str>) -> Result<String> {
         Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()) => Ok(c),
         Some(_) => Err(Error::invalid(
             field,
-            "an ISO 3166 alpha-2 country code, e.g. `BE`",
+            msg!("an ISO 3166 alpha-2 country code, e.g. `BE`"),
         )),
     }
 }
@@ -275,7 +276,9 @@ pub(crate) async fn managed_tenant(app: &App, who: &Principal, id: Uuid) -> Resu
 pub(crate) fn require_operator(who: &Principal) -> Result<()> {
     match who {
         Principal::Operator { .. } => Ok(()),
-        _ => Err(Error::forbidden("only the operator manages resellers")),
+        _ => Err(Error::forbidden(msg!(
+            "only the operator manages resellers"
+        ))),
     }
 }
 

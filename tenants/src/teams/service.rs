@@ -11,6 +11,7 @@ use crate::{
         views::{NewTeam, TeamPatch},
     },
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
@@ -157,7 +158,7 @@ async fn check_people(
     if members.len() > MAX_MEMBERS {
         return Err(Error::invalid(
             "member_ids",
-            format!("at most {MAX_MEMBERS} members"),
+            msg!("at most {MAX_MEMBERS} members", MAX_MEMBERS),
         ));
     }
     let mut wanted: Vec<Uuid> = members.to_vec();
@@ -176,7 +177,7 @@ async fn check_people(
         if !known.contains(m) {
             return Err(Error::invalid(
                 format!("member_ids[{i}]"),
-                "not a user of this tenant",
+                msg!("not a user of this tenant"),
             ));
         }
         if !out.contains(m) {
@@ -187,7 +188,7 @@ async fn check_people(
         if !known.contains(&l) {
             return Err(Error::invalid(
                 "leader_user_id",
-                "not a user of this tenant",
+                msg!("not a user of this tenant"),
             ));
         }
         // The leader is a member: leading a team one does not reach would be meaningless.
@@ -212,7 +213,7 @@ async fn check_establishment(
     if found.is_none() {
         return Err(Error::invalid(
             "establishment_id",
-            "not an establishment of this tenant",
+            msg!("not an establishment of this tenant"),
         ));
     }
     Ok(())
@@ -222,15 +223,15 @@ fn name_taken(e: sea_orm::DbErr) -> Error {
     map_unique(
         e,
         "team_name_taken",
-        "the tenant already has a team of this name",
+        msg!("the tenant already has a team of this name"),
         "name",
     )
 }
 
 fn out_of_reach() -> Error {
-    Error::forbidden(
-        "this team would be outside your reach (your establishment, or a team of yours)",
-    )
+    Error::forbidden(msg!(
+        "this team would be outside your reach (your establishment, or a team of yours)"
+    ))
 }
 
 /// Replaces the members of a team by `members`, in their order.
@@ -334,7 +335,7 @@ pub(crate) async fn patch(
     {
         return Err(Error::conflict(
             "write_conflict",
-            "the team is being changed by someone else; retry",
+            msg!("the team is being changed by someone else; retry"),
         ));
     }
     let before_members = members_of(uow.txn(), cx, &[current.id])
@@ -392,9 +393,10 @@ pub(crate) async fn patch(
 fn team_in_use(used_by: BTreeMap<String, u64>) -> Error {
     Error::InUse {
         kind: "team_in_use",
-        detail: "records are still assigned to this team; assign them to another team or to \
+        detail: msg!(
+            "records are still assigned to this team; assign them to another team or to \
                  nobody first"
-            .into(),
+        ),
         used_by,
     }
 }

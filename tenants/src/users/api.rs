@@ -10,6 +10,7 @@ use crate::{
         views::{ApiKeyView, NewApiKey, NewUser, Roles, UserPatch, UserView, key_view, view},
     },
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::{Action, Scope},
@@ -87,7 +88,7 @@ impl UsersApi {
         } else if cx.scope() < Scope::Tenant {
             return Err(Error::invalid(
                 "establishment_id",
-                "required: you manage the users of your establishment",
+                msg!("required: you manage the users of your establishment"),
             )
             .into());
         }
@@ -254,9 +255,9 @@ fn refuse_api_key(req: &Request) -> Result<()> {
         .get::<Authenticated>()
         .is_some_and(|a| a.via_api_key)
     {
-        return Err(Error::forbidden(
-            "API keys cannot manage API keys; use a user's session",
-        ));
+        return Err(Error::forbidden(msg!(
+            "API keys cannot manage API keys; use a user's session"
+        )));
     }
     Ok(())
 }

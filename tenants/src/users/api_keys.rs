@@ -12,6 +12,7 @@ use crate::{
     permissions::service as permissions,
     users::service::{ids_within, in_scope, of_tenant},
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::{Action, Scope},
@@ -133,9 +134,9 @@ async fn ensure_manages(
             .await?
             .is_some_and(|s| in_scope(s, caller, target));
     if !manages || !in_scope(scope, caller, target) {
-        return Err(Error::forbidden(
-            "you can only create keys for yourself or for users you manage",
-        ));
+        return Err(Error::forbidden(msg!(
+            "you can only create keys for yourself or for users you manage"
+        )));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::{
     permissions::service as permissions,
     users::views::UserPatch,
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
@@ -104,9 +105,9 @@ pub(crate) async fn check_establishment(app: &App, cx: &Cx, id: Uuid) -> Result<
         .await?
         .ok_or(Error::NotFound("establishment"))?;
     if cx.scope() < Scope::Tenant && cx.establishment_id() != Some(id) {
-        return Err(Error::forbidden(
-            "you can only manage users of your own establishment",
-        ));
+        return Err(Error::forbidden(msg!(
+            "you can only manage users of your own establishment"
+        )));
     }
     Ok(())
 }
@@ -122,7 +123,7 @@ pub(crate) async fn check_roles(
     for r in roles {
         let r = r.trim().to_string();
         if !known.contains(&r) {
-            return Err(Error::invalid("roles", format!("unknown role `{r}`")));
+            return Err(Error::invalid("roles", msg!("unknown role `{r}`", r)));
         }
         permissions::ensure_covers_role(app, caller, &r).await?;
         if !out.contains(&r) {
@@ -192,7 +193,7 @@ pub async fn insert_user(
         map_unique(
             e,
             "email_taken",
-            "this email is already used by an account",
+            msg!("this email is already used by an account"),
             "email",
         )
     })?;
@@ -272,18 +273,18 @@ pub(crate) async fn update_user(
         // One's establishment decides what one's establishment-scoped grants reach (and
         // which companies' contacts one sees), so it is set by someone else.
         if id == cx.user_id() {
-            return Err(Error::forbidden(
-                "you cannot change your own establishment; ask another administrator",
-            ));
+            return Err(Error::forbidden(msg!(
+                "you cannot change your own establishment; ask another administrator"
+            )));
         }
         match est {
             Some(e) => check_establishment(app, cx, e).await?,
             // Without an establishment the user would leave an establishment-scoped
             // editor's reach, and "no establishment" is never a way to widen a view.
             None if cx.scope() < Scope::Tenant => {
-                return Err(Error::forbidden(
-                    "you can only manage users of your own establishment",
-                ));
+                return Err(Error::forbidden(msg!(
+                    "you can only manage users of your own establishment"
+                )));
             }
             None => {}
         }
@@ -294,7 +295,7 @@ pub(crate) async fn update_user(
         if !a && id == cx.user_id() {
             return Err(Error::conflict(
                 "cannot_deactivate_self",
-                "you cannot deactivate yourself",
+                msg!("you cannot deactivate yourself"),
             ));
         }
         am.active = Set(a);
@@ -339,7 +340,7 @@ pub(crate) async fn set_roles(
     {
         return Err(Error::conflict(
             "last_admin",
-            "the tenant must keep at least one active admin",
+            msg!("the tenant must keep at least one active admin"),
         ));
     }
     let mut uow = Uow::begin(app, perms).await?;

@@ -15,6 +15,7 @@ mod documents;
 mod errors;
 mod gating;
 mod isolation;
+mod languages;
 mod lead_page;
 mod multinode;
 mod onboarding;

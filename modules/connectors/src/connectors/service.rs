@@ -6,6 +6,7 @@
 use super::entities::connector;
 use crate::signature;
 use chrono::{DateTime, Duration, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     http::{Page, fetch_page},
@@ -66,10 +67,10 @@ pub async fn for_inbound(conn: &impl ConnectionTrait, id: Uuid) -> Result<connec
 pub fn clean_text(field: &'static str, raw: &str) -> Result<String> {
     let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
+        return Err(Error::invalid(field, msg!("must not be empty")));
     }
     if text.chars().count() > 100 {
-        return Err(Error::invalid(field, "at most 100 characters"));
+        return Err(Error::invalid(field, msg!("at most 100 characters")));
     }
     Ok(text)
 }
@@ -116,7 +117,7 @@ pub async fn check_establishment(uow: &Uow<'_>, id: Uuid) -> Result<()> {
     } else {
         Err(Error::invalid(
             "establishment_id",
-            "not an establishment of this tenant",
+            msg!("not an establishment of this tenant"),
         ))
     }
 }
@@ -130,11 +131,11 @@ pub async fn resolve_source(uow: &Uow<'_>, partner: &str, given: Option<Uuid>) -
         return match sources.get(uow.txn().into(), uow.tenant(), id).await? {
             None => Err(Error::invalid(
                 "source_id",
-                "not a lead source of this tenant",
+                msg!("not a lead source of this tenant"),
             )),
             Some(s) if !s.active => Err(Error::invalid(
                 "source_id",
-                "this lead source is deactivated; activate it or choose another",
+                msg!("this lead source is deactivated; activate it or choose another"),
             )),
             Some(s) => Ok(s.id),
         };
@@ -152,7 +153,7 @@ pub async fn resolve_source(uow: &Uow<'_>, partner: &str, given: Option<Uuid>) -
         Err(Error::Validation { .. }) => {
             return Err(Error::invalid(
                 "partner",
-                "cannot name a lead source (1 to 100 characters)",
+                msg!("cannot name a lead source (1 to 100 characters)"),
             ));
         }
         other => other?,

@@ -13,6 +13,7 @@ use crate::{
     },
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     http::{List, page_limit, parse_cursor},
@@ -72,7 +73,7 @@ fn bound(field: &'static str, raw: &str, end_of_day: bool) -> Result<DateTime<Ut
         }
         Err(_) => Err(Error::invalid(
             field,
-            "a date (`YYYY-MM-DD`) or an RFC 3339 instant (`2026-03-01T10:00:00Z`)",
+            msg!("a date (`YYYY-MM-DD`) or an RFC 3339 instant (`2026-03-01T10:00:00Z`)"),
         )),
     }
 }
@@ -85,7 +86,7 @@ impl Filter {
             Some(_) => {
                 return Err(Error::invalid(
                     "outcome",
-                    format!("one of: {}", OUTCOMES.join(", ")),
+                    msg!("one of: {outcomes}", outcomes = OUTCOMES.join(", ")),
                 ));
             }
             None => None,
@@ -107,7 +108,7 @@ impl Filter {
         if let (Some(f), Some(t)) = (from, to)
             && f >= t
         {
-            return Err(Error::invalid("to", "must be after `from`"));
+            return Err(Error::invalid("to", msg!("must be after `from`")));
         }
         Ok(Self { outcome, from, to })
     }
@@ -185,15 +186,15 @@ pub async fn replay(
         (None, _) => {
             return Err(Error::conflict(
                 "not_replayable",
-                "this delivery failed the signature check, so its body was not kept",
+                msg!("this delivery failed the signature check, so its body was not kept"),
             ));
         }
         (Some(_), false) => {
             return Err(Error::conflict(
                 "not_replayable",
-                format!(
-                    "only rejected or partial deliveries can be replayed; this one is `{}`",
-                    original.outcome
+                msg!(
+                    "only rejected or partial deliveries can be replayed; this one is `{outcome}`",
+                    outcome = &original.outcome
                 ),
             ));
         }

@@ -1,7 +1,7 @@
 //! Which format a body is in, and reading it into the one lead document intake processes.
 
 use crate::{adf, lead::LeadDocument};
-use forecourt_core::{Error, Result, error::Problem, http::parse_body};
+use forecourt_core::{Result, error::Problem, http::parse_body};
 
 /// The body formats a connector reads.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,11 +63,12 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<LeadDocument, Bo
             .map_err(|e| problem(422, e.kind, "Invalid lead", e.detail, e.field))?,
         Some(Format::Json) => match parse_body::<LeadDocument>(body) {
             Ok(doc) => doc,
-            Err(Error::Validation {
-                kind,
-                field,
-                detail,
-            }) => return Err(problem(422, kind, "Invalid lead", detail, Some(field))),
+            // Partners read English: the delivery log keeps the problem as it was answered.
+            Err(e) if !e.field_errors().is_empty() => {
+                let mut p = e.problem();
+                p.title = "Invalid lead".into();
+                return Err(Box::new(p));
+            }
             Err(e) => {
                 return Err(problem(
                     422,

@@ -19,6 +19,7 @@ use crate::{
     module::MODULE_ID,
 };
 use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     error::Problem,
@@ -228,9 +229,10 @@ async fn process(
     if !c.enabled {
         return refuse(Error::Forbidden {
             kind: "connector_disabled",
-            detail: "this connector is disabled; the delivery is kept and can be replayed once \
+            detail: msg!(
+                "this connector is disabled; the delivery is kept and can be replayed once \
                      it is enabled"
-                .into(),
+            ),
             extra: None,
         });
     }
@@ -461,7 +463,8 @@ async fn land_one(
             }
         }
     }
-    Err(last_conflict.unwrap_or_else(|| Error::conflict("write_conflict", "retry the delivery")))
+    Err(last_conflict
+        .unwrap_or_else(|| Error::conflict("write_conflict", msg!("retry the delivery"))))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::{
     },
     search::service::search_contacts_in,
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Result,
     access::Action,
@@ -88,7 +89,7 @@ impl ContactsApi {
                 if given {
                     return Err(forecourt_core::Error::invalid(
                         field,
-                        "a search (`q`) ranks every match: list without `q` to filter by it",
+                        msg!("a search (`q`) ranks every match: list without `q` to filter by it"),
                     )
                     .into());
                 }

@@ -17,6 +17,7 @@ use forecourt_core::{
     ports::directory::DirectoryKind,
     tenancy::{Cx, Tenanted},
 };
+use forecourt_core::{Msg, msg};
 use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ use uuid::Uuid;
 fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>> {
     match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > max => {
-            Err(Error::invalid(field, format!("at most {max} characters")))
+            Err(Error::invalid(field, msg!("at most {max} characters", max)))
         }
         other => Ok(other),
     }
@@ -51,11 +52,14 @@ pub async fn validate_body(
         ContactKind::Person if first_name.is_none() && last_name.is_none() => {
             return Err(Error::invalid(
                 "last_name",
-                "a person needs a first or last name",
+                msg!("a person needs a first or last name"),
             ));
         }
         ContactKind::Company if company_name.is_none() => {
-            return Err(Error::invalid("company_name", "a company needs a name"));
+            return Err(Error::invalid(
+                "company_name",
+                msg!("a company needs a name"),
+            ));
         }
         _ => {}
     }
@@ -77,14 +81,14 @@ pub async fn validate_body(
         return Err(Error::Validation {
             kind: "contact_unreachable",
             field: "emails".into(),
-            detail: "give at least one email or phone".into(),
+            detail: msg!("give at least one email or phone"),
         });
     }
     let mut addresses = Vec::new();
     for (i, a) in b.addresses.into_iter().enumerate() {
         let f = |n: &str| format!("addresses[{i}].{n}");
         let req = |n: &str, v: String| -> Result<String> {
-            text(&f(n), Some(v), 200)?.ok_or_else(|| Error::invalid(f(n), "required"))
+            text(&f(n), Some(v), 200)?.ok_or_else(|| Error::invalid(f(n), msg!("required")))
         };
         let c = a
             .country
@@ -93,7 +97,7 @@ pub async fn validate_body(
         if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
             return Err(Error::invalid(
                 f("country"),
-                "an ISO 3166 alpha-2 country code",
+                msg!("an ISO 3166 alpha-2 country code"),
             ));
         }
         addresses.push(AddressData {
@@ -115,14 +119,17 @@ pub async fn validate_body(
         _ => {
             return Err(Error::invalid(
                 "addresses",
-                "only one address can be the default",
+                msg!("only one address can be the default"),
             ));
         }
     }
     if let Some(r) = b.vat_rate
         && (!(0.0..=100.0).contains(&r) || !r.is_finite())
     {
-        return Err(Error::invalid("vat_rate", "a percentage between 0 and 100"));
+        return Err(Error::invalid(
+            "vat_rate",
+            msg!("a percentage between 0 and 100"),
+        ));
     }
     let vat_number = match text("vat_number", b.vat_number, 32)? {
         Some(v) => Some(validate::vat("vat_number", &v)?),
@@ -146,7 +153,7 @@ pub async fn validate_body(
     let mut groups: Vec<String> = Vec::new();
     for (i, g) in b.groups.into_iter().enumerate() {
         let g = text(&format!("groups[{i}]"), Some(g), 50)?
-            .ok_or_else(|| Error::invalid(format!("groups[{i}]"), "empty group"))?;
+            .ok_or_else(|| Error::invalid(format!("groups[{i}]"), msg!("empty group")))?;
         if !groups.contains(&g) {
             groups.push(g);
         }
@@ -159,7 +166,7 @@ pub async fn validate_body(
         if employer.is_none_or(|c| c.kind != "company") {
             return Err(Error::invalid(
                 "employer_id",
-                "not a company contact of this tenant",
+                msg!("not a company contact of this tenant"),
             ));
         }
     }
@@ -182,7 +189,7 @@ pub async fn validate_body(
     {
         return Err(Error::invalid(
             "assigned_user_id",
-            "not a user of this tenant",
+            msg!("not a user of this tenant"),
         ));
     }
     // A team is looked up unless it is one of the caller's (their principal was just read)
@@ -194,7 +201,7 @@ pub async fn validate_body(
     {
         return Err(Error::invalid(
             "assigned_team_id",
-            "not a team of this tenant",
+            msg!("not a team of this tenant"),
         ));
     }
     let establishment = b.establishment_id.or(user.establishment_id);
@@ -208,14 +215,17 @@ pub async fn validate_body(
     {
         return Err(Error::invalid(
             "establishment_id",
-            "not an establishment of this tenant",
+            msg!("not an establishment of this tenant"),
         ));
     }
     if let Some(c) = b.company_id
         && !known(c, None, stored.and_then(|s| s.company_id))
         && !exists(DirectoryKind::Company, c).await?
     {
-        return Err(Error::invalid("company_id", "not a company of this tenant"));
+        return Err(Error::invalid(
+            "company_id",
+            msg!("not a company of this tenant"),
+        ));
     }
     Ok(ContactData {
         kind,
@@ -234,7 +244,7 @@ pub async fn validate_body(
             Some(l) => Some(validate::language(&l).ok_or_else(|| {
                 Error::invalid(
                     "language",
-                    "one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)",
+                    msg!("one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)"),
                 )
             })?),
             None => None,
@@ -281,9 +291,9 @@ pub fn ensure_within(cx: &Cx, d: &ContactData, kept_team: Option<Uuid>) -> Resul
     if ok {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "this contact would be outside your reach (owner, team or establishment)",
-        ))
+        Err(Error::forbidden(msg!(
+            "this contact would be outside your reach (owner, team or establishment)"
+        )))
     }
 }
 
@@ -301,14 +311,19 @@ pub async fn may_set_blocked(
     current: Option<Uuid>,
     d: &ContactData,
 ) -> Result<()> {
-    let denied = |detail: &str| Error::Forbidden {
+    let denied = |detail: Msg| Error::Forbidden {
         kind: "forbidden",
-        detail: format!("you lack the permission `{BLOCKED}` / `write`{detail}"),
+        detail,
         extra: Some(json!({"permission": BLOCKED, "action": "write", "field": "blocked"})),
     };
     let blocker = match app.authz.context(user, BLOCKED, Action::Write).await {
         Ok(cx) => cx,
-        Err(Error::Forbidden { .. }) => return Err(denied("")),
+        Err(Error::Forbidden { .. }) => {
+            return Err(denied(msg!(
+                "you lack the permission `{BLOCKED}` / `write`",
+                BLOCKED
+            )));
+        }
         Err(e) => return Err(e),
     };
     let reaches_current = match current {
@@ -316,7 +331,11 @@ pub async fn may_set_blocked(
         None => true,
     };
     if !reaches_current || ensure_within(&blocker, d, d.assigned_team_id).is_err() {
-        return Err(denied(" on this contact (owner or establishment)"));
+        return Err(denied(msg!(
+            "you lack the permission `{BLOCKED}` / `write` on this contact (owner or \
+             establishment)",
+            BLOCKED
+        )));
     }
     Ok(())
 }

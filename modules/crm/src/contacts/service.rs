@@ -18,6 +18,7 @@ pub use crate::contacts::{
         visibility, visible_page, visible_to,
     },
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
     events::Event,
@@ -274,13 +275,13 @@ pub async fn merge(
     if duplicates.is_empty() {
         return Err(Error::invalid(
             "duplicates",
-            "name at least one contact to merge",
+            msg!("name at least one contact to merge"),
         ));
     }
     if duplicates.contains(&id) {
         return Err(Error::invalid(
             "duplicates",
-            "a contact cannot be merged into itself",
+            msg!("a contact cannot be merged into itself"),
         ));
     }
     let mut uow = Uow::begin(app, cx).await?;

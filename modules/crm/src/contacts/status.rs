@@ -10,6 +10,7 @@ use crate::contacts::{
     terms::generation_key,
     visibility::{Conn, load_visible, scoped},
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     events::Event,
@@ -54,7 +55,7 @@ pub async fn move_status(app: &App, cx: &Cx, id: Uuid, m: StatusChange) -> Resul
     if full.contact.lifecycle != "prospect" {
         return Err(Error::conflict(
             "already_customer",
-            "this contact is already a customer: only prospects have a prospect status",
+            msg!("this contact is already a customer: only prospects have a prospect status"),
         ));
     }
     let set = prospect_statuses(app, uow.txn().into(), cx).await?;
@@ -157,7 +158,9 @@ pub async fn convert(app: &App, cx: &Cx, id: Uuid) -> Result<Full> {
     else {
         return Err(Error::conflict(
             "no_won_status",
-            "the tenant has no won prospect status to convert to: add one in the statuses settings",
+            msg!(
+                "the tenant has no won prospect status to convert to: add one in the statuses settings"
+            ),
         ));
     };
     move_status(

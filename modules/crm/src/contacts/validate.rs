@@ -2,6 +2,7 @@
 //! enterprise and national register numbers, EU VAT numbers, and the folding used by search.
 
 use chrono::NaiveDate;
+use forecourt_core::msg;
 use forecourt_core::{Error, Result};
 use unicode_normalization::UnicodeNormalization;
 
@@ -19,11 +20,11 @@ pub fn language(raw: &str) -> Option<String> {
 pub fn phone(field: &str, raw: &str, country: &str) -> Result<String> {
     let region = country.parse::<phonenumber::country::Id>().ok();
     let parsed = phonenumber::parse(region, raw.trim())
-        .map_err(|_| Error::invalid(field, format!("`{raw}` is not a phone number")))?;
+        .map_err(|_| Error::invalid(field, msg!("`{raw}` is not a phone number", raw)))?;
     if !phonenumber::is_valid(&parsed) {
         return Err(Error::invalid(
             field,
-            format!("`{raw}` is not a valid phone number"),
+            msg!("`{raw}` is not a valid phone number", raw),
         ));
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
@@ -49,13 +50,13 @@ pub fn kbo(field: &str, raw: &str) -> Result<String> {
     if d.len() != 10 || !(d.starts_with('0') || d.starts_with('1')) {
         return Err(Error::invalid(
             field,
-            "a Belgian enterprise number has 10 digits and starts with 0 or 1",
+            msg!("a Belgian enterprise number has 10 digits and starts with 0 or 1"),
         ));
     }
     if !be_mod97(&d) {
         return Err(Error::invalid(
             field,
-            "the check digits of this enterprise number are wrong",
+            msg!("the check digits of this enterprise number are wrong"),
         ));
     }
     Ok(d)
@@ -74,7 +75,7 @@ pub fn national_register(field: &str, raw: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             field,
-            "not a valid Belgian national register number (11 digits)",
+            msg!("not a valid Belgian national register number (11 digits)"),
         ))
     }
 }
@@ -147,13 +148,13 @@ pub fn vat(field: &str, raw: &str) -> Result<String> {
     let Some((_, formats)) = VAT_FORMATS.iter().find(|(c, _)| *c == country) else {
         return Err(Error::invalid(
             field,
-            "a VAT number starts with an EU country code, e.g. BE0403170701",
+            msg!("a VAT number starts with an EU country code, e.g. BE0403170701"),
         ));
     };
     if !formats.iter().any(|f| matches_format(body, f)) {
         return Err(Error::invalid(
             field,
-            format!("not a valid {country} VAT number"),
+            msg!("not a valid {country} VAT number", country),
         ));
     }
     if country == "BE" && !(body.starts_with('0') || body.starts_with('1'))
@@ -161,7 +162,7 @@ pub fn vat(field: &str, raw: &str) -> Result<String> {
     {
         return Err(Error::invalid(
             field,
-            "the check digits of this Belgian VAT number are wrong",
+            msg!("the check digits of this Belgian VAT number are wrong"),
         ));
     }
     Ok(v)
@@ -170,12 +171,12 @@ pub fn vat(field: &str, raw: &str) -> Result<String> {
 /// A birth date: strictly in the past and not absurdly old.
 pub fn birth_date(field: &str, date: NaiveDate, today: NaiveDate) -> Result<NaiveDate> {
     if date >= today {
-        return Err(Error::invalid(field, "a birth date is in the past"));
+        return Err(Error::invalid(field, msg!("a birth date is in the past")));
     }
     if today.years_since(date).unwrap_or(0) > 130 {
         return Err(Error::invalid(
             field,
-            "a birth date less than 130 years ago",
+            msg!("a birth date less than 130 years ago"),
         ));
     }
     Ok(date)

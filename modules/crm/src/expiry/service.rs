@@ -8,6 +8,7 @@ use crate::{
     opportunities::{entities::opportunity, service::statuses},
 };
 use chrono::{DateTime, Duration, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
     ports::statuses::{FixedStatuses, StatusEntity, StatusSet},
@@ -48,13 +49,16 @@ impl ExpirySettings {
     /// Checks the values against the tenant's statuses.
     pub fn validate(&self, statuses: &StatusSet) -> Result<()> {
         if !(1..=3650).contains(&self.period_days) {
-            return Err(Error::invalid("period_days", "between 1 and 3650 days"));
+            return Err(Error::invalid(
+                "period_days",
+                msg!("between 1 and 3650 days"),
+            ));
         }
         for (i, s) in self.exempt_statuses.iter().enumerate() {
             if statuses.get(s).is_none() || statuses.kind(s).is_closed() {
                 return Err(Error::invalid(
                     format!("exempt_statuses[{i}]"),
-                    format!("`{s}` is not an open status"),
+                    msg!("`{s}` is not an open status", s),
                 ));
             }
         }

@@ -7,6 +7,7 @@ use crate::contacts::{
     service::{self, AddressData, ContactData},
     status, validate,
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     mail::parse_email,
@@ -228,9 +229,9 @@ pub(crate) async fn contact_of(
             return Err(Error::Validation {
                 kind: "contact_blocked",
                 field: "customer".into(),
-                detail: format!(
-                    "the customer matches contact {} which is blocked; the lead is not taken",
-                    found.id
+                detail: msg!(
+                    "the customer matches contact {id} which is blocked; the lead is not taken",
+                    id = found.id
                 ),
             });
         }
@@ -324,10 +325,13 @@ pub(crate) async fn contact_of(
 }
 
 fn unreachable(r: &Reach) -> Error {
-    let mut detail = "the lead has no usable email or phone".to_string();
-    if !r.unusable.is_empty() {
-        detail.push_str(&format!(" ({})", r.unusable.join("; ")));
-    }
+    let detail = match r.unusable.is_empty() {
+        true => msg!("the lead has no usable email or phone"),
+        false => msg!(
+            "the lead has no usable email or phone ({unusable})",
+            unusable = r.unusable.join("; ")
+        ),
+    };
     Error::Validation {
         kind: "contact_unreachable",
         field: "customer".into(),

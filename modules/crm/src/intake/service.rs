@@ -24,6 +24,7 @@ use crate::{
     vehicles::service as vehicles,
 };
 use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     activity::{self, Actor},
@@ -246,7 +247,7 @@ async fn land(
             if !claimed {
                 return Err(Error::conflict(
                     "write_conflict",
-                    "the opportunity changed while the lead was merged; send it again",
+                    msg!("the opportunity changed while the lead was merged; send it again"),
                 ));
             }
             record(

@@ -3,6 +3,7 @@
 //! declared type, and the client's file name is reduced to a safe display name (it never
 //! becomes a path: files are stored by id).
 
+use forecourt_core::msg;
 use forecourt_core::{Error, Result};
 use poem::Request;
 
@@ -93,7 +94,7 @@ pub(crate) fn clean_filename(raw: &str) -> Result<String> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(Error::invalid(
             "filename",
-            "give the file name in `Content-Disposition: attachment; filename=\"...\"`",
+            msg!("give the file name in `Content-Disposition: attachment; filename=\"...\"`"),
         ));
     }
     Ok(name)
@@ -104,15 +105,16 @@ pub(crate) fn check_content(content_type: &str, bytes: &[u8]) -> Result<()> {
     let Some((_, magic)) = ALLOWED.iter().find(|(t, _)| *t == content_type) else {
         let allowed: Vec<&str> = ALLOWED.iter().map(|(t, _)| *t).collect();
         return Err(Error::UnsupportedMediaType {
-            detail: format!(
-                "`{content_type}` is not accepted for documents; accepted: {}",
-                allowed.join(", ")
+            detail: msg!(
+                "`{content_type}` is not accepted for documents; accepted: {allowed}",
+                content_type,
+                allowed = allowed.join(", ")
             ),
             field: Some("content_type".into()),
         });
     };
     if bytes.is_empty() {
-        return Err(Error::invalid("file", "the file is empty"));
+        return Err(Error::invalid("file", msg!("the file is empty")));
     }
     let genuine = match (content_type, magic) {
         ("image/webp", Some(m)) => bytes.starts_with(m) && bytes.get(8..12) == Some(b"WEBP"),
@@ -126,7 +128,7 @@ pub(crate) fn check_content(content_type: &str, bytes: &[u8]) -> Result<()> {
         Err(Error::Validation {
             kind: "content_mismatch",
             field: "file".into(),
-            detail: format!("the file's content is not {content_type}"),
+            detail: msg!("the file's content is not {content_type}", content_type),
         })
     }
 }
@@ -144,14 +146,17 @@ pub(crate) async fn received(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| multer::parse_boundary(v).ok())
             .ok_or_else(|| Error::BadRequest {
-                detail: "multipart body without a boundary".into(),
+                detail: msg!("multipart body without a boundary"),
                 field: Some("content_type".into()),
             })?;
         let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
         let mut form = multer::Multipart::new(stream, boundary);
-        while let Some(field) = form.next_field().await.map_err(|e| Error::BadRequest {
-            detail: format!("malformed multipart body: {e}"),
-            field: None,
+        while let Some(field) = form.next_field().await.map_err(|e| {
+            tracing::debug!(error = %e, "unreadable multipart body");
+            Error::BadRequest {
+                detail: msg!("the multipart body cannot be read: check its boundary and parts"),
+                field: None,
+            }
         })? {
             let Some(name) = field.file_name().map(str::to_string) else {
                 continue;
@@ -160,13 +165,16 @@ pub(crate) async fn received(
                 .content_type()
                 .map(|m| m.essence_str().to_ascii_lowercase())
                 .unwrap_or_default();
-            let bytes = field.bytes().await.map_err(|e| Error::BadRequest {
-                detail: format!("malformed multipart body: {e}"),
-                field: None,
+            let bytes = field.bytes().await.map_err(|e| {
+                tracing::debug!(error = %e, "unreadable multipart part");
+                Error::BadRequest {
+                    detail: msg!("the multipart body cannot be read: check its boundary and parts"),
+                    field: None,
+                }
             })?;
             return Ok((name, part_type, bytes));
         }
-        return Err(Error::invalid("file", "the form has no file part"));
+        return Err(Error::invalid("file", msg!("the form has no file part")));
     }
     let name = req
         .headers()

@@ -3,6 +3,7 @@
 
 use crate::{contacts::service as contacts, vehicles::service as vehicles};
 use chrono::{DateTime, NaiveDate, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     ports::directory::DirectoryKind,
@@ -32,7 +33,7 @@ pub trait Kind:
 fn text(field: &str, v: &str, max: usize) -> Result<()> {
     let n = v.trim().chars().count();
     if n == 0 || n > max {
-        Err(Error::invalid(field, format!("1 to {max} characters")))
+        Err(Error::invalid(field, msg!("1 to {max} characters", max)))
     } else {
         Ok(())
     }
@@ -42,7 +43,10 @@ fn amount(field: &str, v: f64) -> Result<()> {
     if v.is_finite() && (0.0..=100_000_000.0).contains(&v) {
         Ok(())
     } else {
-        Err(Error::invalid(field, "an amount in euros, not negative"))
+        Err(Error::invalid(
+            field,
+            msg!("an amount in euros, not negative"),
+        ))
     }
 }
 
@@ -50,7 +54,7 @@ async fn stock_vehicle(app: &App, cx: &Cx, id: Uuid) -> Result<()> {
     vehicles::get(&app.db, cx, id)
         .await?
         .map(|_| ())
-        .ok_or_else(|| Error::invalid("vehicle_id", "not a vehicle of this tenant"))
+        .ok_or_else(|| Error::invalid("vehicle_id", msg!("not a vehicle of this tenant")))
 }
 
 /// A vehicle taken back.
@@ -93,10 +97,10 @@ impl Kind for TradeIn {
         if let Some(y) = self.year
             && !(1900..=2100).contains(&y)
         {
-            return Err(Error::invalid("year", "a model year"));
+            return Err(Error::invalid("year", msg!("a model year")));
         }
         if self.mileage_km.is_some_and(|m| m < 0) {
-            return Err(Error::invalid("mileage_km", "not negative"));
+            return Err(Error::invalid("mileage_km", msg!("not negative")));
         }
         if let Some(v) = self.valuation {
             amount("valuation", v)?;
@@ -158,7 +162,10 @@ impl Kind for VehicleRequest {
     const KIND: &'static str = "vehicle_request";
     async fn check(&self, app: &App, cx: &Cx) -> Result<()> {
         if !["buy", "lease", "test_drive"].contains(&self.interest.as_str()) {
-            return Err(Error::invalid("interest", "`buy`, `lease` or `test_drive`"));
+            return Err(Error::invalid(
+                "interest",
+                msg!("`buy`, `lease` or `test_drive`"),
+            ));
         }
         if let Some(v) = self.vehicle_id {
             stock_vehicle(app, cx, v).await?;
@@ -170,7 +177,7 @@ impl Kind for VehicleRequest {
         {
             return Err(Error::invalid(
                 "model",
-                "say which vehicle (make and model, VIN or vehicle_id)",
+                msg!("say which vehicle (make and model, VIN or vehicle_id)"),
             ));
         }
         optional_text("make", &self.make, 60)?;
@@ -208,11 +215,11 @@ impl Kind for Offer {
         amount("price", self.price)?;
         amount("discount", self.discount)?;
         if self.discount > self.price {
-            return Err(Error::invalid("discount", "not more than the price"));
+            return Err(Error::invalid("discount", msg!("not more than the price")));
         }
         forecourt_core::dates::day("valid_until", self.valid_until)?;
         if self.valid_until < app.clock.now().date_naive() {
-            return Err(Error::invalid("valid_until", "today or later"));
+            return Err(Error::invalid("valid_until", msg!("today or later")));
         }
         Ok(())
     }
@@ -245,7 +252,7 @@ impl Kind for TestDrive {
             (None, None) => {
                 return Err(Error::invalid(
                     "vehicle_id",
-                    "a stock vehicle, or `vehicle` naming one",
+                    msg!("a stock vehicle, or `vehicle` naming one"),
                 ));
             }
         }
@@ -254,9 +261,9 @@ impl Kind for TestDrive {
             .filter(crate::contacts::entities::contact::Column::Id.eq(self.driver_contact_id))
             .one(&app.db)
             .await?;
-        found
-            .map(|_| ())
-            .ok_or_else(|| Error::invalid("driver_contact_id", "not a contact of this tenant"))
+        found.map(|_| ()).ok_or_else(|| {
+            Error::invalid("driver_contact_id", msg!("not a contact of this tenant"))
+        })
     }
 }
 
@@ -294,7 +301,10 @@ impl Kind for Task {
             )
             .await?;
         if !user {
-            return Err(Error::invalid("assignee_id", "not a user of this tenant"));
+            return Err(Error::invalid(
+                "assignee_id",
+                msg!("not a user of this tenant"),
+            ));
         }
         Ok(())
     }

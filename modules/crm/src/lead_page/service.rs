@@ -18,6 +18,7 @@ use crate::{
     vehicles::service as vehicles,
 };
 use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
     ports::statuses::StatusSet,
@@ -324,7 +325,7 @@ pub(crate) async fn purchase_order(
         .ok_or(Error::Validation {
             kind: "no_offer",
             field: "offers".into(),
-            detail: "add an offer before sending a purchase order".into(),
+            detail: msg!("add an offer before sending a purchase order"),
         })?;
     let offer: Offer = serde_json::from_value(offer_row.data).map_err(Error::internal)?;
     let car = vehicles::get(uow.txn(), cx, offer.vehicle_id).await?;
@@ -359,7 +360,7 @@ pub(crate) async fn purchase_order(
     // The request's language, else the customer's, else the tenant's.
     let language = match language {
         Some(l) => validate::language(&l)
-            .ok_or_else(|| Error::invalid("language", "one of `fr`, `nl`, `en`"))?,
+            .ok_or_else(|| Error::invalid("language", msg!("one of `fr`, `nl`, `en`")))?,
         None => match customer.contact.language.clone() {
             Some(l) => l,
             None => app
@@ -378,7 +379,7 @@ pub(crate) async fn purchase_order(
         .ok_or_else(|| Error::Validation {
             kind: "customer_without_email",
             field: "contacts".into(),
-            detail: "the customer has no email address".into(),
+            detail: msg!("the customer has no email address"),
         })?;
     let dealer = app
         .ports

@@ -2,6 +2,7 @@
 //! establishment), the team an assignment names, and the opportunities a team still holds.
 
 use crate::opportunities::entities::opportunity;
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
@@ -45,7 +46,7 @@ pub(crate) async fn check_team(app: &App, cx: &Cx, field: &str, team: Option<Uui
     {
         return Ok(());
     }
-    Err(Error::invalid(field, "not a team of this tenant"))
+    Err(Error::invalid(field, msg!("not a team of this tenant")))
 }
 
 /// How many opportunities are assigned to a team.

@@ -5,6 +5,7 @@ use crate::{
     opportunities::entities::{opportunity_contact, opportunity_vehicle},
     vehicles::service as vehicles,
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Action,
@@ -48,7 +49,7 @@ pub(crate) async fn add_vehicles(
     if let Some(i) = ids.iter().position(|v| !known.contains(v)) {
         return Err(Error::invalid(
             format!("vehicle_ids[{i}]"),
-            "not a vehicle of this tenant",
+            msg!("not a vehicle of this tenant"),
         ));
     }
     let rows: Vec<(Uuid, i32)> = seen.into_iter().zip(0..).collect();
@@ -124,9 +125,9 @@ pub(crate) async fn linkable(
         return Err(Error::Validation {
             kind: "contact_blocked",
             field: "contacts".into(),
-            detail: format!(
-                "{} is blocked and cannot be linked to an opportunity",
-                c.contact.display_name
+            detail: msg!(
+                "{name} is blocked and cannot be linked to an opportunity",
+                name = &c.contact.display_name
             ),
         });
     }
@@ -136,7 +137,9 @@ pub(crate) async fn linkable(
 /// A contact's role on an opportunity, trimmed; empty is none.
 pub(crate) fn role(v: Option<&str>) -> Result<Option<String>> {
     match v.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) if r.chars().count() > 60 => Err(Error::invalid("role", "at most 60 characters")),
+        Some(r) if r.chars().count() > 60 => {
+            Err(Error::invalid("role", msg!("at most 60 characters")))
+        }
         other => Ok(other.map(str::to_string)),
     }
 }

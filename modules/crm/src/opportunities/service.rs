@@ -9,6 +9,7 @@ use crate::opportunities::{
     views::{Assignment, LinkedContact, NewOpportunity, OpportunityPatch},
 };
 use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
@@ -147,9 +148,10 @@ pub(crate) fn check_change(
 pub(crate) fn closed(o: &opportunity::Model) -> Error {
     Error::conflict(
         "opportunity_closed",
-        format!(
-            "this opportunity is {}: it takes only comments, documents and a reopen (a change back to an open status)",
-            o.status
+        msg!(
+            "this opportunity is {status}: it takes only comments, documents and a reopen (a \
+             change back to an open status)",
+            status = &o.status
         ),
     )
 }
@@ -191,7 +193,7 @@ pub(crate) async fn lock_in(
     }
     Err(Error::conflict(
         "write_conflict",
-        "the opportunity is being changed by someone else; retry",
+        msg!("the opportunity is being changed by someone else; retry"),
     ))
 }
 
@@ -302,7 +304,7 @@ pub(crate) async fn check_source(app: &App, t: &impl Tenanted, source: Option<Uu
     if !has_sources {
         return Err(Error::invalid(
             "source_id",
-            "lead sources need the `sources` module (Expert)",
+            msg!("lead sources need the `sources` module (Expert)"),
         ));
     }
     let known = app
@@ -313,7 +315,7 @@ pub(crate) async fn check_source(app: &App, t: &impl Tenanted, source: Option<Uu
     if known.is_none() {
         return Err(Error::invalid(
             "source_id",
-            "not a lead source of this tenant",
+            msg!("not a lead source of this tenant"),
         ));
     }
     Ok(())
@@ -348,7 +350,10 @@ pub(crate) async fn create(
     b: NewOpportunity,
 ) -> Result<(opportunity::Model, Vec<Uuid>)> {
     if b.contacts.is_empty() {
-        return Err(Error::invalid("contacts", "link at least one contact"));
+        return Err(Error::invalid(
+            "contacts",
+            msg!("link at least one contact"),
+        ));
     }
     let statuses = statuses(app, (&app.db).into(), cx).await?;
     let status = match b.status {
@@ -356,14 +361,14 @@ pub(crate) async fn create(
         None => statuses.initial().unwrap_or_default().to_string(),
     };
     if statuses.get(&status).is_none() || statuses.kind(&status).is_closed() {
-        return Err(Error::invalid("status", "an open status"));
+        return Err(Error::invalid("status", msg!("an open status")));
     }
     check_source(app, cx, b.source_id).await?;
     let assigned = b.assigned_user_id.unwrap_or(cx.user_id());
     if !in_directory(app, cx, DirectoryKind::User, assigned).await? {
         return Err(Error::invalid(
             "assigned_user_id",
-            "not a user of this tenant",
+            msg!("not a user of this tenant"),
         ));
     }
     let establishment = b.establishment_id.or(cx.establishment_id());
@@ -372,14 +377,14 @@ pub(crate) async fn create(
     {
         return Err(Error::invalid(
             "establishment_id",
-            "not an establishment of this tenant",
+            msg!("not an establishment of this tenant"),
         ));
     }
     check_team(app, cx, "assigned_team_id", b.assigned_team_id).await?;
     if !within(cx, Some(assigned), b.assigned_team_id, None, establishment) {
-        return Err(Error::forbidden(
-            "this opportunity would be outside your reach (owner, team or establishment)",
-        ));
+        return Err(Error::forbidden(msg!(
+            "this opportunity would be outside your reach (owner, team or establishment)"
+        )));
     }
     let customer_info = b
         .customer_info
@@ -480,21 +485,21 @@ pub(crate) async fn assign(
     if b.user_id.is_none() && b.establishment_id.is_none() && b.team_id.is_none() {
         return Err(Error::invalid(
             "user_id",
-            "give a user, a team, an establishment, or several",
+            msg!("give a user, a team, an establishment, or several"),
         ));
     }
     check_team(app, cx, "team_id", b.team_id).await?;
     if let Some(u) = b.user_id
         && !in_directory(app, cx, DirectoryKind::User, u).await?
     {
-        return Err(Error::invalid("user_id", "not a user of this tenant"));
+        return Err(Error::invalid("user_id", msg!("not a user of this tenant")));
     }
     if let Some(e) = b.establishment_id
         && !in_directory(app, cx, DirectoryKind::Establishment, e).await?
     {
         return Err(Error::invalid(
             "establishment_id",
-            "not an establishment of this tenant",
+            msg!("not an establishment of this tenant"),
         ));
     }
     let mut uow = Uow::begin(app, cx).await?;
@@ -505,9 +510,9 @@ pub(crate) async fn assign(
         b.establishment_id.or(o.establishment_id),
     );
     if !within(cx, user, team, o.assigned_team_id, est) {
-        return Err(Error::forbidden(
-            "the opportunity would leave your reach (owner, team or establishment)",
-        ));
+        return Err(Error::forbidden(msg!(
+            "the opportunity would leave your reach (owner, team or establishment)"
+        )));
     }
     let mut am: opportunity::ActiveModel = o.clone().into();
     am.assigned_user_id = Set(user);
@@ -546,7 +551,7 @@ pub(crate) async fn link(
     if existing.iter().any(|l| l.contact_id == body.contact_id) {
         return Err(Error::conflict(
             "already_linked",
-            "this contact is already on the opportunity",
+            msg!("this contact is already on the opportunity"),
         ));
     }
     opportunity_contact::Entity::insert(opportunity_contact::ActiveModel {
@@ -578,7 +583,7 @@ pub(crate) async fn unlink(app: &App, cx: &Cx, id: Uuid, contact_id: Uuid) -> Re
     if links.len() == 1 {
         return Err(Error::conflict(
             "last_contact",
-            "an opportunity keeps at least one contact",
+            msg!("an opportunity keeps at least one contact"),
         ));
     }
     opportunity_contact::Entity::delete_in(cx)

@@ -1,6 +1,7 @@
 //! `/api/v1/reports/pipeline`.
 
 use crate::report::pipeline::{self, GroupBy, Period, PipelineReport};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, access::Action, http::TenantAuth, ports::statuses::StatusEntity, tenancy::Tenanted,
 };
@@ -50,7 +51,7 @@ impl ReportsApi {
             Some(e) => StatusEntity::parse(e).ok_or_else(|| {
                 Error::invalid(
                     "entity",
-                    format!("`{e}` is not `opportunity` or `prospect`"),
+                    msg!("`{e}` is not `opportunity` or `prospect`", e),
                 )
             })?,
         };

@@ -8,6 +8,7 @@ use crate::{
     opportunities::{entities::opportunity, service::readable},
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     entities::status_change,
@@ -40,7 +41,7 @@ impl GroupBy {
             "kind" => Ok(GroupBy::Kind),
             other => Err(Error::invalid(
                 "group_by",
-                format!("`{other}` is not a grouping: `status` or `kind`"),
+                msg!("`{other}` is not a grouping: `status` or `kind`", other),
             )),
         }
     }
@@ -62,7 +63,7 @@ impl Period {
             NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
                 Error::invalid(
                     field,
-                    format!("`{v}` is not a day: `YYYY-MM-DD`, e.g. 2026-03-31"),
+                    msg!("`{v}` is not a day: `YYYY-MM-DD`, e.g. 2026-03-31", v),
                 )
             })
         };
@@ -71,7 +72,7 @@ impl Period {
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
-            return Err(Error::invalid("to", "not before `from`"));
+            return Err(Error::invalid("to", msg!("not before `from`")));
         }
         let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         Ok(Period {

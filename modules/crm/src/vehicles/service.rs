@@ -5,6 +5,7 @@ use crate::vehicles::{
     entities::vehicle,
     views::{VehicleBody, VehicleStatus, VehicleView},
 };
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     error::map_unique,
@@ -30,7 +31,7 @@ pub fn vin(field: &str, raw: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             field,
-            "a VIN has 17 letters (not I, O, Q) and digits",
+            msg!("a VIN has 17 letters (not I, O, Q) and digits"),
         ))
     }
 }
@@ -38,7 +39,7 @@ pub fn vin(field: &str, raw: &str) -> Result<String> {
 fn required(field: &str, v: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(Error::invalid(field, format!("1 to {max} characters")));
+        return Err(Error::invalid(field, msg!("1 to {max} characters", max)));
     }
     Ok(v.to_string())
 }
@@ -155,14 +156,17 @@ pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model
     if !(1900..=this_year + 1).contains(&b.year) {
         return Err(Error::invalid(
             "year",
-            format!("between 1900 and {}", this_year + 1),
+            msg!("between 1900 and {last}", last = this_year + 1),
         ));
     }
     if b.mileage_km.is_some_and(|m| m < 0) {
-        return Err(Error::invalid("mileage_km", "not negative"));
+        return Err(Error::invalid("mileage_km", msg!("not negative")));
     }
     if !b.price.is_finite() || b.price < 0.0 || b.price > 100_000_000.0 {
-        return Err(Error::invalid("price", "a price in euros, not negative"));
+        return Err(Error::invalid(
+            "price",
+            msg!("a price in euros, not negative"),
+        ));
     }
     let now = app.clock.now();
     let am = vehicle::ActiveModel {
@@ -189,7 +193,7 @@ pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model
         map_unique(
             e,
             "duplicate_vin",
-            "a vehicle with this VIN is in stock",
+            msg!("a vehicle with this VIN is in stock"),
             "vin",
         )
     })?;

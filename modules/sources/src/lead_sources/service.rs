@@ -3,6 +3,7 @@
 
 use super::entities::lead_source;
 use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     error::map_unique,
@@ -19,10 +20,10 @@ use uuid::Uuid;
 pub fn clean_name(raw: &str) -> Result<String> {
     let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
-        return Err(Error::invalid("name", "must not be empty"));
+        return Err(Error::invalid("name", msg!("must not be empty")));
     }
     if name.chars().count() > 100 {
-        return Err(Error::invalid("name", "at most 100 characters"));
+        return Err(Error::invalid("name", msg!("at most 100 characters")));
     }
     Ok(name)
 }
@@ -36,7 +37,7 @@ fn duplicate(e: sea_orm::DbErr) -> Error {
     map_unique(
         e,
         "duplicate_name",
-        "a lead source with this name already exists",
+        msg!("a lead source with this name already exists"),
         "name",
     )
 }
@@ -155,9 +156,10 @@ pub async fn update(
 fn source_in_use(used_by: BTreeMap<String, u64>) -> Error {
     Error::InUse {
         kind: "source_in_use",
-        detail: "this lead source is in use; deactivate it instead, or first move what uses it \
+        detail: msg!(
+            "this lead source is in use; deactivate it instead, or first move what uses it \
                  to another source"
-            .into(),
+        ),
         used_by,
     }
 }

@@ -2,6 +2,7 @@
 //! a 422 names the offending parameter.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     Error, Result,
     ports::opportunity_facts::{CreatedWithin, LeadSplit},
@@ -50,16 +51,19 @@ impl Grouping {
                 "" => {
                     return Err(Error::invalid(
                         "group_by",
-                        "empty item in the list; use a comma-separated list of `source`, \
-                         `establishment`, `user`",
+                        msg!(
+                            "empty item in the list; use a comma-separated list of `source`, \
+                         `establishment`, `user`"
+                        ),
                     ));
                 }
                 other => {
                     return Err(Error::invalid(
                         "group_by",
-                        format!(
+                        msg!(
                             "unknown grouping `{other}`; use a comma-separated list of \
-                             `source`, `establishment`, `user`"
+                             `source`, `establishment`, `user`",
+                            other
                         ),
                     ));
                 }
@@ -107,7 +111,10 @@ fn parse_day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>> {
         .ok_or_else(|| {
             Error::invalid(
                 field,
-                format!("`{raw}` is not a date; use YYYY-MM-DD, e.g. 2025-03-31"),
+                msg!(
+                    "`{raw}` is not a date; use YYYY-MM-DD, e.g. 2025-03-31",
+                    raw
+                ),
             )
         })
         // A year PostgreSQL's timestamps cannot hold would fail the query with a 500.
@@ -127,7 +134,7 @@ impl Period {
         {
             return Err(Error::invalid(
                 "from",
-                format!("`from` ({f}) is after `to` ({t})"),
+                msg!("`from` ({f}) is after `to` ({t})", f, t),
             ));
         }
         Ok(p)

@@ -17,6 +17,7 @@ use forecourt_core::{
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, AfterCommit, Uow},
 };
+use forecourt_core::{Msg, msg};
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder,
@@ -115,7 +116,11 @@ fn probability(kind: Kind, given: Option<i64>, current: Option<i32>) -> Result<i
     match (fixed, given) {
         (Some(f), Some(p)) if p != i64::from(f) => Err(Error::invalid(
             "probability",
-            format!("a {} status has probability {f}", kind.as_str()),
+            msg!(
+                "a {kind} status has probability {f}",
+                kind = kind.as_str(),
+                f
+            ),
         )),
         (Some(f), _) => Ok(f),
         (None, Some(p)) => validate::probability(p),
@@ -128,7 +133,7 @@ fn check_reserves(entity: StatusEntity, reserves: bool) -> Result<()> {
     if reserves && entity != StatusEntity::Opportunity {
         return Err(Error::invalid(
             "reserves_vehicle",
-            "only opportunity statuses reserve a vehicle",
+            msg!("only opportunity statuses reserve a vehicle"),
         ));
     }
     Ok(())
@@ -156,7 +161,7 @@ fn duplicate(e: sea_orm::DbErr) -> Error {
     map_unique(
         e,
         "duplicate_key",
-        "a status of this entity already has this key",
+        msg!("a status of this entity already has this key"),
         "key",
     )
 }
@@ -178,7 +183,7 @@ pub async fn create(
     if initial && b.kind != Kind::Open {
         return Err(Error::invalid(
             "initial",
-            "the initial status is an open one",
+            msg!("the initial status is an open one"),
         ));
     }
     let mut uow = Uow::begin(app, cx).await?;
@@ -234,7 +239,7 @@ async fn claim(uow: &Uow<'_>, current: &status::Model, if_match: Option<&str>) -
     } else {
         Err(Error::conflict(
             "write_conflict",
-            "the status is being changed by someone else; retry",
+            msg!("the status is being changed by someone else; retry"),
         ))
     }
 }
@@ -256,7 +261,7 @@ pub async fn patch(
         Some(false) if cur.initial => {
             return Err(Error::invalid(
                 "initial",
-                "an entity has exactly one initial status: make another one initial instead",
+                msg!("an entity has exactly one initial status: make another one initial instead"),
             ));
         }
         Some(i) => i,
@@ -264,12 +269,15 @@ pub async fn patch(
     };
     if initial && kind != Kind::Open {
         let field = if b.kind.is_some() { "kind" } else { "initial" };
-        return Err(Error::invalid(field, "the initial status is an open one"));
+        return Err(Error::invalid(
+            field,
+            msg!("the initial status is an open one"),
+        ));
     }
     if initial && !cur.initial && cur.archived_at.is_some() {
         return Err(Error::invalid(
             "initial",
-            "an archived status cannot be the initial one",
+            msg!("an archived status cannot be the initial one"),
         ));
     }
     // Records in the status would be closed without `closed_at` (or open with one): a kind
@@ -280,8 +288,10 @@ pub async fn patch(
         if count > 0 {
             return Err(Error::InUse {
                 kind: "status_in_use",
-                detail: format!(
-                    "{count} records are in this status: its kind cannot change between open                      and closed while they are; archive it with `reassign_to` and create                      another"
+                detail: msg!(
+                    "{count} records are in this status: its kind cannot change between open \
+                     and closed while they are; archive it with `reassign_to` and create another",
+                    count
                 ),
                 used_by: BTreeMap::from([(records_of(entity).to_string(), count)]),
             });
@@ -340,9 +350,9 @@ pub async fn order(
     if !complete {
         return Err(Error::invalid(
             "ids",
-            format!(
-                "list every status of the entity once ({} ids, archived ones included)",
-                all.len()
+            msg!(
+                "list every status of the entity once ({count} ids, archived ones included)",
+                count = all.len()
             ),
         ));
     }
@@ -396,11 +406,8 @@ fn records_of(entity: StatusEntity) -> &'static str {
     }
 }
 
-fn initial_refused(what: &str) -> Error {
-    Error::conflict(
-        "status_initial",
-        format!("the initial status cannot be {what}: make another status initial first"),
-    )
+fn initial_refused(detail: Msg) -> Error {
+    Error::conflict("status_initial", detail)
 }
 
 /// Archives a status: no record moves into it any more. Records in it move to the status
@@ -419,11 +426,13 @@ pub async fn archive(
     if cur.archived_at.is_some() {
         return Err(Error::conflict(
             "status_archived",
-            "this status is already archived",
+            msg!("this status is already archived"),
         ));
     }
     if cur.initial {
-        return Err(initial_refused("archived"));
+        return Err(initial_refused(msg!(
+            "the initial status cannot be archived: make another status initial first"
+        )));
     }
     let target = match reassign_to {
         Some(key) => Some(
@@ -434,7 +443,7 @@ pub async fn archive(
                 .ok_or_else(|| {
                     Error::invalid(
                         "reassign_to",
-                        "not the key of another status of this entity that is not archived",
+                        msg!("not the key of another status of this entity that is not archived"),
                     )
                 })?,
         ),
@@ -446,9 +455,10 @@ pub async fn archive(
         None if count > 0 => {
             return Err(Error::InUse {
                 kind: "status_in_use",
-                detail: format!(
+                detail: msg!(
                     "{count} records are in this status: give `reassign_to`, the status they \
-                     move to"
+                     move to",
+                    count
                 ),
                 used_by: BTreeMap::from([(records_of(entity).to_string(), count)]),
             });
@@ -495,15 +505,19 @@ pub async fn delete(app: &App, cx: &Cx, id: Uuid) -> Result<()> {
     let cur = get(uow.txn(), &uow, id).await?;
     let entity = entity_of(&cur)?;
     if cur.initial {
-        return Err(initial_refused("deleted"));
+        return Err(initial_refused(msg!(
+            "the initial status cannot be deleted: make another status initial first"
+        )));
     }
     if in_use(&uow, entity, &cur.key).await? > 0
         || status_history::ever_used(uow.txn(), &uow, entity, &cur.key).await?
     {
         return Err(Error::conflict(
             "status_has_history",
-            "records have had this status: archive it instead (with `reassign_to` to move \
-             those in it)",
+            msg!(
+                "records have had this status: archive it instead (with `reassign_to` to move \
+             those in it)"
+            ),
         ));
     }
     status::Entity::delete_in(&uow)

@@ -10,6 +10,7 @@ use super::{
     views::{PolicyInput, PolicyMode, PolicyView, TransitionInput, TransitionView},
 };
 use crate::machine::Mode;
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
     ports::statuses::StatusEntity,
@@ -73,17 +74,17 @@ async fn rows(
             .ok_or_else(|| {
                 Error::invalid(
                     format!("{at}.to"),
-                    "not the key of a status of this entity that is not archived",
+                    msg!("not the key of a status of this entity that is not archived"),
                 )
             })?;
         if Some(to.id) == from {
             return Err(Error::invalid(
                 format!("{at}.to"),
-                "a status does not lead to itself",
+                msg!("a status does not lead to itself"),
             ));
         }
         if targets.contains(&to.id) {
-            return Err(Error::invalid(format!("{at}.to"), "listed twice"));
+            return Err(Error::invalid(format!("{at}.to"), msg!("listed twice")));
         }
         targets.push(to.id);
         let mut fields = Vec::new();
@@ -98,7 +99,7 @@ async fn rows(
             Some(r) if r.is_empty() => {
                 return Err(Error::invalid(
                     format!("{at}.roles"),
-                    "list at least one role, or leave `roles` out for anyone",
+                    msg!("list at least one role, or leave `roles` out for anyone"),
                 ));
             }
             Some(r) => {
@@ -113,7 +114,7 @@ async fn rows(
                     if !known.contains(role) {
                         return Err(Error::invalid(
                             format!("{at}.roles[{j}]"),
-                            "not a role of this tenant",
+                            msg!("not a role of this tenant"),
                         ));
                     }
                     if !roles.contains(role) {

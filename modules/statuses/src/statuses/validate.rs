@@ -1,5 +1,6 @@
 //! The input rules of statuses, each refusal a 422 naming its field.
 
+use forecourt_core::msg;
 use forecourt_core::{Error, Result, ports::statuses::StatusEntity};
 
 /// The entity of a query parameter: `opportunity` or `prospect` (422 on `entity`).
@@ -8,7 +9,10 @@ pub fn entity(raw: &str) -> Result<StatusEntity> {
         let known: Vec<&str> = StatusEntity::ALL.iter().map(|e| e.as_str()).collect();
         Error::invalid(
             "entity",
-            format!("not an entity with statuses: one of {}", known.join(", ")),
+            msg!(
+                "not an entity with statuses: one of {known}",
+                known = known.join(", ")
+            ),
         )
     })
 }
@@ -21,8 +25,10 @@ pub fn key(raw: &str) -> Result<String> {
     if !first_ok || !rest_ok || raw.len() > 40 {
         return Err(Error::invalid(
             "key",
-            "a key is 1 to 40 characters: a lower-case letter, then lower-case letters, \
-             digits and `_`",
+            msg!(
+                "a key is 1 to 40 characters: a lower-case letter, then lower-case letters, \
+             digits and `_`"
+            ),
         ));
     }
     Ok(raw.to_string())
@@ -35,11 +41,11 @@ pub fn label(lang: &str, raw: Option<&str>) -> Result<String> {
     if text.is_empty() {
         return Err(Error::invalid(
             field,
-            "every status has a label in fr, nl and en",
+            msg!("every status has a label in fr, nl and en"),
         ));
     }
     if text.chars().count() > 100 {
-        return Err(Error::invalid(field, "at most 100 characters"));
+        return Err(Error::invalid(field, msg!("at most 100 characters")));
     }
     Ok(text.to_string())
 }
@@ -49,7 +55,10 @@ pub fn probability(p: i64) -> Result<i32> {
     if (0..=100).contains(&p) {
         Ok(p as i32)
     } else {
-        Err(Error::invalid("probability", "a percentage from 0 to 100"))
+        Err(Error::invalid(
+            "probability",
+            msg!("a percentage from 0 to 100"),
+        ))
     }
 }
 
@@ -62,7 +71,7 @@ pub fn colour(raw: &str) -> Result<String> {
     } else {
         Err(Error::invalid(
             "colour",
-            "a colour is `#rrggbb` (hexadecimal)",
+            msg!("a colour is `#rrggbb` (hexadecimal)"),
         ))
     }
 }
@@ -76,10 +85,11 @@ pub fn field_name(entity: StatusEntity, field: &str, raw: &str) -> Result<String
     } else {
         Err(Error::invalid(
             field,
-            format!(
-                "`{raw}` is not a field a {} can be required to have: one of {}",
-                entity.as_str(),
-                known.join(", ")
+            msg!(
+                "`{raw}` is not a field a {entity} can be required to have: one of {known}",
+                raw,
+                entity = entity.as_str(),
+                known = known.join(", ")
             ),
         ))
     }
