@@ -385,6 +385,37 @@ impl Error {
     }
 }
 
+/// Collects the invalid fields of a body, so that one 422 names every one of them
+/// ([`Error::Invalid`]) instead of the first a validator met.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    /// The value of a field's check, or `None` once its invalid fields are recorded. Any
+    /// other error (the database failed) ends validation: it is returned.
+    pub fn take<T>(&mut self, checked: Result<T>) -> Result<Option<T>> {
+        match checked {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => self.refuse(e).map(|()| None),
+        }
+    }
+
+    /// Records a refusal of one or more fields; any other error is returned.
+    pub fn refuse(&mut self, err: Error) -> Result<()> {
+        let fields = err.field_errors();
+        if fields.is_empty() {
+            return Err(err);
+        }
+        self.0.extend(fields);
+        Ok(())
+    }
+
+    /// `Ok` when every field was valid, else the 422 naming them all.
+    pub fn finish(self) -> Result<()> {
+        Error::check(self.0)
+    }
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Problem {

@@ -36,5 +36,5 @@ pub mod tenancy;
 pub mod uow;
 
 pub use app::App;
-pub use error::{Error, FieldError, Result};
+pub use error::{Checks, Error, FieldError, Result};
 pub use i18n::{Lang, Msg};

@@ -268,3 +268,45 @@ async fn no_detail_is_a_parsers_message() {
         .collect();
     assert_eq!(fields, ["owner", "tenant_id"], "{}", r.1);
 }
+
+#[tokio::test]
+async fn the_rules_of_a_contact_name_every_field_they_refuse() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let (status, p) = s
+        .post(
+            "/api/v1/contacts",
+            &t.admin_token,
+            json!({
+                "kind": "person",
+                "last_name": "Claes",
+                "emails": ["ok@example.com", "not-an-email"],
+                "phones": ["12"],
+                "vat_rate": 140.0,
+                "employer_id": uuid::Uuid::now_v7(),
+                "groups": ["VIP", "  "],
+            }),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "emails[1]",
+            "phones[0]",
+            "vat_rate",
+            "groups[1]",
+            "employer_id"
+        ],
+        "{p}"
+    );
+    assert_eq!(p["field"], "emails[1]");
+    let (_, list) = s.get("/api/v1/contacts", &t.admin_token).await;
+    assert_eq!(list["items"], json!([]), "nothing stored: {list}");
+}

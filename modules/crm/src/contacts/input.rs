@@ -10,7 +10,7 @@ use crate::contacts::{
     visibility::{Conn, find_visible, scoped},
 };
 use forecourt_core::{
-    App, Error, Result,
+    App, Checks, Error, Result,
     access::{Action, Scope},
     context::TenantUser,
     mail::parse_email,
@@ -43,46 +43,50 @@ pub async fn validate_body(
     stored: Option<&contact::Model>,
 ) -> Result<ContactData> {
     let today = app.clock.now().date_naive();
+    // Every field is checked, and one 422 names all the invalid ones.
+    let mut c = Checks::default();
     let kind = str_of(b.kind);
     let lifecycle = str_of(b.lifecycle.unwrap_or(Lifecycle::Prospect));
-    let first_name = text("first_name", b.first_name, 100)?;
-    let last_name = text("last_name", b.last_name, 100)?;
-    let company_name = text("company_name", b.company_name, 200)?;
+    let first_name = c.take(text("first_name", b.first_name, 100))?.flatten();
+    let last_name = c.take(text("last_name", b.last_name, 100))?.flatten();
+    let company_name = c.take(text("company_name", b.company_name, 200))?.flatten();
     match b.kind {
         ContactKind::Person if first_name.is_none() && last_name.is_none() => {
-            return Err(Error::invalid(
+            c.refuse(Error::invalid(
                 "last_name",
                 msg!("a person needs a first or last name"),
-            ));
+            ))?;
         }
         ContactKind::Company if company_name.is_none() => {
-            return Err(Error::invalid(
+            c.refuse(Error::invalid(
                 "company_name",
                 msg!("a company needs a name"),
-            ));
+            ))?;
         }
         _ => {}
     }
     let mut emails = Vec::new();
+    let mut phones = Vec::new();
     for (i, e) in b.emails.iter().enumerate() {
-        let e = parse_email(&format!("emails[{i}]"), e)?;
-        if !emails.contains(&e) {
+        if let Some(e) = c.take(parse_email(&format!("emails[{i}]"), e))?
+            && !emails.contains(&e)
+        {
             emails.push(e);
         }
     }
-    let mut phones = Vec::new();
     for (i, p) in b.phones.iter().enumerate() {
-        let p = validate::phone(&format!("phones[{i}]"), p, country)?;
-        if !phones.contains(&p) {
+        if let Some(p) = c.take(validate::phone(&format!("phones[{i}]"), p, country))?
+            && !phones.contains(&p)
+        {
             phones.push(p);
         }
     }
-    if emails.is_empty() && phones.is_empty() {
-        return Err(Error::Validation {
+    if b.emails.is_empty() && b.phones.is_empty() {
+        c.refuse(Error::Validation {
             kind: "contact_unreachable",
             field: "emails".into(),
             detail: msg!("give at least one email or phone"),
-        });
+        })?;
     }
     let mut addresses = Vec::new();
     for (i, a) in b.addresses.into_iter().enumerate() {
@@ -90,24 +94,29 @@ pub async fn validate_body(
         let req = |n: &str, v: String| -> Result<String> {
             text(&f(n), Some(v), 200)?.ok_or_else(|| Error::invalid(f(n), msg!("required")))
         };
-        let c = a
+        let country = a
             .country
             .map(|c| c.trim().to_uppercase())
             .unwrap_or_else(|| country.to_string());
-        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-            return Err(Error::invalid(
+        if country.len() != 2 || !country.chars().all(|ch| ch.is_ascii_uppercase()) {
+            c.refuse(Error::invalid(
                 f("country"),
                 msg!("an ISO 3166 alpha-2 country code"),
-            ));
+            ))?;
         }
-        addresses.push(AddressData {
-            kind: str_of(a.kind),
-            is_default: a.is_default,
-            street: req("street", a.street)?,
-            postal_code: req("postal_code", a.postal_code)?,
-            city: req("city", a.city)?,
-            country: c,
-        });
+        let street = c.take(req("street", a.street))?;
+        let postal_code = c.take(req("postal_code", a.postal_code))?;
+        let city = c.take(req("city", a.city))?;
+        if let (Some(street), Some(postal_code), Some(city)) = (street, postal_code, city) {
+            addresses.push(AddressData {
+                kind: str_of(a.kind),
+                is_default: a.is_default,
+                street,
+                postal_code,
+                city,
+                country,
+            });
+        }
     }
     match addresses.iter().filter(|a| a.is_default).count() {
         0 => {
@@ -116,58 +125,75 @@ pub async fn validate_body(
             }
         }
         1 => {}
-        _ => {
-            return Err(Error::invalid(
-                "addresses",
-                msg!("only one address can be the default"),
-            ));
-        }
+        _ => c.refuse(Error::invalid(
+            "addresses",
+            msg!("only one address can be the default"),
+        ))?,
     }
     if let Some(r) = b.vat_rate
         && (!(0.0..=100.0).contains(&r) || !r.is_finite())
     {
-        return Err(Error::invalid(
+        c.refuse(Error::invalid(
             "vat_rate",
             msg!("a percentage between 0 and 100"),
-        ));
+        ))?;
     }
-    let vat_number = match text("vat_number", b.vat_number, 32)? {
-        Some(v) => Some(validate::vat("vat_number", &v)?),
+    let vat_number = match c.take(text("vat_number", b.vat_number, 32))?.flatten() {
+        Some(v) => c.take(validate::vat("vat_number", &v))?,
         None => None,
     };
     let national_number = match (
-        text("national_number", b.national_number, 32)?,
+        c.take(text("national_number", b.national_number, 32))?
+            .flatten(),
         b.kind,
         country,
     ) {
-        (Some(n), ContactKind::Company, "BE") => Some(validate::kbo("national_number", &n)?),
+        (Some(n), ContactKind::Company, "BE") => c.take(validate::kbo("national_number", &n))?,
         (Some(n), ContactKind::Person, "BE") => {
-            Some(validate::national_register("national_number", &n)?)
+            c.take(validate::national_register("national_number", &n))?
         }
         (other, _, _) => other,
     };
     let birth_date = match b.birth_date {
-        Some(d) => Some(validate::birth_date("birth_date", d, today)?),
+        Some(d) => c.take(validate::birth_date("birth_date", d, today))?,
         None => None,
     };
     let mut groups: Vec<String> = Vec::new();
     for (i, g) in b.groups.into_iter().enumerate() {
-        let g = text(&format!("groups[{i}]"), Some(g), 50)?
-            .ok_or_else(|| Error::invalid(format!("groups[{i}]"), msg!("empty group")))?;
-        if !groups.contains(&g) {
+        let checked = text(&format!("groups[{i}]"), Some(g), 50).and_then(|g| {
+            g.ok_or_else(|| Error::invalid(format!("groups[{i}]"), msg!("empty group")))
+        });
+        if let Some(g) = c.take(checked)?
+            && !groups.contains(&g)
+        {
             groups.push(g);
         }
     }
+    let title = c.take(text("title", b.title, 50))?.flatten();
+    let position = c.take(text("position", b.position, 100))?.flatten();
+    let comments = c.take(text("comments", b.comments, 5000))?.flatten();
+    let language = match b.language {
+        Some(l) => {
+            let checked = validate::language(&l).ok_or_else(|| {
+                Error::invalid(
+                    "language",
+                    msg!("one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)"),
+                )
+            });
+            c.take(checked)?
+        }
+        None => None,
+    };
     if let Some(e) = b.employer_id {
         let employer = scoped(user)
             .filter(contact::Column::Id.eq(e))
             .one(conn)
             .await?;
         if employer.is_none_or(|c| c.kind != "company") {
-            return Err(Error::invalid(
+            c.refuse(Error::invalid(
                 "employer_id",
                 msg!("not a company contact of this tenant"),
-            ));
+            ))?;
         }
     }
     let exists = |kind, id| {
@@ -187,10 +213,10 @@ pub async fn validate_body(
         stored.and_then(|s| s.assigned_user_id),
     ) && !exists(DirectoryKind::User, assigned).await?
     {
-        return Err(Error::invalid(
+        c.refuse(Error::invalid(
             "assigned_user_id",
             msg!("not a user of this tenant"),
-        ));
+        ))?;
     }
     // A team is looked up unless it is one of the caller's (their principal was just read)
     // or the one the stored contact keeps.
@@ -199,10 +225,10 @@ pub async fn validate_body(
         && Some(t) != stored.and_then(|s| s.assigned_team_id)
         && !exists(DirectoryKind::Team, t).await?
     {
-        return Err(Error::invalid(
+        c.refuse(Error::invalid(
             "assigned_team_id",
             msg!("not a team of this tenant"),
-        ));
+        ))?;
     }
     let establishment = b.establishment_id.or(user.establishment_id);
     if let Some(e) = establishment
@@ -213,23 +239,24 @@ pub async fn validate_body(
         )
         && !exists(DirectoryKind::Establishment, e).await?
     {
-        return Err(Error::invalid(
+        c.refuse(Error::invalid(
             "establishment_id",
             msg!("not an establishment of this tenant"),
-        ));
+        ))?;
     }
-    if let Some(c) = b.company_id
-        && !known(c, None, stored.and_then(|s| s.company_id))
-        && !exists(DirectoryKind::Company, c).await?
+    if let Some(company) = b.company_id
+        && !known(company, None, stored.and_then(|s| s.company_id))
+        && !exists(DirectoryKind::Company, company).await?
     {
-        return Err(Error::invalid(
+        c.refuse(Error::invalid(
             "company_id",
             msg!("not a company of this tenant"),
-        ));
+        ))?;
     }
+    c.finish()?;
     Ok(ContactData {
         kind,
-        title: text("title", b.title, 50)?,
+        title,
         first_name,
         last_name,
         company_name,
@@ -239,20 +266,12 @@ pub async fn validate_body(
         addresses,
         vat_rate: b.vat_rate,
         vat_number,
-        position: text("position", b.position, 100)?,
-        language: match b.language {
-            Some(l) => Some(validate::language(&l).ok_or_else(|| {
-                Error::invalid(
-                    "language",
-                    msg!("one of `fr`, `nl`, `en` (or a locale such as `nl-BE`)"),
-                )
-            })?),
-            None => None,
-        },
+        position,
+        language,
         employer_id: b.employer_id,
         birth_date,
         groups,
-        comments: text("comments", b.comments, 5000)?,
+        comments,
         blocked: b.blocked.unwrap_or(false),
         prospect_status: match stored.and_then(|s| s.prospect_status.clone()) {
             Some(kept) => Some(kept),
