@@ -25,6 +25,7 @@ pub mod http;
 pub mod input;
 pub mod mail;
 pub mod module;
+pub mod money;
 pub mod ports;
 pub mod principals;
 pub mod registry;

@@ -223,7 +223,7 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
                 content_type: Self::CONTENT_TYPE,
                 schema: Self::schema_ref(),
             }],
-            required: true,
+            required: empty_as::<T>().is_none(),
         })
     }
 
@@ -232,11 +232,15 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
         body: &mut poem::RequestBody,
         _opts: poem_openapi::ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        use poem_openapi::payload::{ParsePayload, Payload};
+        use poem_openapi::payload::Payload;
+        let data = <Vec<u8> as poem::FromRequest>::from_request(request, body).await?;
+        if data.iter().all(u8::is_ascii_whitespace)
+            && let Some(empty) = empty_as::<T>()
+        {
+            return Ok(Self(empty));
+        }
         match request.content_type() {
-            Some(ct) if Self::check_content_type(ct) => {
-                <Self as ParsePayload>::from_request(request, body).await
-            }
+            Some(ct) if Self::check_content_type(ct) => Ok(Self(parse_body(&data)?)),
             _ => Err(Error::Validation {
                 kind: "unsupported_media_type",
                 field: "content-type".into(),
@@ -245,6 +249,13 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
             .into()),
         }
     }
+}
+
+/// The one rule for bodies whose fields are all optional: no body (or a blank one, with or
+/// without a `Content-Type`) means `{}`. `Some` for such a `T`, which is also documented as
+/// an optional request body; `None` when `T` needs something.
+fn empty_as<T: serde::de::DeserializeOwned>() -> Option<T> {
+    serde_json::from_slice(b"{}").ok()
 }
 
 #[cfg(test)]
