@@ -60,7 +60,9 @@ pub fn zone_of_country(country: &str) -> Tz {
 /// The time zone of `tenant` ([`zone_of_country`] of its country; its cached information).
 pub async fn zone_of(app: &crate::App, tenant: crate::tenancy::TenantId) -> Result<Tz> {
     let info = app.ports.directory.tenant_info(app, tenant.uuid()).await?;
-    Ok(zone_of_country(info.as_ref().map_or("BE", |i| i.country.as_str())))
+    Ok(zone_of_country(
+        info.as_ref().map_or("BE", |i| i.country.as_str()),
+    ))
 }
 
 /// A moment a person may write as a day: `2026-12-31` means the end of that day (23:59:59)
@@ -107,7 +109,9 @@ impl When {
         if let Ok(at) = DateTime::parse_from_rfc3339(text) {
             return Some(When::At(at.with_timezone(&Utc)));
         }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(When::Day)
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(When::Day)
     }
 }
 
@@ -152,7 +156,8 @@ impl Type for When {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        let of = |format| MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", format)));
+        let of =
+            |format| MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", format)));
         MetaSchemaRef::Inline(Box::new(MetaSchema {
             description: Some(
                 "A date (`2026-12-31`: the end of that day in the tenant's time zone) or an \

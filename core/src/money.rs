@@ -144,8 +144,14 @@ mod tests {
         assert!(serde_json::from_str::<Money>("-1").is_err());
         assert!(serde_json::from_str::<Money>("\"100\"").is_err());
         assert!(serde_json::from_str::<Money>("10000000001").is_err());
-        assert_eq!(Money::from_euros(25900.5).map(Money::cents), Some(2_590_050));
+        assert_eq!(
+            Money::from_euros(25900.5).map(Money::cents),
+            Some(2_590_050)
+        );
         assert_eq!(Money::from_euros(-1.0), None);
-        assert_eq!(Money::from_cents(5).map(|m| m.to_string()), Some("0.05".into()));
+        assert_eq!(
+            Money::from_cents(5).map(|m| m.to_string()),
+            Some("0.05".into())
+        );
     }
 }

@@ -43,21 +43,15 @@ fn in_cents(mut data: JsonValue, fields: &[&str]) -> Option<JsonValue> {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table("vehicles")
-                .rename_column("version", "trim")
-                .to_owned(),
-        )
-        .await?;
-        m.alter_table(
-            Table::alter()
-                .table("vehicles")
-                .add_column(ColumnDef::new("version").integer().not_null().default(1))
-                .to_owned(),
-        )
-        .await?;
         let db = m.get_connection();
+        // One call, so both run on one connection: on SQLite another pooled connection may
+        // still hold the schema from before the rename and refuse the new `version` as a
+        // duplicate.
+        db.execute_unprepared(
+            "ALTER TABLE vehicles RENAME COLUMN version TO trim; \
+             ALTER TABLE vehicles ADD COLUMN version integer NOT NULL DEFAULT 1",
+        )
+        .await?;
         for (kind, fields) in AMOUNTS {
             let select = Query::select()
                 .columns(["tenant_id", "id", "data"])

@@ -189,7 +189,10 @@ impl AdminApi {
             .context(&auth.0, "establishments", Action::Write)
             .await?;
         let e = service::create_establishment(&app, &cx, &body).await?;
-        Ok(Created::at(format!("/api/v1/establishments/{}", e.id), e.into()))
+        Ok(Created::at(
+            format!("/api/v1/establishments/{}", e.id),
+            e.into(),
+        ))
     }
 
     /// Get an establishment

@@ -34,11 +34,8 @@ pub trait Kind:
     const AUTHORED: bool = false;
     /// Field checks beyond the types, within the caller's tenant; a date written as a day
     /// is settled here into the instant it means in the tenant's time zone.
-    fn check(
-        &mut self,
-        app: &App,
-        cx: &Cx,
-    ) -> impl std::future::Future<Output = Result<()>> + Send;
+    fn check(&mut self, app: &App, cx: &Cx)
+    -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
 fn text(field: &str, v: &str, max: usize) -> Result<()> {

@@ -20,7 +20,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result, activity,
-    ports::statuses::StatusSet,
+    ports::{directory::DirectoryKind, statuses::StatusSet},
     storage::StorageKey,
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, AfterCommit, Uow},
@@ -369,14 +369,27 @@ pub(crate) async fn history(app: &App, cx: &Cx, opportunity_id: Uuid) -> Result<
         500,
     )
     .await?;
+    // Names are read now, in one statement for every actor of the page: a renamed user is
+    // still that person, and no write pays for a lookup it does not need.
+    let mut actors: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_user_id).collect();
+    actors.sort_unstable();
+    actors.dedup();
+    let names = app
+        .ports
+        .directory
+        .names((&app.db).into(), cx.tenant(), DirectoryKind::User, &actors)
+        .await?;
+    let label = links::label(&app.db, cx, o.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| HistoryEntry {
             at: r.at,
+            actor_name: r.actor_user_id.and_then(|u| names.get(&u).cloned()),
             actor_user_id: r.actor_user_id,
             actor: r.actor,
             action: r.action,
             changes: r.changes,
+            label: label.clone(),
         })
         .collect())
 }

@@ -105,9 +105,11 @@ impl VehiclesApi {
             .authz
             .context(&auth.0, "vehicles", Action::Write)
             .await?;
-        Ok(service::patch(&app, &cx, id.0, if_match.0.as_deref(), body.0)
-            .await?
-            .into())
+        Ok(
+            service::patch(&app, &cx, id.0, if_match.0.as_deref(), body.0)
+                .await?
+                .into(),
+        )
     }
 
     /// Opportunities involving a vehicle

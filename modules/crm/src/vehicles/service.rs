@@ -277,8 +277,10 @@ pub async fn patch(
     am.updated_at = Set(uow.now());
     let updated = am.update(uow.txn()).await.map_err(duplicate_vin)?;
     uow.record(
-        Activity::new("vehicle", v.id, "updated")
-            .changes(forecourt_core::activity::diff(&recorded(&v), &recorded(&updated))),
+        Activity::new("vehicle", v.id, "updated").changes(forecourt_core::activity::diff(
+            &recorded(&v),
+            &recorded(&updated),
+        )),
     )
     .await?;
     uow.commit().await?;

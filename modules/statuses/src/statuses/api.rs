@@ -5,8 +5,8 @@ use super::{
     service, transitions,
     validate::entity as parse_entity,
     views::{
-        ArchiveInput, Archived, NewStatus, PolicyInput, PolicyResponse, StatusOrder,
-        StatusPatch, StatusResponse, StatusView, TransitionInput, TransitionView,
+        ArchiveInput, Archived, NewStatus, PolicyInput, PolicyResponse, StatusOrder, StatusPatch,
+        StatusResponse, StatusView, TransitionInput, TransitionView,
     },
 };
 use forecourt_core::{

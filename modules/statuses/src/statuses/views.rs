@@ -163,7 +163,6 @@ impl From<status::Model> for StatusResponse {
     }
 }
 
-
 /// A status to create. It goes last in the entity's list.
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
