@@ -135,7 +135,8 @@ pub(crate) async fn add<K: Kind>(
     let uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
     body.check(app, cx).await?;
-    let now = uow.now();
+    // As stored: PostgreSQL keeps microseconds, so the answer and a later read agree.
+    let now = chrono::SubsecRound::trunc_subsecs(uow.now(), 6);
     let a = NewAction::of(&body, Some(cx.user_id()), now)?;
     let id = a.id;
     add_in(&uow, &o, a).await?;
@@ -246,8 +247,7 @@ pub(crate) async fn withdraw<K: Kind>(
     let uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
     let row = changeable::<K>(&uow, cx, &o, action_id).await?;
-    opportunity_action::Entity::delete_many()
-        .filter(opportunity_action::Column::TenantId.eq(cx.tenant().uuid()))
+    opportunity_action::Entity::delete_in(cx)
         .filter(opportunity_action::Column::Id.eq(row.id))
         .exec(uow.txn())
         .await?;
