@@ -164,6 +164,9 @@ impl Type for When {
                  RFC 3339 date-time. Answered as a date-time.",
             ),
             any_of: vec![of("date"), of("date-time")],
+            // The longest RFC 3339 date-time is 35 characters; like every string of a
+            // request, it has a documented maximum that the body check enforces.
+            max_length: Some(40),
             example: Some(serde_json::json!("2026-12-31")),
             ..MetaSchema::new("string")
         }))
