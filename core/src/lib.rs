@@ -26,6 +26,7 @@ pub mod i18n;
 pub mod input;
 pub mod mail;
 pub mod module;
+pub mod money;
 pub mod ports;
 pub mod principals;
 pub mod registry;

@@ -289,7 +289,7 @@ async fn seeded_opportunity(
                 .post(format!("{base}/api/v1/vehicles"))
                 .bearer_auth(token)
                 .json(&serde_json::json!({
-                    "make": "Opel", "model": model, "year": 2023, "price": 18990.0,
+                    "make": "Opel", "model": model, "year": 2023, "price": 1899000,
                     "vin": format!("W0L{}{i}", &Uuid::now_v7().simple().to_string()[19..]).to_uppercase(),
                 })),
             201,
@@ -312,7 +312,7 @@ async fn seeded_opportunity(
         201,
     )
     .await?;
-    let id = made["opportunity"]["id"]
+    let id = made["id"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("opportunity: {made}"))?
         .to_string();
@@ -330,7 +330,7 @@ async fn seeded_opportunity(
         ),
         (
             "offers",
-            serde_json::json!({"vehicle_id": vehicles[0], "price": 18990.0, "discount": 500.0, "valid_until": valid_until}),
+            serde_json::json!({"vehicle_id": vehicles[0], "price": 1899000, "discount": 50000, "valid_until": valid_until}),
         ),
         (
             "tasks",

@@ -123,19 +123,12 @@ fn variants(text: &str) -> Option<String> {
 /// only the first. The check runs on any well-formed document before deserialisation, so that
 /// no error detail ever carries a NUL into an answer or a stored log. Members the schema does
 /// not document are refused when the type refuses them (serde says so), all of them at once.
-/// An empty body is `{}` when that makes a valid `T` (a body whose fields are all optional).
 pub fn parse_body<T: Type + serde::de::DeserializeOwned + 'static>(
     bytes: &[u8],
 ) -> crate::Result<T> {
     let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
         // Parsing it proved the document well-formed: no second scan before deserialising.
         Ok(value) => value,
-        Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => {
-            return parse_body::<T>(b"{}").map_err(|_| Error::BadRequest {
-                detail: msg!("a JSON body is required"),
-                field: None,
-            });
-        }
         // Malformed, or holding a number no `Value` can (`1e400`): `parse_json` tells.
         Err(_) => return parse_json(bytes),
     };
@@ -297,7 +290,7 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
                 content_type: Self::CONTENT_TYPE,
                 schema: Self::schema_ref(),
             }],
-            required: true,
+            required: empty_as::<T>().is_none(),
         })
     }
 
@@ -306,11 +299,15 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
         body: &mut poem::RequestBody,
         _opts: poem_openapi::ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        use poem_openapi::payload::{ParsePayload, Payload};
+        use poem_openapi::payload::Payload;
+        let data = <Vec<u8> as poem::FromRequest>::from_request(request, body).await?;
+        if data.iter().all(u8::is_ascii_whitespace)
+            && let Some(empty) = empty_as::<T>()
+        {
+            return Ok(Self(empty));
+        }
         match request.content_type() {
-            Some(ct) if Self::check_content_type(ct) => {
-                <Self as ParsePayload>::from_request(request, body).await
-            }
+            Some(ct) if Self::check_content_type(ct) => Ok(Self(parse_body(&data)?)),
             _ => Err(Error::Validation {
                 kind: "unsupported_media_type",
                 field: "content-type".into(),
@@ -319,6 +316,13 @@ impl<'a, T: Type + serde::de::DeserializeOwned + 'static> poem_openapi::ApiExtra
             .into()),
         }
     }
+}
+
+/// The one rule for bodies whose fields are all optional: no body (or a blank one, with or
+/// without a `Content-Type`) means `{}`. `Some` for such a `T`, which is also documented as
+/// an optional request body; `None` when `T` needs something.
+fn empty_as<T: serde::de::DeserializeOwned>() -> Option<T> {
+    serde_json::from_slice(b"{}").ok()
 }
 
 #[cfg(test)]

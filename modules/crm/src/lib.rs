@@ -144,6 +144,15 @@ impl Module<App> for CrmModule {
                 ],
             },
             PermissionObject {
+                name: "opportunities.actions",
+                description: "Correcting and withdrawing the offers, trade-ins, test drives and comments others added to an opportunity's lead page (their authors always may)",
+                defaults: &[DefaultGrant {
+                    role: "manager",
+                    action: Action::Write,
+                    scope: Scope::Establishment,
+                }],
+            },
+            PermissionObject {
                 name: "opportunities.expired",
                 description: "Seeing the system's `expired` flag on opportunities (nobody can set it)",
                 defaults: &[],

@@ -225,6 +225,9 @@ impl OptinsApi {
         )
         .await?;
         uow.commit().await?;
-        Ok(Created::Created(Json(m.try_into()?)))
+        Ok(Created::at(
+            format!("/api/v1/contacts/{}/consents", id.0),
+            m.try_into()?,
+        ))
     }
 }

@@ -115,7 +115,7 @@ impl AdminApi {
             .context(&auth.0, "companies", Action::Write)
             .await?;
         let c = service::create_company(&app, &cx, &body).await?;
-        Ok(Created::Created(Json(c.into())))
+        Ok(Created::at(format!("/api/v1/companies/{}", c.id), c.into()))
     }
 
     /// Get a company
@@ -190,7 +190,10 @@ impl AdminApi {
             .context(&auth.0, "establishments", Action::Write)
             .await?;
         let e = service::create_establishment(&app, &cx, &body).await?;
-        Ok(Created::Created(Json(e.into())))
+        Ok(Created::at(
+            format!("/api/v1/establishments/{}", e.id),
+            e.into(),
+        ))
     }
 
     /// Get an establishment

@@ -63,7 +63,8 @@ impl PermissionsApi {
             .await?;
         let g = checked(&app, &cx, &body.0).await?;
         service::grant(&app, &cx, &g).await?;
-        Ok(Created::Created(Json(g.into())))
+        // A grant has no id of its own: it is found in the list it joined.
+        Ok(Created::at("/api/v1/permissions", g.into()))
     }
 
     /// Revoke a permission

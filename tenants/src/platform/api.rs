@@ -42,9 +42,11 @@ impl PlatformApi {
         body: JsonBody<NewReseller>,
     ) -> poem::Result<Created<ResellerCreated>> {
         require_operator(&auth.0)?;
-        Ok(Created::Created(Json(
+        // Resellers are read in their list only.
+        Ok(Created::at(
+            "/api/v1/platform/resellers",
             service::create_reseller(&app, &body.0).await?,
-        )))
+        ))
     }
 
     /// List resellers
@@ -91,9 +93,11 @@ impl PlatformApi {
             Principal::Reseller { reseller_id, .. } => Some(reseller_id),
             _ => None,
         };
-        Ok(Created::Created(Json(
-            service::onboard(&app, reseller_id, &body.0).await?,
-        )))
+        let onboarded = service::onboard(&app, reseller_id, &body.0).await?;
+        Ok(Created::at(
+            format!("/api/v1/platform/tenants/{}", onboarded.tenant_id),
+            onboarded,
+        ))
     }
 
     /// List tenants

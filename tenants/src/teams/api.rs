@@ -10,7 +10,7 @@ use crate::{
 use forecourt_core::{
     App,
     access::Action,
-    http::{JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
+    http::{Created, JsonBody, List, NoContent, TenantAuth, page_limit, parse_cursor},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -59,10 +59,12 @@ impl TeamsApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         body: JsonBody<NewTeam>,
-    ) -> poem::Result<TeamResponse> {
+    ) -> poem::Result<Created<TeamView>> {
         let cx = app.authz.context(&auth.0, "teams", Action::Write).await?;
         let (t, m) = service::create(&app, &cx, body.0).await?;
-        Ok(TeamResponse::of(TeamView::of(t, m), true))
+        let v = TeamView::of(t, m);
+        let version = v.version;
+        Ok(Created::at(format!("/api/v1/teams/{}", v.id), v).tagged(version))
     }
 
     /// Get a team

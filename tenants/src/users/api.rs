@@ -105,7 +105,8 @@ impl UsersApi {
             TakenElsewhere::Conceal,
         )
         .await?;
-        Ok(Created::Created(Json(view(&app, u).await?)))
+        let location = format!("/api/v1/users/{}", u.id);
+        Ok(Created::at(location, view(&app, u).await?))
     }
 
     /// Get a user
@@ -222,7 +223,8 @@ impl UsersApi {
             .await?;
         refuse_api_key(req)?;
         let (k, key) = api_keys::create(&app, &cx, &body.name, body.user_id).await?;
-        Ok(Created::Created(Json(key_view(k, Some(key)))))
+        // A key is never read back (its secret is shown once): its place is the list.
+        Ok(Created::at("/api/v1/api-keys", key_view(k, Some(key))))
     }
 
     /// Revoke an API key

@@ -1187,7 +1187,7 @@ async fn a_lead_for_a_customer_with_an_open_opportunity_is_merged_into_it() {
             json!({"contacts": [{"contact_id": contact}], "customer_info": "Walked in on Saturday"}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let answer = push(&s, &p, &lead(Some("M-1"), &email)).await.ok(202);
     let r = only_result(&answer);
@@ -1243,7 +1243,7 @@ async fn an_expired_opportunity_gets_a_new_one_at_intake() {
             json!({"contacts": [{"contact_id": contact}]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let (srv, p, email) = (&s, &p, &email);
     let send = |id: &'static str, at: DateTime<Utc>| {
@@ -1419,7 +1419,7 @@ async fn a_custom_lost_status_closes_like_lost_at_intake() {
             json!({"contacts": [{"contact_id": contact}]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let closed = s
         .post(

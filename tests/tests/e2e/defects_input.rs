@@ -16,7 +16,10 @@ async fn opportunity(s: &TestServer, token: &str, extra: Value) -> Value {
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
     }
-    s.post("/api/v1/opportunities", token, body).await.ok(201)["opportunity"].clone()
+    s.post("/api/v1/opportunities", token, body)
+        .await
+        .ok(201)
+        .clone()
 }
 
 // Item 7 ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ async fn lead(s: &TestServer, t: &Tenant, token: &str) -> Lead {
         .post(
             "/api/v1/vehicles",
             &t.admin_token,
-            json!({"vin": format!("W0L0XCF08{tail:08}"), "make": "Opel", "model": "Corsa", "year": 2025, "price": 21990}),
+            json!({"vin": format!("W0L0XCF08{tail:08}"), "make": "Opel", "model": "Corsa", "year": 2025, "price": 2199000}),
         )
         .await
         .ok(201)
@@ -47,7 +47,7 @@ async fn lead(s: &TestServer, t: &Tenant, token: &str) -> Lead {
             json!({"contacts": [{"contact_id": contact}], "vehicle_ids": [vehicle]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let add = |path: &str, body: Value| {
         let url = format!("{OPPS}/{opp}/{path}");
@@ -55,7 +55,7 @@ async fn lead(s: &TestServer, t: &Tenant, token: &str) -> Lead {
     };
     add(
         "offers",
-        json!({"vehicle_id": vehicle, "price": 21990, "discount": 1000, "valid_until": "2099-12-31"}),
+        json!({"vehicle_id": vehicle, "price": 2199000, "discount": 100000, "valid_until": "2099-12-31"}),
     )
     .await;
     let task = add(
@@ -89,7 +89,7 @@ fn refused_changes(
         (
             Method::POST,
             at("/offers"),
-            json!({"vehicle_id": l.vehicle, "price": 19990, "valid_until": "2099-12-31"}),
+            json!({"vehicle_id": l.vehicle, "price": 1999000, "valid_until": "2099-12-31"}),
         ),
         (Method::POST, at("/purchase-order"), json!({})),
         (
@@ -110,7 +110,7 @@ fn refused_changes(
         (
             Method::POST,
             at("/trade-ins"),
-            json!({"make": "Opel", "model": "Astra", "year": 2015, "valuation": 4500}),
+            json!({"make": "Opel", "model": "Astra", "year": 2015, "valuation": 450000}),
         ),
         (
             Method::POST,

@@ -16,7 +16,7 @@ async fn opportunity(s: &TestServer, t: &Tenant) -> String {
         )
         .await
         .ok(201);
-    created["opportunity"].str("id")
+    created.str("id")
 }
 
 fn pdf(len: usize) -> Vec<u8> {

@@ -12,7 +12,7 @@ async fn opportunity(s: &TestServer, t: &Tenant) -> (String, String, String) {
         .post(
             "/api/v1/vehicles",
             &t.admin_token,
-            json!({"vin": vin, "make": "Opel", "model": "Corsa", "year": 2025, "price": 21990}),
+            json!({"vin": vin, "make": "Opel", "model": "Corsa", "year": 2025, "price": 2199000}),
         )
         .await
         .ok(201)
@@ -25,7 +25,7 @@ async fn opportunity(s: &TestServer, t: &Tenant) -> (String, String, String) {
         )
         .await
         .ok(201);
-    (created["opportunity"].str("id"), vehicle, contact)
+    (created.str("id"), vehicle, contact)
 }
 
 fn rand_digits() -> u64 {
@@ -36,11 +36,11 @@ fn actions(vehicle: &str, contact: &str, assignee: &str) -> Vec<(&'static str, V
     vec![
         (
             "trade-ins",
-            json!({"make": "Opel", "model": "Astra", "year": 2015, "mileage_km": 120000, "valuation": 4500}),
+            json!({"make": "Opel", "model": "Astra", "year": 2015, "mileage_km": 120000, "valuation": 450000}),
         ),
         (
             "offers",
-            json!({"vehicle_id": vehicle, "price": 21990, "discount": 1000, "valid_until": "2099-12-31"}),
+            json!({"vehicle_id": vehicle, "price": 2199000, "discount": 100000, "valid_until": "2099-12-31"}),
         ),
         (
             "test-drives",
@@ -60,7 +60,7 @@ fn actions(vehicle: &str, contact: &str, assignee: &str) -> Vec<(&'static str, V
         ),
         (
             "vehicle-requests",
-            json!({"interest": "lease", "vehicle_id": vehicle, "make": "Opel", "model": "Corsa", "price": 299}),
+            json!({"interest": "lease", "vehicle_id": vehicle, "make": "Opel", "model": "Corsa", "price": 29900}),
         ),
     ]
 }
@@ -258,7 +258,7 @@ async fn the_purchase_order_reaches_the_customer_in_the_chosen_language() {
     s.post(&url, &t.admin_token, json!({}))
         .await
         .problem(422, "no_offer");
-    let offer = json!({"vehicle_id": vehicle, "price": 21990, "discount": 1000, "valid_until": "2099-12-31"});
+    let offer = json!({"vehicle_id": vehicle, "price": 2199000, "discount": 100000, "valid_until": "2099-12-31"});
     s.post(
         &format!("/api/v1/opportunities/{opp}/offers"),
         &t.admin_token,
@@ -391,7 +391,7 @@ async fn the_purchase_order_goes_out_over_smtp_in_the_customers_language() {
     s.post(
         &format!("/api/v1/opportunities/{opp}/offers"),
         &t.admin_token,
-        json!({"vehicle_id": vehicle, "price": 18500, "discount": 500, "valid_until": "2099-06-30"}),
+        json!({"vehicle_id": vehicle, "price": 1850000, "discount": 50000, "valid_until": "2099-06-30"}),
     )
     .await
     .ok(201);

@@ -48,21 +48,29 @@ async fn vehicle(s: &TestServer, token: &str) -> Value {
     s.post(
         VEHICLES,
         token,
-        json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 21990.0}),
+        json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 2199000}),
     )
     .await
     .ok(201)
 }
 
-/// Creates an opportunity and returns the whole answer `{opportunity, other_open_opportunities}`.
+/// Creates an opportunity and returns the whole answer: the opportunity and its
+/// `other_open_opportunities`.
 async fn create_opp(s: &TestServer, token: &str, body: Value) -> Value {
     s.post(OPPS, token, body).await.ok(201)
 }
 
+/// The opportunity of a create's answer, as `GET` answers it.
+fn opportunity_of(created: &Value) -> Value {
+    let mut o = created.clone();
+    o.as_object_mut()
+        .map(|m| m.remove("other_open_opportunities"));
+    o
+}
+
 /// Creates an opportunity on one contact and returns the opportunity.
 async fn opp_for(s: &TestServer, token: &str, contact_id: &str) -> Value {
-    create_opp(s, token, json!({"contacts": [{"contact_id": contact_id}]})).await["opportunity"]
-        .clone()
+    opportunity_of(&create_opp(s, token, json!({"contacts": [{"contact_id": contact_id}]})).await)
 }
 
 /// Every opportunity id the caller can list, following the cursor.
@@ -105,17 +113,17 @@ async fn vehicles_create_validate_read_and_permissions() {
             VEHICLES,
             &t.admin_token,
             json!({"vin": format!(" {} ", vin.to_lowercase()), "make": "Opel", "model": "Astra",
-                   "version": "GS Line", "year": 2023, "mileage_km": 12000, "price": 27450.5}),
+                   "trim": "GS Line", "year": 2023, "mileage_km": 12000, "price": 2745050}),
         )
         .await
         .ok(201);
     assert_eq!(v["vin"], vin.as_str(), "VIN upper-cased and trimmed: {v}");
     assert_eq!(v["make"], "Opel");
     assert_eq!(v["model"], "Astra");
-    assert_eq!(v["version"], "GS Line");
+    assert_eq!(v["trim"], "GS Line");
     assert_eq!(v["year"], 2023);
     assert_eq!(v["mileage_km"], 12000);
-    assert_eq!(v["price"], 27450.5);
+    assert_eq!(v["price"], 2745050, "integer cents: {v}");
     assert_eq!(v["status"], "in_stock", "default status: {v}");
     assert!(v["created_at"].is_string() && v["updated_at"].is_string());
     let id = v.str("id");
@@ -130,7 +138,7 @@ async fn vehicles_create_validate_read_and_permissions() {
     s.post(
         VEHICLES,
         &t.admin_token,
-        json!({"vin": vin.to_lowercase(), "make": "Opel", "model": "Astra", "year": 2023, "price": 1.0}),
+        json!({"vin": vin.to_lowercase(), "make": "Opel", "model": "Astra", "year": 2023, "price": 100}),
     )
     .await
     .problem(409, "duplicate_vin");
@@ -147,13 +155,13 @@ async fn vehicles_create_validate_read_and_permissions() {
         s.post(
             VEHICLES,
             &t.admin_token,
-            json!({"vin": bad, "make": "Opel", "model": "Corsa", "year": 2024, "price": 1.0}),
+            json!({"vin": bad, "make": "Opel", "model": "Corsa", "year": 2024, "price": 100}),
         )
         .await
         .invalid("vin");
     }
     let base =
-        json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 1.0});
+        json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 100});
     let with = |k: &str, val: Value| {
         let mut b = base.clone();
         b[k] = val;
@@ -162,7 +170,11 @@ async fn vehicles_create_validate_read_and_permissions() {
     s.post(VEHICLES, &t.admin_token, with("year", json!(1800)))
         .await
         .invalid("year");
-    s.post(VEHICLES, &t.admin_token, with("price", json!(-1.0)))
+    s.post(VEHICLES, &t.admin_token, with("price", json!(-100)))
+        .await
+        .invalid("price");
+    // Euros with decimals are no longer amounts: prices are integer cents.
+    s.post(VEHICLES, &t.admin_token, with("price", json!(274.5)))
         .await
         .invalid("price");
     s.post(VEHICLES, &t.admin_token, with("mileage_km", json!(-5)))
@@ -180,7 +192,7 @@ async fn vehicles_create_validate_read_and_permissions() {
         .post(
             VEHICLES,
             &t.admin_token,
-            json!({"vin": fresh_vin(), "make": "Opel", "model": "Mokka", "year": 2022, "price": 18000.0, "status": "sold"}),
+            json!({"vin": fresh_vin(), "make": "Opel", "model": "Mokka", "year": 2022, "price": 1800000, "status": "sold"}),
         )
         .await
         .ok(201);
@@ -224,7 +236,7 @@ async fn vehicles_create_validate_read_and_permissions() {
             .post(
                 VEHICLES,
                 &u.token,
-                json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 1.0}),
+                json!({"vin": fresh_vin(), "make": "Opel", "model": "Corsa", "year": 2024, "price": 100}),
             )
             .await;
         assert_eq!(status, 403, "{role} created a vehicle: {body}");
@@ -247,7 +259,7 @@ async fn opportunities_create_validates_and_shows_other_open_ones() {
                "customer_info": "  Wants a Corsa-e, white  ", "vehicle_ids": [v, v]}),
     )
     .await;
-    let o = &first["opportunity"];
+    let o = &opportunity_of(&first);
     assert_eq!(
         o["contacts"],
         json!([{"contact_id": c1, "role": "buyer"}, {"contact_id": c2, "role": "driver"}]),
@@ -281,9 +293,9 @@ async fn opportunities_create_validates_and_shows_other_open_ones() {
         json!({"contacts": [{"contact_id": c1}], "status": "offer_sent"}),
     )
     .await;
-    assert_eq!(second["opportunity"]["status"], "offer_sent");
+    assert_eq!(second["status"], "offer_sent");
     assert_eq!(
-        second["opportunity"]["contacts"],
+        second["contacts"],
         json!([{"contact_id": c1, "role": null}])
     );
     let others: Vec<String> = second["other_open_opportunities"]
@@ -405,8 +417,8 @@ async fn opportunities_take_an_expert_tenants_lead_source() {
         tok,
         json!({"contacts": [{"contact_id": c}], "source_id": source}),
     )
-    .await["opportunity"]
-        .clone();
+    .await
+    .clone();
     assert_eq!(o["source_id"], source.as_str());
     let id = o.str("id");
 
@@ -460,8 +472,8 @@ async fn opportunity_get_reads_the_row_and_its_children_in_one_statement() {
         json!({"contacts": [{"contact_id": c2, "role": "driver"}, {"contact_id": c1}],
                "customer_info": "Two of each", "vehicle_ids": [v2, v1]}),
     )
-    .await["opportunity"]
-        .clone();
+    .await;
+    let created = opportunity_of(&created);
     let path = opp_path(&created.str("id"));
     let read = s.get(&path, tok).await.ok(200);
     assert_eq!(read, created, "the GET answers what the creation answered");
@@ -733,7 +745,7 @@ async fn opportunities_permissions_follow_owner_and_establishment() {
         !text.contains("expired"),
         "a salesperson saw `expired`: {text}"
     );
-    let o = &created["opportunity"];
+    let o = &created;
     assert_eq!(o["assigned_user_id"], alice.id.as_str());
     let id = o.str("id");
     let path = opp_path(&id);
@@ -1021,23 +1033,23 @@ async fn expiry_rule_is_evaluated_at_several_dates() {
         tok,
         json!({"contacts": [{"contact_id": c}], "assigned_user_id": alice.id}),
     )
-    .await["opportunity"]
-        .clone();
+    .await
+    .clone();
     let exempt = create_opp(
         &s,
         tok,
         json!({"contacts": [{"contact_id": c}], "status": "taken_in_charge"}),
     )
-    .await["opportunity"]
-        .clone();
+    .await
+    .clone();
     let won = opp_for(&s, tok, &c).await;
     let offer = create_opp(
         &s,
         tok,
         json!({"contacts": [{"contact_id": c}], "status": "offer_sent"}),
     )
-    .await["opportunity"]
-        .clone();
+    .await
+    .clone();
     s.post(
         &format!("{}/status", opp_path(&won.str("id"))),
         tok,
@@ -1161,15 +1173,15 @@ async fn opportunities_follow_a_contact_merge() {
         tok,
         json!({"contacts": [{"contact_id": dup, "role": "driver"}]}),
     )
-    .await["opportunity"]
-        .str("id");
+    .await
+    .str("id");
     let shared = create_opp(
         &s,
         tok,
         json!({"contacts": [{"contact_id": survivor}, {"contact_id": dup}]}),
     )
-    .await["opportunity"]
-        .str("id");
+    .await
+    .str("id");
     s.post(
         &format!("/api/v1/contacts/{survivor}/merge"),
         tok,
@@ -1210,8 +1222,8 @@ async fn opportunities_and_vehicles_are_isolated_between_tenants() {
         ta,
         json!({"contacts": [{"contact_id": ca}], "vehicle_ids": [va_id]}),
     )
-    .await["opportunity"]
-        .str("id");
+    .await
+    .str("id");
     let cb = contact(&s, tb).await;
     let ob = opp_for(&s, tb, &cb).await.str("id");
     let pa = opp_path(&oa);
@@ -1335,7 +1347,7 @@ async fn opportunities_and_vehicles_are_isolated_between_tenants() {
         .post(
             VEHICLES,
             tb,
-            json!({"vin": va.str("vin"), "make": "Opel", "model": "Corsa", "year": 2024, "price": 1.0}),
+            json!({"vin": va.str("vin"), "make": "Opel", "model": "Corsa", "year": 2024, "price": 100}),
         )
         .await
         .ok(201);
@@ -1406,8 +1418,8 @@ async fn opportunities_concurrent_writes_keep_invariants() {
             tok,
             json!({"contacts": [{"contact_id": c1}, {"contact_id": c2}]}),
         )
-        .await["opportunity"]
-            .str("id");
+        .await
+        .str("id");
         let contacts = format!("{}/contacts", opp_path(&oid));
         let (a, b) = tokio::join!(
             s.delete(&contacts, tok, json!({"contact_id": c1})),
@@ -1436,7 +1448,7 @@ async fn opportunities_patch_honours_if_match() {
             json!({"contacts": [{"contact_id": c}]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let read = s
         .send(

@@ -16,7 +16,7 @@ async fn lead(s: &TestServer, token: &str, body: Value) -> String {
     for (k, v) in body.as_object().unwrap() {
         b[k] = v.clone();
     }
-    s.post(OPPS, token, b).await.ok(201)["opportunity"].str("id")
+    s.post(OPPS, token, b).await.ok(201).str("id")
 }
 
 /// `n` opportunities from `source` (`Null`: none), with the extra members in `extra`.

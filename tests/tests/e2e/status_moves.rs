@@ -25,7 +25,7 @@ async fn opportunity(s: &TestServer, token: &str) -> String {
     let contact = s.create_contact(token).await;
     s.post(OPPS, token, json!({"contacts": [{"contact_id": contact}]}))
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id")
 }
 
@@ -318,7 +318,7 @@ async fn stock_vehicle(s: &TestServer, token: &str) -> String {
         "/api/v1/vehicles",
         token,
         json!({"vin": format!("W0L0XCF08{digits}"), "make": "Opel", "model": "Mokka",
-               "year": 2025, "price": 28990}),
+               "year": 2025, "price": 2899000}),
     )
     .await
     .ok(201)
@@ -329,7 +329,7 @@ async fn offer(s: &TestServer, token: &str, opp: &str, vehicle: &str) {
     s.post(
         &format!("{OPPS}/{opp}/offers"),
         token,
-        json!({"vehicle_id": vehicle, "price": 28990, "valid_until": "2099-12-31"}),
+        json!({"vehicle_id": vehicle, "price": 2899000, "valid_until": "2099-12-31"}),
     )
     .await
     .ok(201);
@@ -351,7 +351,7 @@ async fn winning_makes_the_customer_a_customer_and_sells_the_offered_vehicle() {
     let opp = s
         .post(OPPS, tok, json!({"contacts": [{"contact_id": p}]}))
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let (first, offered) = (stock_vehicle(&s, tok).await, stock_vehicle(&s, tok).await);
     offer(&s, tok, &opp, &first).await;

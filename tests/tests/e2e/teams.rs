@@ -72,8 +72,8 @@ async fn team_opportunity(s: &TestServer, t: &Tenant, contact: &str, team: &str)
         )
         .await
         .ok(201);
-    assert_eq!(created["opportunity"]["assigned_team_id"], team);
-    created["opportunity"].str("id")
+    assert_eq!(created["assigned_team_id"], team);
+    created.str("id")
 }
 
 /// A word made only of letters, unique to this run, so a search finds only this test's rows.
@@ -307,7 +307,7 @@ async fn another_tenants_team_is_not_found_anywhere() {
             json!({"contacts": [{"contact_id": contact}]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     s.post(
         &format!("/api/v1/opportunities/{opp}/assign"),

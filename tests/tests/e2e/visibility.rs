@@ -334,7 +334,7 @@ async fn activity_of_an_opportunity_is_shown_only_to_who_may_read_it() {
         )
         .await
         .ok(201);
-    let o = opp["opportunity"]["id"]
+    let o = opp["id"]
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(|| opp.str("id"));

@@ -81,10 +81,13 @@ impl ConnectorConfigApi {
         )
         .await?;
         let secret = c.secret.clone();
-        Ok(Created::Created(Json(CreatedConnector {
-            connector: view(&app, c),
-            secret,
-        })))
+        Ok(Created::at(
+            format!("/api/v1/connectors/{}", c.id),
+            CreatedConnector {
+                connector: view(&app, c),
+                secret,
+            },
+        ))
     }
 
     /// Get a connector

@@ -17,7 +17,7 @@ use forecourt_core::msg;
 use forecourt_core::{
     App, Result,
     access::Action,
-    http::{JsonBody, List, NoContent, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, TenantAuth},
     status_history::{StatusChange, StatusChangeView},
     tenancy::Cx,
 };
@@ -37,16 +37,20 @@ enum ApiTags {
     Contacts,
 }
 
-/// A single contact as answered: with the extensions of the tenant's modules and its ETag.
-async fn answer(app: &App, cx: &Cx, full: Full, created: bool) -> Result<ContactResponse> {
+/// A single contact as answered: with the extensions of the tenant's modules, and its version.
+async fn viewed(app: &App, cx: &Cx, full: Full) -> Result<(ContactView, i32)> {
     let (id, version) = (full.contact.id, full.contact.version);
     let ext = service::extensions(app, cx, id).await?;
-    let body = Json(view(full, app.clock.now().date_naive(), ext));
-    Ok(if created {
-        ContactResponse::Created(body, forecourt_core::http::etag(version))
-    } else {
-        ContactResponse::Ok(body, forecourt_core::http::etag(version))
-    })
+    Ok((view(full, app.clock.now().date_naive(), ext), version))
+}
+
+/// [`viewed`] with its ETag.
+async fn answer(app: &App, cx: &Cx, full: Full) -> Result<ContactResponse> {
+    let (body, version) = viewed(app, cx, full).await?;
+    Ok(ContactResponse::Ok(
+        Json(body),
+        forecourt_core::http::etag(version),
+    ))
 }
 
 /// Contacts.
@@ -131,13 +135,14 @@ impl ContactsApi {
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         body: JsonBody<ContactBody>,
-    ) -> poem::Result<ContactResponse> {
+    ) -> poem::Result<Created<ContactView>> {
         let cx = app
             .authz
             .context(&auth.0, "contacts", Action::Write)
             .await?;
         let full = service::create(&app, &cx, body.0).await?;
-        Ok(answer(&app, &cx, full, true).await?)
+        let (body, version) = viewed(&app, &cx, full).await?;
+        Ok(Created::at(format!("/api/v1/contacts/{}", body.id), body).tagged(version))
     }
 
     /// Get a contact
@@ -153,7 +158,7 @@ impl ContactsApi {
     ) -> poem::Result<ContactResponse> {
         let cx = app.authz.context(&auth.0, "contacts", Action::Read).await?;
         let full = service::load_visible(&app, &app.db, &cx, id.0).await?;
-        Ok(answer(&app, &cx, full, false).await?)
+        Ok(answer(&app, &cx, full).await?)
     }
 
     /// Change a contact
@@ -175,7 +180,7 @@ impl ContactsApi {
             .context(&auth.0, "contacts", Action::Write)
             .await?;
         let full = service::update(&app, &cx, id.0, if_match.0.as_deref(), body.0).await?;
-        Ok(answer(&app, &cx, full, false).await?)
+        Ok(answer(&app, &cx, full).await?)
     }
 
     /// Delete a contact
@@ -214,7 +219,7 @@ impl ContactsApi {
             .context(&auth.0, "contacts", Action::Write)
             .await?;
         let full = service::convert(&app, &cx, id.0).await?;
-        Ok(answer(&app, &cx, full, false).await?)
+        Ok(answer(&app, &cx, full).await?)
     }
 
     /// Change a prospect's status
@@ -237,7 +242,7 @@ impl ContactsApi {
             .context(&auth.0, "contacts", Action::Write)
             .await?;
         let full = status::move_status(&app, &cx, id.0, body.0).await?;
-        Ok(answer(&app, &cx, full, false).await?)
+        Ok(answer(&app, &cx, full).await?)
     }
 
     /// Prospect status history
@@ -311,6 +316,6 @@ impl ContactsApi {
             .context(&auth.0, "contacts", Action::Delete)
             .await?;
         let full = service::merge(&app, &cx, &deleter, id.0, &body.duplicates).await?;
-        Ok(answer(&app, &cx, full, false).await?)
+        Ok(answer(&app, &cx, full).await?)
     }
 }

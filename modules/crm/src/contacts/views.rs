@@ -352,9 +352,6 @@ pub enum ContactResponse {
     /// The contact.
     #[oai(status = 200)]
     Ok(Json<ContactView>, #[oai(header = "ETag")] String),
-    /// Created.
-    #[oai(status = 201)]
-    Created(Json<ContactView>, #[oai(header = "ETag")] String),
 }
 
 /// A stored contact as read, `today` deciding its age.

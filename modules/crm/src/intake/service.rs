@@ -205,7 +205,7 @@ async fn land(
                     .mileage_km
                     .and_then(|m| i32::try_from(m).ok())
                     .filter(|m| *m >= 0),
-                valuation: v.amount.filter(|a| a.is_finite() && *a >= 0.0),
+                valuation: v.amount.and_then(forecourt_core::money::Money::from_euros),
                 vin: clean(&v.vin),
                 condition: clean(&v.condition),
                 comments: clean(&v.comments),
@@ -350,7 +350,7 @@ async fn land(
             vin: clean(&v.vin),
             condition: clean(&v.condition),
             mileage_km: v.mileage_km,
-            price: v.amount.filter(|a| a.is_finite() && *a >= 0.0),
+            price: v.amount.and_then(forecourt_core::money::Money::from_euros),
             comments: clean(&v.comments),
         };
         adds.action(&request, at)?;
@@ -380,7 +380,7 @@ async fn land(
     }
     if let Some((deadline, reason)) = &lead.follow_up {
         let follow_up = FollowUp {
-            deadline: *deadline,
+            deadline: (*deadline).into(),
             reason: reason.chars().take(500).collect(),
             outcome: None,
         };

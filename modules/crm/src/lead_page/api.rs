@@ -6,8 +6,8 @@
 use crate::lead_page::{
     files,
     kinds::{
-        Comment, FollowUp, FollowUpPatch, Offer, Task, TaskPatch, TestDrive, TradeIn,
-        VehicleRequest,
+        Comment, CommentPatch, FollowUp, FollowUpPatch, Offer, OfferPatch, Task, TaskPatch,
+        TestDrive, TestDrivePatch, TradeIn, TradeInPatch, VehicleRequest,
     },
     service,
     views::{
@@ -18,7 +18,7 @@ use forecourt_core::{
     App, Result,
     access::Action,
     context::TenantUser,
-    http::{Created, JsonBody, List, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, TenantAuth},
     tenancy::Cx,
 };
 use poem::{Request, web::Data};
@@ -53,7 +53,10 @@ fn all<T: Type + ParseFromJSON + ToJSON + Send + Sync>(items: Vec<T>) -> List<T>
 pub struct LeadPageApi;
 
 macro_rules! kind_routes {
-    ($( $path:literal, $ty:ty, $get:ident, $post:ident, $what:literal; )*) => {
+    (
+        kinds { $( $path:literal, $item:literal, $param:literal, $seg:literal, $ty:ty, $get:ident, $post:ident, $one:ident, $what:literal; )* }
+        authored { $( $apath:literal, $aparam:literal, $aty:ty, $patch_ty:ty, $correct:ident, $withdraw:ident, $awhat:literal; )* }
+    ) => {
         #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::LeadPage")]
         impl LeadPageApi {
             $(
@@ -64,11 +67,36 @@ macro_rules! kind_routes {
                     Ok(Json(all(service::list::<$ty>(&app, &cx, id.0).await?)))
                 }
 
-                #[doc = concat!("Add to the ", $what, " of an opportunity (needs write access to it). A won or lost opportunity takes only comments (and documents): anything else answers 409 `opportunity_closed`.")]
+                #[doc = concat!("Add to the ", $what, " of an opportunity (needs write access to it). Answers 201 with the entry and its `Location`. A won or lost opportunity takes only comments (and documents): anything else answers 409 `opportunity_closed`.")]
                 #[oai(path = $path, method = "post")]
                 async fn $post(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<$ty>) -> poem::Result<Created<ActionView<$ty>>> {
                     let cx = cx(&app, &auth.0, Action::Write).await?;
-                    Ok(Created::Created(Json(service::add(&app, &cx, id.0, body.0).await?)))
+                    let view = service::add(&app, &cx, id.0, body.0).await?;
+                    Ok(Created::at(format!("/api/v1/opportunities/{}/{}/{}", id.0, $seg, view.id), view))
+                }
+
+                #[doc = concat!("Get one of the ", $what, " of an opportunity.")]
+                #[oai(path = $item, method = "get")]
+                async fn $one(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, #[oai(name = $param)] item: Path<Uuid>) -> poem::Result<Json<ActionView<$ty>>> {
+                    let cx = cx(&app, &auth.0, Action::Read).await?;
+                    Ok(Json(service::one::<$ty>(&app, &cx, id.0, item.0).await?))
+                }
+            )*
+
+            $(
+                #[doc = concat!("Correct a ", $awhat, "\n\nAbsent fields stay, `null` clears an optional one; the result is checked like a new one. By its author, or by a holder of `opportunities.actions`/`write` reaching the opportunity (managers at their establishment by default): anyone else who reaches it gets 403, someone who does not 404. Recorded in the Details tab with what changed. 409 `opportunity_closed` once the opportunity is won or lost (comments excepted).")]
+                #[oai(path = $apath, method = "patch")]
+                async fn $correct(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, #[oai(name = $aparam)] item: Path<Uuid>, body: JsonBody<$patch_ty>) -> poem::Result<Json<ActionView<$aty>>> {
+                    let cx = cx(&app, &auth.0, Action::Write).await?;
+                    Ok(Json(service::update::<$aty>(&app, &cx, id.0, item.0, body.0).await?))
+                }
+
+                #[doc = concat!("Withdraw a ", $awhat, "\n\nIt leaves the lead page; the Details tab keeps what it was. Who may: as for a correction.")]
+                #[oai(path = $apath, method = "delete")]
+                async fn $withdraw(&self, app: Data<&Arc<App>>, auth: TenantAuth, id: Path<Uuid>, #[oai(name = $aparam)] item: Path<Uuid>) -> poem::Result<NoContent> {
+                    let cx = cx(&app, &auth.0, Action::Write).await?;
+                    service::withdraw::<$aty>(&app, &cx, id.0, item.0).await?;
+                    Ok(NoContent::NoContent)
                 }
             )*
 
@@ -76,7 +104,7 @@ macro_rules! kind_routes {
             ///
             /// Renders the purchase order of the latest offer (customer, vehicle, price, discount,
             /// validity) in `language` (by default the customer's, else the tenant's) and queues it for the
-            /// opportunity's first contact. 422 `no_offer` without an offer,
+            /// opportunity's first contact. The body may be left out. 422 `no_offer` without an offer,
             /// `customer_without_email` when the customer has no email; 409 `opportunity_closed`
             /// when the opportunity is won or lost (nothing is queued).
             #[oai(path = "/opportunities/:id/purchase-order", method = "post")]
@@ -116,13 +144,21 @@ macro_rules! kind_routes {
 }
 
 kind_routes! {
-    "/opportunities/:id/trade-ins", TradeIn, list_trade_ins, add_trade_in, "trade-ins";
-    "/opportunities/:id/vehicle-requests", VehicleRequest, list_vehicle_requests, add_vehicle_request, "vehicles asked about";
-    "/opportunities/:id/offers", Offer, list_offers, add_offer, "offers";
-    "/opportunities/:id/test-drives", TestDrive, list_test_drives, add_test_drive, "test drives";
-    "/opportunities/:id/tasks", Task, list_tasks, add_task, "tasks";
-    "/opportunities/:id/follow-ups", FollowUp, list_follow_ups, add_follow_up, "follow-ups";
-    "/opportunities/:id/comments", Comment, list_comments, add_comment, "comments";
+    kinds {
+        "/opportunities/:id/trade-ins", "/opportunities/:id/trade-ins/:trade_in_id", "trade_in_id", "trade-ins", TradeIn, list_trade_ins, add_trade_in, get_trade_in, "trade-ins";
+        "/opportunities/:id/vehicle-requests", "/opportunities/:id/vehicle-requests/:vehicle_request_id", "vehicle_request_id", "vehicle-requests", VehicleRequest, list_vehicle_requests, add_vehicle_request, get_vehicle_request, "vehicles asked about";
+        "/opportunities/:id/offers", "/opportunities/:id/offers/:offer_id", "offer_id", "offers", Offer, list_offers, add_offer, get_offer, "offers";
+        "/opportunities/:id/test-drives", "/opportunities/:id/test-drives/:test_drive_id", "test_drive_id", "test-drives", TestDrive, list_test_drives, add_test_drive, get_test_drive, "test drives";
+        "/opportunities/:id/tasks", "/opportunities/:id/tasks/:task_id", "task_id", "tasks", Task, list_tasks, add_task, get_task, "tasks";
+        "/opportunities/:id/follow-ups", "/opportunities/:id/follow-ups/:follow_up_id", "follow_up_id", "follow-ups", FollowUp, list_follow_ups, add_follow_up, get_follow_up, "follow-ups";
+        "/opportunities/:id/comments", "/opportunities/:id/comments/:comment_id", "comment_id", "comments", Comment, list_comments, add_comment, get_comment, "comments";
+    }
+    authored {
+        "/opportunities/:id/trade-ins/:trade_in_id", "trade_in_id", TradeIn, TradeInPatch, correct_trade_in, withdraw_trade_in, "trade-in";
+        "/opportunities/:id/offers/:offer_id", "offer_id", Offer, OfferPatch, correct_offer, withdraw_offer, "offer";
+        "/opportunities/:id/test-drives/:test_drive_id", "test_drive_id", TestDrive, TestDrivePatch, correct_test_drive, withdraw_test_drive, "test drive";
+        "/opportunities/:id/comments/:comment_id", "comment_id", Comment, CommentPatch, correct_comment, withdraw_comment, "comment";
+    }
 }
 
 /// Documents of the lead page.
@@ -149,7 +185,10 @@ impl DocumentsApi {
     ) -> poem::Result<Created<Document>> {
         let cx = cx(&app, &auth.0, Action::Write).await?;
         let doc = service::upload(&app, &cx, id.0, req, body.0).await?;
-        Ok(Created::Created(Json(doc)))
+        Ok(Created::at(
+            format!("/api/v1/opportunities/{}/documents/{}", id.0, doc.id),
+            doc,
+        ))
     }
 
     /// List the documents of an opportunity, newest first.

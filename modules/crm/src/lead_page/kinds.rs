@@ -6,12 +6,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
+    dates::{When, zone_of},
+    money::Money,
     ports::directory::DirectoryKind,
     tenancy::{Cx, Tenanted},
 };
 use poem_openapi::{
     Object,
-    types::{ParseFromJSON, ToJSON, Type},
+    types::{MaybeUndefined, ParseFromJSON, ToJSON, Type},
 };
 use sea_orm::{ColumnTrait, QueryFilter};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -26,8 +28,15 @@ pub trait Kind:
     /// Whether it records what happened rather than plans or commits to something (a
     /// comment): a closed opportunity still takes it.
     const REMARK: bool = false;
-    /// Field checks beyond the types, within the caller's tenant.
-    fn check(&self, app: &App, cx: &Cx) -> impl std::future::Future<Output = Result<()>> + Send;
+    /// Whether it belongs to its author: only they, or a holder of
+    /// `opportunities.actions`/`write` reaching the opportunity (managers by default), may
+    /// correct or withdraw it. Tasks and follow-ups are not: whoever works the opportunity
+    /// marks them done.
+    const AUTHORED: bool = false;
+    /// Field checks beyond the types, within the caller's tenant; a date written as a day
+    /// is settled here into the instant it means in the tenant's time zone.
+    fn check(&mut self, app: &App, cx: &Cx)
+    -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
 fn text(field: &str, v: &str, max: usize) -> Result<()> {
@@ -36,17 +45,6 @@ fn text(field: &str, v: &str, max: usize) -> Result<()> {
         Err(Error::invalid(field, msg!("1 to {max} characters", max)))
     } else {
         Ok(())
-    }
-}
-
-fn amount(field: &str, v: f64) -> Result<()> {
-    if v.is_finite() && (0.0..=100_000_000.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            msg!("an amount in euros, not negative"),
-        ))
     }
 }
 
@@ -74,10 +72,10 @@ pub struct TradeIn {
     /// Odometer, in km (unknown until the car is seen).
     #[oai(nullable)]
     pub mileage_km: Option<i32>,
-    /// Valuation offered, in euros (absent until the car is appraised; a lead carries the
-    /// customer's or a third party's appraisal).
+    /// Valuation offered, in integer cents (absent until the car is appraised; a lead
+    /// carries the customer's or a third party's appraisal).
     #[oai(nullable)]
-    pub valuation: Option<f64>,
+    pub valuation: Option<Money>,
     /// VIN, when known.
     #[oai(nullable, validator(max_length = 32))]
     pub vin: Option<String>,
@@ -91,7 +89,8 @@ pub struct TradeIn {
 
 impl Kind for TradeIn {
     const KIND: &'static str = "trade_in";
-    async fn check(&self, _app: &App, _cx: &Cx) -> Result<()> {
+    const AUTHORED: bool = true;
+    async fn check(&mut self, _app: &App, _cx: &Cx) -> Result<()> {
         text("make", &self.make, 60)?;
         text("model", &self.model, 60)?;
         if let Some(y) = self.year
@@ -101,9 +100,6 @@ impl Kind for TradeIn {
         }
         if self.mileage_km.is_some_and(|m| m < 0) {
             return Err(Error::invalid("mileage_km", msg!("not negative")));
-        }
-        if let Some(v) = self.valuation {
-            amount("valuation", v)?;
         }
         optional_text("condition", &self.condition, 60)?;
         optional_text("comments", &self.comments, 2000)
@@ -150,9 +146,9 @@ pub struct VehicleRequest {
     /// Odometer in km.
     #[oai(nullable)]
     pub mileage_km: Option<i64>,
-    /// Price asked or quoted, in euros.
+    /// Price asked or quoted, in integer cents.
     #[oai(nullable)]
-    pub price: Option<f64>,
+    pub price: Option<Money>,
     /// Free text.
     #[oai(nullable, validator(max_length = 2000))]
     pub comments: Option<String>,
@@ -160,7 +156,7 @@ pub struct VehicleRequest {
 
 impl Kind for VehicleRequest {
     const KIND: &'static str = "vehicle_request";
-    async fn check(&self, app: &App, cx: &Cx) -> Result<()> {
+    async fn check(&mut self, app: &App, cx: &Cx) -> Result<()> {
         if !["buy", "lease", "test_drive"].contains(&self.interest.as_str()) {
             return Err(Error::invalid(
                 "interest",
@@ -183,11 +179,7 @@ impl Kind for VehicleRequest {
         optional_text("make", &self.make, 60)?;
         optional_text("model", &self.model, 60)?;
         optional_text("trim", &self.trim, 100)?;
-        optional_text("comments", &self.comments, 2000)?;
-        if let Some(p) = self.price {
-            amount("price", p)?;
-        }
-        Ok(())
+        optional_text("comments", &self.comments, 2000)
     }
 }
 
@@ -198,22 +190,21 @@ impl Kind for VehicleRequest {
 pub struct Offer {
     /// The stock vehicle offered.
     pub vehicle_id: Uuid,
-    /// Price before discount, in euros.
-    pub price: f64,
-    /// Discount, in euros.
+    /// Price before discount, in integer cents.
+    pub price: Money,
+    /// Discount, in integer cents.
     #[oai(default)]
     #[serde(default)]
-    pub discount: f64,
+    pub discount: Money,
     /// Last day the offer holds.
     pub valid_until: NaiveDate,
 }
 
 impl Kind for Offer {
     const KIND: &'static str = "offer";
-    async fn check(&self, app: &App, cx: &Cx) -> Result<()> {
+    const AUTHORED: bool = true;
+    async fn check(&mut self, app: &App, cx: &Cx) -> Result<()> {
         stock_vehicle(app, cx, self.vehicle_id).await?;
-        amount("price", self.price)?;
-        amount("discount", self.discount)?;
         if self.discount > self.price {
             return Err(Error::invalid("discount", msg!("not more than the price")));
         }
@@ -245,7 +236,8 @@ pub struct TestDrive {
 
 impl Kind for TestDrive {
     const KIND: &'static str = "test_drive";
-    async fn check(&self, app: &App, cx: &Cx) -> Result<()> {
+    const AUTHORED: bool = true;
+    async fn check(&mut self, app: &App, cx: &Cx) -> Result<()> {
         match (self.vehicle_id, &self.vehicle) {
             (Some(v), _) => stock_vehicle(app, cx, v).await?,
             (None, Some(name)) => text("vehicle", name, 200)?,
@@ -275,8 +267,9 @@ pub struct Task {
     /// What to do.
     #[oai(validator(max_length = 200))]
     pub title: String,
-    /// When it is due.
-    pub due_at: DateTime<Utc>,
+    /// When it is due: a date-time, or a date meaning the end of that day in the tenant's
+    /// time zone.
+    pub due_at: When,
     /// Who does it (a user of the tenant).
     pub assignee_id: Uuid,
     /// Whether it is done.
@@ -287,9 +280,10 @@ pub struct Task {
 
 impl Kind for Task {
     const KIND: &'static str = "task";
-    async fn check(&self, app: &App, cx: &Cx) -> Result<()> {
+    async fn check(&mut self, app: &App, cx: &Cx) -> Result<()> {
         text("title", &self.title, 200)?;
-        forecourt_core::dates::instant("due_at", self.due_at)?;
+        self.due_at
+            .settle("due_at", zone_of(app, cx.tenant()).await?)?;
         let user = app
             .ports
             .directory
@@ -315,8 +309,9 @@ impl Kind for Task {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUp {
-    /// When to contact the customer.
-    pub deadline: DateTime<Utc>,
+    /// When to contact the customer: a date-time, or a date meaning the end of that day in
+    /// the tenant's time zone.
+    pub deadline: When,
     /// Why.
     #[oai(validator(max_length = 500))]
     pub reason: String,
@@ -327,9 +322,10 @@ pub struct FollowUp {
 
 impl Kind for FollowUp {
     const KIND: &'static str = "follow_up";
-    async fn check(&self, _app: &App, _cx: &Cx) -> Result<()> {
+    async fn check(&mut self, app: &App, cx: &Cx) -> Result<()> {
         text("reason", &self.reason, 500)?;
-        forecourt_core::dates::instant("deadline", self.deadline)?;
+        self.deadline
+            .settle("deadline", zone_of(app, cx.tenant()).await?)?;
         if let Some(o) = &self.outcome {
             text("outcome", o, 2000)?;
         }
@@ -346,9 +342,9 @@ pub struct TaskPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(validator(max_length = 200))]
     pub title: Option<String>,
-    /// When it is due.
+    /// When it is due (a date-time, or a date: the end of that day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due_at: Option<DateTime<Utc>>,
+    pub due_at: Option<When>,
     /// Who does it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<Uuid>,
@@ -362,9 +358,9 @@ pub struct TaskPatch {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpPatch {
-    /// When to contact the customer.
+    /// When to contact the customer (a date-time, or a date: the end of that day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<DateTime<Utc>>,
+    pub deadline: Option<When>,
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(validator(max_length = 500))]
@@ -388,7 +384,94 @@ pub struct Comment {
 impl Kind for Comment {
     const KIND: &'static str = "comment";
     const REMARK: bool = true;
-    async fn check(&self, _app: &App, _cx: &Cx) -> Result<()> {
+    const AUTHORED: bool = true;
+    async fn check(&mut self, _app: &App, _cx: &Cx) -> Result<()> {
         text("text", &self.text, 5000)
     }
+}
+
+/// Corrections to a trade-in: absent fields stay, `null` clears an optional one.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TradeInPatch {
+    /// Make.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 60))]
+    pub make: Option<String>,
+    /// Model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 60))]
+    pub model: Option<String>,
+    /// Model year.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub year: MaybeUndefined<i32>,
+    /// Odometer, in km.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub mileage_km: MaybeUndefined<i32>,
+    /// Valuation, in integer cents.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub valuation: MaybeUndefined<Money>,
+    /// VIN.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    #[oai(validator(max_length = 32))]
+    pub vin: MaybeUndefined<String>,
+    /// Condition.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    #[oai(validator(max_length = 60))]
+    pub condition: MaybeUndefined<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    #[oai(validator(max_length = 2000))]
+    pub comments: MaybeUndefined<String>,
+}
+
+/// Corrections to an offer: absent fields stay.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPatch {
+    /// The stock vehicle offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_id: Option<Uuid>,
+    /// Price before discount, in integer cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    /// Discount, in integer cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Money>,
+    /// Last day the offer holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// Corrections to a test drive: absent fields stay, `null` clears an optional one.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct TestDrivePatch {
+    /// The stock vehicle driven.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub vehicle_id: MaybeUndefined<Uuid>,
+    /// When.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
+    /// The contact who drives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_contact_id: Option<Uuid>,
+    /// The vehicle as the customer named it.
+    #[serde(default, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    #[oai(validator(max_length = 200))]
+    pub vehicle: MaybeUndefined<String>,
+}
+
+/// A corrected comment.
+#[derive(Object, Serialize, Deserialize, Debug, Clone, Default)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CommentPatch {
+    /// The text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[oai(validator(max_length = 5000))]
+    pub text: Option<String>,
 }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result, activity,
-    ports::statuses::StatusSet,
+    ports::{directory::DirectoryKind, statuses::StatusSet},
     storage::StorageKey,
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, AfterCommit, Uow},
@@ -130,13 +130,14 @@ pub(crate) async fn add<K: Kind>(
     app: &App,
     cx: &Cx,
     opportunity_id: Uuid,
-    body: K,
+    mut body: K,
 ) -> Result<ActionView<K>> {
     // Access first: a caller who cannot reach the opportunity learns nothing from the body.
     let uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
     body.check(app, cx).await?;
-    let now = uow.now();
+    // As stored: PostgreSQL keeps microseconds, so the answer and a later read agree.
+    let now = chrono::SubsecRound::trunc_subsecs(uow.now(), 6);
     let a = NewAction::of(&body, Some(cx.user_id()), now)?;
     let id = a.id;
     add_in(&uow, &o, a).await?;
@@ -149,8 +150,50 @@ pub(crate) async fn add<K: Kind>(
     })
 }
 
+/// The action `action_id` of kind `K` on the opportunity the unit of work locked, when the
+/// caller may change it: anyone who writes the opportunity for tasks and follow-ups; for an
+/// authored kind ([`Kind::AUTHORED`]) its author, or a holder of
+/// `opportunities.actions`/`write` whose scope reaches the opportunity (403 otherwise).
+async fn changeable<K: Kind>(
+    uow: &Uow<'_>,
+    cx: &Cx,
+    o: &opportunity::Model,
+    action_id: Uuid,
+) -> Result<opportunity_action::Model> {
+    let row = opportunity_action::Entity::scoped(cx)
+        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
+        .filter(opportunity_action::Column::Kind.eq(K::KIND))
+        .filter(opportunity_action::Column::Id.eq(action_id))
+        .one(uow.txn())
+        .await?
+        .ok_or(Error::NotFound(K::KIND))?;
+    if !K::AUTHORED || row.created_by == Some(cx.user_id()) {
+        return Ok(row);
+    }
+    let app = uow.app();
+    let write = forecourt_core::access::Action::Write;
+    let reaches = match app.authz.scope(cx.user(), OTHERS_ACTIONS, write).await? {
+        Some(_) => {
+            let managing = app.authz.context(cx.user(), OTHERS_ACTIONS, write).await?;
+            load(uow.txn(), &managing, o.id).await.is_ok()
+        }
+        None => false,
+    };
+    if reaches {
+        Ok(row)
+    } else {
+        Err(Error::forbidden(msg!(
+            "only its author or a manager of the opportunity may change or withdraw it"
+        )))
+    }
+}
+
+/// The permission object of correcting and withdrawing what someone else added to a lead
+/// page (managers at their establishment by default).
+pub const OTHERS_ACTIONS: &str = "opportunities.actions";
+
 /// Changes one action: the given fields replace the stored ones, and the result is checked
-/// exactly like a new action of its kind.
+/// exactly like a new action of its kind. Who may: see [`changeable`].
 pub(crate) async fn update<K: Kind>(
     app: &App,
     cx: &Cx,
@@ -160,13 +203,7 @@ pub(crate) async fn update<K: Kind>(
 ) -> Result<ActionView<K>> {
     let uow = Uow::begin(app, cx).await?;
     let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
-    let row = opportunity_action::Entity::scoped(cx)
-        .filter(opportunity_action::Column::OpportunityId.eq(o.id))
-        .filter(opportunity_action::Column::Kind.eq(K::KIND))
-        .filter(opportunity_action::Column::Id.eq(action_id))
-        .one(uow.txn())
-        .await?
-        .ok_or(Error::NotFound(K::KIND))?;
+    let row = changeable::<K>(&uow, cx, &o, action_id).await?;
     let mut merged = row.data.clone();
     if let (Some(target), serde_json::Value::Object(changes)) = (
         merged.as_object_mut(),
@@ -174,7 +211,7 @@ pub(crate) async fn update<K: Kind>(
     ) {
         target.extend(changes);
     }
-    let body: K = serde_json::from_value(merged).map_err(Error::internal)?;
+    let mut body: K = serde_json::from_value(merged).map_err(Error::internal)?;
     body.check(app, cx).await?;
     let data = serde_json::to_value(&body).map_err(Error::internal)?;
     opportunity_action::Entity::update_in(cx)
@@ -198,6 +235,32 @@ pub(crate) async fn update<K: Kind>(
         created_at: row.created_at,
         data: body,
     })
+}
+
+/// Withdraws one action (its author, or see [`changeable`]): it leaves the lead page, and the
+/// Details tab keeps what it was.
+pub(crate) async fn withdraw<K: Kind>(
+    app: &App,
+    cx: &Cx,
+    opportunity_id: Uuid,
+    action_id: Uuid,
+) -> Result<()> {
+    let uow = Uow::begin(app, cx).await?;
+    let o = lock(&uow, cx, opportunity_id, Change::action(K::REMARK)).await?;
+    let row = changeable::<K>(&uow, cx, &o, action_id).await?;
+    opportunity_action::Entity::delete_in(cx)
+        .filter(opportunity_action::Column::Id.eq(row.id))
+        .exec(uow.txn())
+        .await?;
+    let mut changes = row.data;
+    if let Some(c) = changes.as_object_mut() {
+        c.insert("action_id".into(), serde_json::json!(row.id));
+    }
+    uow.record(
+        Activity::new("opportunity", o.id, format!("{}_withdrawn", K::KIND)).changes(changes),
+    )
+    .await?;
+    uow.commit().await
 }
 
 /// The actions of one opportunity of `kind` (one of them when `id` is given), newest first,
@@ -257,15 +320,32 @@ async fn rows(
     Ok(out)
 }
 
+/// One action of a kind (404 when the opportunity has no such action).
+pub(crate) async fn one<K: Kind>(
+    app: &App,
+    cx: &Cx,
+    opportunity_id: Uuid,
+    action_id: Uuid,
+) -> Result<ActionView<K>> {
+    views::<K>(rows(app, cx, opportunity_id, K::KIND, Some(action_id)).await?)
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound(K::KIND))
+}
+
 /// The actions of one kind, newest first.
 pub(crate) async fn list<K: Kind>(
     app: &App,
     cx: &Cx,
     opportunity_id: Uuid,
 ) -> Result<Vec<ActionView<K>>> {
-    let rows = rows(app, cx, opportunity_id, K::KIND, None).await?;
-    Ok(rows
-        .into_iter()
+    Ok(views::<K>(
+        rows(app, cx, opportunity_id, K::KIND, None).await?,
+    ))
+}
+
+fn views<K: Kind>(rows: Vec<opportunity_action::Model>) -> Vec<ActionView<K>> {
+    rows.into_iter()
         .filter_map(|r| {
             let data = serde_json::from_value::<K>(r.data).ok()?;
             Some(ActionView {
@@ -275,7 +355,7 @@ pub(crate) async fn list<K: Kind>(
                 data,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Every action on the opportunity, who and when, newest first.
@@ -290,20 +370,29 @@ pub(crate) async fn history(app: &App, cx: &Cx, opportunity_id: Uuid) -> Result<
         500,
     )
     .await?;
+    // Names are read now, in one statement for every actor of the page: a renamed user is
+    // still that person, and no write pays for a lookup it does not need.
+    let mut actors: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_user_id).collect();
+    actors.sort_unstable();
+    actors.dedup();
+    let names = app
+        .ports
+        .directory
+        .names((&app.db).into(), cx.tenant(), DirectoryKind::User, &actors)
+        .await?;
+    let label = links::label(&app.db, cx, o.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| HistoryEntry {
             at: r.at,
+            actor_name: r.actor_user_id.and_then(|u| names.get(&u).cloned()),
             actor_user_id: r.actor_user_id,
             actor: r.actor,
             action: r.action,
             changes: r.changes,
+            label: label.clone(),
         })
         .collect())
-}
-
-fn euros(v: f64) -> String {
-    format!("{v:.2}")
 }
 
 /// Renders the purchase order of the latest offer in `language` and queues it for the
@@ -335,7 +424,7 @@ pub(crate) async fn purchase_order(
             [
                 Some(v.make.as_str()),
                 Some(v.model.as_str()),
-                v.version.as_deref(),
+                v.trim.as_deref(),
             ]
             .into_iter()
             .flatten()
@@ -391,9 +480,9 @@ pub(crate) async fn purchase_order(
         "dealer": dealer,
         "vehicle": vehicle_name,
         "vin": car.as_ref().map(|v| v.vin.clone()),
-        "price": euros(offer.price),
-        "discount": euros(offer.discount),
-        "total": euros(offer.price - offer.discount),
+        "price": offer.price.to_string(),
+        "discount": offer.discount.to_string(),
+        "total": offer.price.minus(offer.discount).unwrap_or_default().to_string(),
         "valid_until": offer.valid_until.to_string(),
         "reference": o.id.to_string(),
     });

@@ -34,6 +34,13 @@ pub struct HistoryEntry {
     pub actor_user_id: Option<Uuid>,
     /// `user:<id>` or `system:<job>`.
     pub actor: String,
+    /// The acting user's name as it is now (absent for the system, or a user no longer
+    /// known).
+    #[oai(nullable)]
+    pub actor_name: Option<String>,
+    /// What the entry is about, as people name it: the opportunity's label (its first
+    /// contact's name).
+    pub label: String,
     /// What, e.g. `created`, `status_changed`, `offer_added`.
     pub action: String,
     /// The details.

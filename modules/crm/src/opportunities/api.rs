@@ -71,8 +71,10 @@ impl OpportunitiesApi {
     /// Create an opportunity
     ///
     /// Links at least one contact (blocked contacts: 422 `contact_blocked`; a contact the
-    /// caller cannot see: 404). Answers with the contacts' other open opportunities, so the
-    /// client can extend one rather than keep a duplicate.
+    /// caller cannot see: 404). Answers 201 with the opportunity itself (as `GET` on its
+    /// `Location` answers it, with its `ETag`) and, in `other_open_opportunities`, the
+    /// contacts' other open opportunities, so the client can extend one rather than keep a
+    /// duplicate.
     #[oai(path = "/opportunities", method = "post")]
     async fn create(
         &self,
@@ -93,10 +95,15 @@ impl OpportunitiesApi {
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
         let others = reads::open_of_contacts(&app, &read, &contact_ids, id).await?;
-        Ok(Created::Created(Json(CreatedOpportunity {
-            opportunity,
-            other_open_opportunities: others,
-        })))
+        let version = opportunity.version;
+        Ok(Created::at(
+            format!("/api/v1/opportunities/{id}"),
+            CreatedOpportunity {
+                opportunity,
+                other_open_opportunities: others,
+            },
+        )
+        .tagged(version))
     }
 
     /// Get an opportunity
@@ -228,10 +235,13 @@ impl OpportunitiesApi {
             .await?;
         let o = service::link(&app, &cx, id.0, body.0).await?;
         let view = reads::view(&app, &cx, o).await?;
-        Ok(Created::Created(Json(List {
-            items: view.contacts,
-            next_cursor: None,
-        })))
+        Ok(Created::at(
+            format!("/api/v1/opportunities/{}", view.id),
+            List {
+                items: view.contacts,
+                next_cursor: None,
+            },
+        ))
     }
 
     /// Unlink a contact

@@ -109,6 +109,24 @@ pub(crate) async fn links(
         .await?)
 }
 
+/// An opportunity's label, as people name it: its first contact's name (empty without one).
+/// The assignment mail and the Details tab show it.
+pub(crate) async fn label(
+    conn: &impl ConnectionTrait,
+    t: &impl Tenanted,
+    id: Uuid,
+) -> Result<String> {
+    Ok(match links(conn, t, id).await?.first() {
+        Some(l) => contacts::scoped(t)
+            .filter(crate::contacts::entities::contact::Column::Id.eq(l.contact_id))
+            .one(conn)
+            .await?
+            .map(|c| c.display_name)
+            .unwrap_or_default(),
+        None => String::new(),
+    })
+}
+
 /// Checks a contact can be linked: visible to the caller (404 otherwise) and not blocked.
 pub(crate) async fn linkable(
     conn: &DatabaseTransaction,

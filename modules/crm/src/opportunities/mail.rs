@@ -1,15 +1,11 @@
 //! The mail an opportunity's writers queue.
 
-use crate::{
-    contacts::service as contacts,
-    opportunities::{entities::opportunity, links::links},
-};
+use crate::opportunities::{entities::opportunity, links::label};
 use forecourt_core::{
     Result,
     tenancy::{Cx, Tenanted},
     uow::Uow,
 };
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -30,15 +26,7 @@ pub(crate) async fn notify_assignee(
         .await?
         .map(|m| m.name)
         .unwrap_or_default();
-    let customer = match links(uow.txn(), cx, o.id).await?.first() {
-        Some(l) => contacts::scoped(cx)
-            .filter(crate::contacts::entities::contact::Column::Id.eq(l.contact_id))
-            .one(uow.txn())
-            .await?
-            .map(|c| c.display_name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let customer = label(uow.txn(), cx, o.id).await?;
     let language = directory
         .tenant_info(app, o.tenant_id)
         .await?

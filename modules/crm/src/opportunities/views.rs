@@ -159,13 +159,15 @@ impl From<OpportunityView> for OpportunityResponse {
     }
 }
 
-/// A created opportunity and the contacts' other open opportunities, so the client can offer
+/// A created opportunity: the opportunity itself (the body `GET` on its `Location` answers)
+/// and, in a field of its own, the contacts' other open opportunities, so the client can offer
 /// to extend one instead of keeping a duplicate.
 #[derive(Object)]
 pub struct CreatedOpportunity {
     /// The new opportunity.
+    #[oai(flatten)]
     pub opportunity: OpportunityView,
-    /// Other open opportunities of the linked contacts.
+    /// Other open opportunities of the linked contacts that the caller may read.
     pub other_open_opportunities: Vec<OpportunityView>,
 }
 

@@ -4,7 +4,7 @@ use crate::{
     opportunities::{links, reads, views::OpportunityView},
     vehicles::{
         service,
-        views::{VehicleBody, VehicleStatus, VehicleView},
+        views::{VehicleBody, VehiclePatch, VehicleResponse, VehicleStatus, VehicleView},
     },
 };
 use forecourt_core::{
@@ -15,7 +15,7 @@ use forecourt_core::{
 use poem::web::Data;
 use poem_openapi::{
     OpenApi, Tags,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 use std::sync::Arc;
@@ -54,7 +54,8 @@ impl VehiclesApi {
 
     /// Add a vehicle to stock
     ///
-    /// Needs `vehicles`/`write`. The VIN is unique in the tenant (409 `duplicate_vin`).
+    /// Needs `vehicles`/`write`. The VIN is unique in the tenant (409 `duplicate_vin`). The
+    /// price is in integer cents. Answers the vehicle, its `Location` and its `ETag`.
     #[oai(path = "/vehicles", method = "post")]
     async fn create(
         &self,
@@ -67,19 +68,48 @@ impl VehiclesApi {
             .context(&auth.0, "vehicles", Action::Write)
             .await?;
         let v = service::create(&app, &cx, body.0).await?;
-        Ok(Created::Created(Json(v.into())))
+        let version = v.version;
+        Ok(Created::at(format!("/api/v1/vehicles/{}", v.id), VehicleView::from(v)).tagged(version))
     }
 
     /// Get a vehicle
+    ///
+    /// With its `ETag`: send it back as `If-Match` when changing the vehicle.
     #[oai(path = "/vehicles/:id", method = "get")]
     async fn get(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> poem::Result<Json<VehicleView>> {
+    ) -> poem::Result<VehicleResponse> {
         let cx = app.authz.context(&auth.0, "vehicles", Action::Read).await?;
-        Ok(Json(service::find(&app.db, &cx, id.0).await?.into()))
+        Ok(service::find(&app.db, &cx, id.0).await?.into())
+    }
+
+    /// Change a vehicle
+    ///
+    /// Needs `vehicles`/`write`. Price (integer cents), status (`in_stock`, `reserved`,
+    /// `sold`) and the descriptive fields; absent fields stay, `null` clears `trim` or
+    /// `mileage_km`. With `If-Match` carrying a stale ETag (someone changed the vehicle since
+    /// it was read) the answer is 412 and nothing changes. Recorded in the vehicle's activity.
+    #[oai(path = "/vehicles/:id", method = "patch")]
+    async fn patch(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: JsonBody<VehiclePatch>,
+    ) -> poem::Result<VehicleResponse> {
+        let cx = app
+            .authz
+            .context(&auth.0, "vehicles", Action::Write)
+            .await?;
+        Ok(
+            service::patch(&app, &cx, id.0, if_match.0.as_deref(), body.0)
+                .await?
+                .into(),
+        )
     }
 
     /// Opportunities involving a vehicle

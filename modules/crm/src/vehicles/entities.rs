@@ -13,7 +13,7 @@ pub mod vehicle {
         pub vin: String,
         pub make: String,
         pub model: String,
-        pub version: Option<String>,
+        pub trim: Option<String>,
         pub year: i32,
         pub mileage_km: Option<i32>,
         pub price_cents: i64,
@@ -21,8 +21,10 @@ pub mod vehicle {
         pub establishment_id: Option<Uuid>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub version: i32,
     }
     no_relations!();
 }
 
 forecourt_core::tenant_scoped!(vehicle);
+forecourt_core::versioned!(vehicle);

@@ -3,7 +3,7 @@
 
 use crate::vehicles::{
     entities::vehicle,
-    views::{VehicleBody, VehicleStatus, VehicleView},
+    views::{VehicleBody, VehiclePatch, VehicleStatus, VehicleView},
 };
 use forecourt_core::msg;
 use forecourt_core::{
@@ -13,6 +13,7 @@ use forecourt_core::{
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, Uow},
 };
+use poem_openapi::types::MaybeUndefined;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, prelude::Expr,
 };
@@ -57,6 +58,10 @@ pub async fn set_status(uow: &Uow<'_>, id: Uuid, status: &str, why: &str) -> Res
     vehicle::Entity::update_in(uow)
         .col_expr(vehicle::Column::Status, Expr::value(status))
         .col_expr(vehicle::Column::UpdatedAt, Expr::value(uow.now()))
+        .col_expr(
+            vehicle::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(vehicle::Column::Version), 1),
+        )
         .filter(vehicle::Column::Id.eq(id))
         .exec(uow.txn())
         .await?;
@@ -150,24 +155,40 @@ pub async fn page(
     Ok(page.map(VehicleView::from))
 }
 
-/// Adds a vehicle to the stock of the caller's tenant, at the caller's establishment.
-pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model> {
+fn year(app: &App, y: i32) -> Result<i32> {
     let this_year = chrono::Datelike::year(&app.clock.now());
-    if !(1900..=this_year + 1).contains(&b.year) {
+    if !(1900..=this_year + 1).contains(&y) {
         return Err(Error::invalid(
             "year",
             msg!("between 1900 and {last}", last = this_year + 1),
         ));
     }
-    if b.mileage_km.is_some_and(|m| m < 0) {
+    Ok(y)
+}
+
+fn mileage(m: Option<i32>) -> Result<Option<i32>> {
+    if m.is_some_and(|m| m < 0) {
         return Err(Error::invalid("mileage_km", msg!("not negative")));
     }
-    if !b.price.is_finite() || b.price < 0.0 || b.price > 100_000_000.0 {
-        return Err(Error::invalid(
-            "price",
-            msg!("a price in euros, not negative"),
-        ));
-    }
+    Ok(m)
+}
+
+fn trim(t: Option<&str>) -> Result<Option<String>> {
+    t.map(|v| required("trim", v, 100)).transpose()
+}
+
+/// A VIN already in the tenant's stock: 409.
+fn duplicate_vin(e: sea_orm::DbErr) -> Error {
+    map_unique(
+        e,
+        "duplicate_vin",
+        msg!("a vehicle with this VIN is in stock"),
+        "vin",
+    )
+}
+
+/// Adds a vehicle to the stock of the caller's tenant, at the caller's establishment.
+pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model> {
     let now = app.clock.now();
     let am = vehicle::ActiveModel {
         tenant_id: Set(cx.tenant().uuid()),
@@ -175,28 +196,18 @@ pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model
         vin: Set(vin("vin", &b.vin)?),
         make: Set(required("make", &b.make, 60)?),
         model: Set(required("model", &b.model, 60)?),
-        version: Set(b
-            .version
-            .as_deref()
-            .map(|v| required("version", v, 100))
-            .transpose()?),
-        year: Set(b.year),
-        mileage_km: Set(b.mileage_km),
-        price_cents: Set((b.price * 100.0).round() as i64),
+        trim: Set(trim(b.trim.as_deref())?),
+        year: Set(year(app, b.year)?),
+        mileage_km: Set(mileage(b.mileage_km)?),
+        price_cents: Set(b.price.cents()),
         status: Set(b.status.unwrap_or(VehicleStatus::InStock).key().to_string()),
         establishment_id: Set(cx.establishment_id()),
         created_at: Set(now),
         updated_at: Set(now),
+        version: Set(1),
     };
     let uow = Uow::begin(app, cx).await?.at(now);
-    let v = am.insert(uow.txn()).await.map_err(|e| {
-        map_unique(
-            e,
-            "duplicate_vin",
-            msg!("a vehicle with this VIN is in stock"),
-            "vin",
-        )
-    })?;
+    let v = am.insert(uow.txn()).await.map_err(duplicate_vin)?;
     uow.record(
         Activity::new("vehicle", v.id, "created").changes(serde_json::json!({"vin": v.vin})),
     )
@@ -205,8 +216,80 @@ pub async fn create(app: &App, cx: &Cx, b: VehicleBody) -> Result<vehicle::Model
     Ok(v)
 }
 
+/// What of a vehicle its activity entries show.
+fn recorded(v: &vehicle::Model) -> serde_json::Value {
+    json!({
+        "vin": v.vin, "make": v.make, "model": v.model, "trim": v.trim, "year": v.year,
+        "mileage_km": v.mileage_km, "price": v.price_cents, "status": v.status,
+    })
+}
+
+/// Changes a stock vehicle: the given fields, checked as on creation. With `If-Match`
+/// carrying another version than the stored one the answer is 412 and nothing changes.
+pub async fn patch(
+    app: &App,
+    cx: &Cx,
+    id: Uuid,
+    if_match: Option<&str>,
+    p: VehiclePatch,
+) -> Result<vehicle::Model> {
+    let uow = Uow::begin(app, cx).await?;
+    let v = find(uow.txn(), cx, id).await?;
+    if let Some(m) = if_match
+        && !forecourt_core::http::if_match(m, v.version)
+    {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut am: vehicle::ActiveModel = v.clone().into();
+    if let Some(x) = &p.vin {
+        am.vin = Set(vin("vin", x)?);
+    }
+    if let Some(x) = &p.make {
+        am.make = Set(required("make", x, 60)?);
+    }
+    if let Some(x) = &p.model {
+        am.model = Set(required("model", x, 60)?);
+    }
+    match &p.trim {
+        MaybeUndefined::Value(x) => am.trim = Set(trim(Some(x))?),
+        MaybeUndefined::Null => am.trim = Set(None),
+        MaybeUndefined::Undefined => {}
+    }
+    if let Some(y) = p.year {
+        am.year = Set(year(app, y)?);
+    }
+    match p.mileage_km {
+        MaybeUndefined::Value(m) => am.mileage_km = Set(mileage(Some(m))?),
+        MaybeUndefined::Null => am.mileage_km = Set(None),
+        MaybeUndefined::Undefined => {}
+    }
+    if let Some(price) = p.price {
+        am.price_cents = Set(price.cents());
+    }
+    if let Some(s) = p.status {
+        am.status = Set(s.key().to_string());
+    }
+    // The claim fails when another writer changed it since it was read here: 412, as for a
+    // stale `If-Match`.
+    if !uow.claim::<vehicle::Entity>(v.id, v.version).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    am.version = Set(v.version + 1);
+    am.updated_at = Set(uow.now());
+    let updated = am.update(uow.txn()).await.map_err(duplicate_vin)?;
+    uow.record(
+        Activity::new("vehicle", v.id, "updated").changes(forecourt_core::activity::diff(
+            &recorded(&v),
+            &recorded(&updated),
+        )),
+    )
+    .await?;
+    uow.commit().await?;
+    Ok(updated)
+}
+
 /// Stock vehicles matching a query: a VIN prefix (an index range on `(tenant_id, vin)`), or
-/// make, model and version containing every word of it.
+/// make, model and trim containing every word of it.
 pub async fn search(app: &App, t: &impl Tenanted, q: &str, limit: u64) -> Result<Vec<VehicleView>> {
     use sea_orm::{
         ExprTrait, QueryOrder, QuerySelect,
@@ -228,7 +311,7 @@ pub async fn search(app: &App, t: &impl Tenanted, q: &str, limit: u64) -> Result
         let any = sea_orm::Condition::any()
             .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Make))).like(pattern.clone()))
             .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Model))).like(pattern.clone()))
-            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Version))).like(pattern));
+            .add(Expr::expr(Func::lower(Expr::col(vehicle::Column::Trim))).like(pattern));
         by_name = by_name.add(any);
     }
     let by_vin = sea_orm::Condition::all()

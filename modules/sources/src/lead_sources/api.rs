@@ -62,7 +62,10 @@ impl LeadSourcesApi {
     ) -> poem::Result<Created<LeadSourceView>> {
         let cx = app.authz.context(&auth.0, OBJECT, Action::Write).await?;
         let m = service::create(&app, &cx, &body.name).await?;
-        Ok(Created::Created(Json(m.into())))
+        Ok(Created::at(
+            format!("/api/v1/lead-sources/{}", m.id),
+            m.into(),
+        ))
     }
 
     /// Get a lead source

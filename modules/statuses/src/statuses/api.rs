@@ -5,14 +5,14 @@ use super::{
     service, transitions,
     validate::entity as parse_entity,
     views::{
-        ArchiveInput, Archived, NewStatus, PolicyInput, PolicyResponse, StatusCreated, StatusOrder,
-        StatusPatch, StatusResponse, StatusView, TransitionInput, TransitionView,
+        ArchiveInput, Archived, NewStatus, PolicyInput, PolicyResponse, StatusOrder, StatusPatch,
+        StatusResponse, StatusView, TransitionInput, TransitionView,
     },
 };
 use forecourt_core::{
     App,
     access::Action,
-    http::{JsonBody, List, NoContent, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, TenantAuth},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -77,10 +77,12 @@ impl StatusesApi {
         /// `opportunity` or `prospect`.
         entity: Query<String>,
         body: JsonBody<NewStatus>,
-    ) -> poem::Result<StatusCreated> {
+    ) -> poem::Result<Created<StatusView>> {
         let cx = app.authz.context(&auth.0, OBJECT, Action::Write).await?;
         let e = parse_entity(&entity.0)?;
-        Ok(service::create(&app, &cx, e, &body).await?.into())
+        let m = service::create(&app, &cx, e, &body).await?;
+        let version = m.version;
+        Ok(Created::at(format!("/api/v1/statuses/{}", m.id), StatusView::from(m)).tagged(version))
     }
 
     /// Reorder statuses

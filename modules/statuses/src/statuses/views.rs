@@ -163,21 +163,6 @@ impl From<status::Model> for StatusResponse {
     }
 }
 
-/// A created status, with its `ETag`.
-#[derive(poem_openapi::ApiResponse)]
-pub enum StatusCreated {
-    /// Created.
-    #[oai(status = 201)]
-    Created(Json<StatusView>, #[oai(header = "ETag")] String),
-}
-
-impl From<status::Model> for StatusCreated {
-    fn from(m: status::Model) -> Self {
-        let tag = forecourt_core::http::etag(m.version);
-        StatusCreated::Created(Json(m.into()), tag)
-    }
-}
-
 /// A status to create. It goes last in the entity's list.
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
