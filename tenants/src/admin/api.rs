@@ -54,6 +54,7 @@ impl AdminApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 

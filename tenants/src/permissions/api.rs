@@ -42,6 +42,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items: items.into_iter().map(Into::into).collect(),
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -110,6 +111,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -136,6 +138,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 }

@@ -59,6 +59,7 @@ impl UsersApi {
         Ok(Json(List {
             items,
             next_cursor: page.next_cursor,
+            total: None,
         }))
     }
 
@@ -195,6 +196,7 @@ impl UsersApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 

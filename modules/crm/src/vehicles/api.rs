@@ -102,6 +102,7 @@ impl VehiclesApi {
         Ok(Json(List {
             items: reads::visible_views(&app, &cx, ids).await?,
             next_cursor: None,
+            total: None,
         }))
     }
 }
