@@ -68,7 +68,11 @@ impl Operations {
 
     /// The operations `method` on `path` may reach (several when a literal segment and a
     /// path parameter both match it).
-    fn matching<'a>(&'a self, method: &'a Method, path: &str) -> impl Iterator<Item = &'a Operation> {
+    fn matching<'a>(
+        &'a self,
+        method: &'a Method,
+        path: &str,
+    ) -> impl Iterator<Item = &'a Operation> {
         let parts: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty())
@@ -102,7 +106,12 @@ impl Operations {
     /// never silently ignored by a list, nor by any operation added later. The route that
     /// names the path most literally is the one the router takes; requests to no known
     /// operation are left to the router (404, 405).
-    pub fn check_query(&self, method: &Method, path: &str, query: Option<&str>) -> crate::Result<()> {
+    pub fn check_query(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> crate::Result<()> {
         let Some(query) = query.filter(|q| !q.is_empty()) else {
             return Ok(());
         };

@@ -271,7 +271,9 @@ impl<'a, M> Keyset<'a, M> {
                     k: self.field.map(|f| (f.key)(last)),
                     id: id_of(last),
                 };
-                serde_json::to_vec(&c).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+                serde_json::to_vec(&c)
+                    .ok()
+                    .map(|b| URL_SAFE_NO_PAD.encode(b))
             }
             _ => None,
         };
@@ -299,7 +301,9 @@ pub async fn count_if_asked<E: EntityTrait>(
         .expr(Expr::cust("COUNT(*)"))
         .from_subquery(rows, "counted")
         .to_owned();
-    let row = db.query_one_raw(db.get_database_backend().build(&stmt)).await?;
+    let row = db
+        .query_one_raw(db.get_database_backend().build(&stmt))
+        .await?;
     let n: i64 = match row {
         Some(r) => r.try_get_by_index(0)?,
         None => 0,

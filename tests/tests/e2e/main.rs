@@ -16,6 +16,7 @@ mod errors;
 mod gating;
 mod isolation;
 mod lead_page;
+mod lists;
 mod multinode;
 mod onboarding;
 mod opel;

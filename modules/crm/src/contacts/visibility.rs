@@ -198,7 +198,9 @@ impl ContactFilter {
         query
             .apply_if(self.team, |q, v| q.filter(C::AssignedTeamId.eq(v)))
             .apply_if(self.user, |q, v| q.filter(C::AssignedUserId.eq(v)))
-            .apply_if(self.establishment, |q, v| q.filter(C::EstablishmentId.eq(v)))
+            .apply_if(self.establishment, |q, v| {
+                q.filter(C::EstablishmentId.eq(v))
+            })
             .apply_if(self.company, |q, v| q.filter(C::CompanyId.eq(v)))
             .apply_if(self.lifecycle.clone(), |q, v| q.filter(C::Lifecycle.eq(v)))
             .apply_if(self.prospect_status.clone(), |q, v| {

@@ -261,18 +261,22 @@ impl OpportunityFilter {
                 .filter(opportunity_contact::Column::ContactId.eq(c))
                 .into_query()
         });
-        Ok(q.apply_if(self.status.clone(), |q, v| q.filter(C::Status.eq(v)))
-            .apply_if(kind, |q, v| q.filter(v))
-            .apply_if(self.user, |q, v| q.filter(C::AssignedUserId.eq(v)))
-            .apply_if(self.team, |q, v| q.filter(C::AssignedTeamId.eq(v)))
-            .apply_if(self.establishment, |q, v| q.filter(C::EstablishmentId.eq(v)))
-            .apply_if(self.source, |q, v| q.filter(C::SourceId.eq(v)))
-            .apply_if(contact, |q, v| q.filter(C::Id.in_subquery(v)))
-            .apply_if(self.created_after, |q, v| q.filter(C::CreatedAt.gte(v)))
-            .apply_if(self.created_before, |q, v| q.filter(C::CreatedAt.lt(v)))
-            .apply_if(self.updated_after, |q, v| q.filter(C::UpdatedAt.gte(v)))
-            .apply_if(self.updated_before, |q, v| q.filter(C::UpdatedAt.lt(v)))
-            .apply_if(self.expired, |q, v| q.filter(C::Expired.eq(v))))
+        Ok(
+            q.apply_if(self.status.clone(), |q, v| q.filter(C::Status.eq(v)))
+                .apply_if(kind, |q, v| q.filter(v))
+                .apply_if(self.user, |q, v| q.filter(C::AssignedUserId.eq(v)))
+                .apply_if(self.team, |q, v| q.filter(C::AssignedTeamId.eq(v)))
+                .apply_if(self.establishment, |q, v| {
+                    q.filter(C::EstablishmentId.eq(v))
+                })
+                .apply_if(self.source, |q, v| q.filter(C::SourceId.eq(v)))
+                .apply_if(contact, |q, v| q.filter(C::Id.in_subquery(v)))
+                .apply_if(self.created_after, |q, v| q.filter(C::CreatedAt.gte(v)))
+                .apply_if(self.created_before, |q, v| q.filter(C::CreatedAt.lt(v)))
+                .apply_if(self.updated_after, |q, v| q.filter(C::UpdatedAt.gte(v)))
+                .apply_if(self.updated_before, |q, v| q.filter(C::UpdatedAt.lt(v)))
+                .apply_if(self.expired, |q, v| q.filter(C::Expired.eq(v))),
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{
     opportunities::{entities::opportunity, service::in_reach},
     tasks::views::TaskItem,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use forecourt_core::{
     Error, Result,
     http::{Key, Page, PageRequest, SortField, fetch_sorted},
@@ -16,7 +16,7 @@ use forecourt_core::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 
@@ -53,7 +53,16 @@ fn pg_instant(e: Expr) -> Expr {
 /// An instant as SQLite compares it: one fixed-width text (milliseconds), whatever the
 /// fraction and zone of the stored or given value.
 fn sqlite_instant(e: Expr) -> Expr {
-    Expr::cust_with_expr("strftime('%Y-%m-%dT%H:%M:%f', $1)", e)
+    Func::cust("strftime")
+        .arg("%Y-%m-%dT%H:%M:%f")
+        .arg(e)
+        .into()
+}
+
+/// A client's instant as RFC 3339 text, the form both backends' normalisations read
+/// (a bound date-time is text in another form on SQLite).
+fn text_of(at: DateTime<Utc>) -> Expr {
+    Expr::val(at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
 /// The due date of the task of a row: the text it was stored as.
@@ -93,16 +102,18 @@ pub async fn page(
         })
         .apply_if(filter.done, |q, v| q.filter(done.clone().eq(v)))
         .apply_if(filter.due_after, |q, v| {
-            q.filter(due.clone().gte(instant(Expr::val(v))))
+            q.filter(due.clone().gte(instant(text_of(v))))
         })
         .apply_if(filter.due_before, |q, v| {
-            q.filter(due.clone().lt(instant(Expr::val(v))))
+            q.filter(due.clone().lt(instant(text_of(v))))
         });
     let sorts = [
         SortField::expr("due_at", due.clone(), due_key).compared_as(instant),
-        SortField::column("created_at", A::CreatedAt, |m: &opportunity_action::Model| {
-            m.created_at.into()
-        }),
+        SortField::column(
+            "created_at",
+            A::CreatedAt,
+            |m: &opportunity_action::Model| m.created_at.into(),
+        ),
     ];
     let page = fetch_sorted(db, q, A::Id, &sorts, req).await?;
     let rows = page
