@@ -35,7 +35,7 @@ pub struct List<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     /// How many records the whole list holds with the same filters, within the caller's
     /// reach: only when the request asked for it with `count=true` (it costs one more
     /// statement), absent otherwise.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub total: Option<u64>,
 }
 
