@@ -84,6 +84,8 @@ pub enum Key {
     Text(String),
     /// An instant (creation, change, due dates).
     Instant(DateTime<Utc>),
+    /// A whole number (amounts in cents, years).
+    Int(i64),
 }
 
 impl From<String> for Key {
@@ -98,11 +100,18 @@ impl From<DateTime<Utc>> for Key {
     }
 }
 
+impl From<i64> for Key {
+    fn from(v: i64) -> Self {
+        Key::Int(v)
+    }
+}
+
 impl Key {
     fn value(self) -> Value {
         match self {
             Key::Text(s) => s.into(),
             Key::Instant(t) => t.into(),
+            Key::Int(i) => i.into(),
         }
     }
 }

@@ -743,3 +743,67 @@ async fn another_tenants_ids_in_filters_find_nothing() {
     let page = s.get(&format!("{OPPS}?cursor={b_opp}"), ta).await.ok(200);
     assert!(!page.ids().contains(b_opp));
 }
+
+/// A fresh valid VIN (17 characters, no I/O/Q): an Opel prefix and 8 random digits.
+fn fresh_vin() -> String {
+    let tail: String = unique("v")
+        .chars()
+        .skip(2)
+        .take(8)
+        .map(|c| char::from_digit(c.to_digit(16).unwrap() % 10, 10).unwrap())
+        .collect();
+    format!("W0L0XCF08{tail}")
+}
+
+#[tokio::test]
+async fn vehicles_list_filters_and_sorts() {
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let tok = t.admin_token.as_str();
+    const VEHICLES: &str = "/api/v1/vehicles";
+    let add = |make: &str, price: i64| {
+        // Whole numbers: the price reads the same whatever its unit.
+        let body = json!({"vin": fresh_vin(), "make": make, "model": "M", "year": 2024,
+                          "price": price});
+        let s = &s;
+        async move { s.post(VEHICLES, tok, body).await.ok(201).str("id") }
+    };
+    let v1 = add("Opel", 30000).await;
+    let v2 = add("Citroen", 20000).await;
+    let v3 = add("Opel", 20000).await;
+    for (query, want) in [
+        ("", vec![&v1, &v2, &v3]),
+        ("make=Opel", vec![&v1, &v3]),
+        ("status=in_stock", vec![&v1, &v2, &v3]),
+        ("status=sold", vec![]),
+        ("sort=price", vec![&v2, &v3, &v1]),
+        ("sort=-price", vec![&v1, &v3, &v2]),
+        ("sort=make", vec![&v2, &v1, &v3]),
+        ("sort=-created_at", vec![&v3, &v2, &v1]),
+    ] {
+        let path = with(VEHICLES, query);
+        assert_eq!(ids(&s, &path, tok).await, want, "{query}");
+        assert_eq!(
+            all_pages(&s, &with(&path, "limit=1"), tok).await,
+            want,
+            "{query}, one by one"
+        );
+    }
+    let page = s
+        .get(&format!("{VEHICLES}?make=Opel&count=true&limit=1"), tok)
+        .await
+        .ok(200);
+    assert_eq!(page["total"], 2, "{page}");
+    s.get(&format!("{VEHICLES}?sort=year"), tok)
+        .await
+        .invalid("sort");
+    s.get(&format!("{VEHICLES}?colour=red"), tok)
+        .await
+        .invalid("colour");
+    let other = s.tenant("go").await;
+    assert!(
+        ids(&s, &format!("{VEHICLES}?make=Opel"), &other.admin_token)
+            .await
+            .is_empty()
+    );
+}
