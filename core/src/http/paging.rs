@@ -438,3 +438,90 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> List<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row of a test list: its id and name.
+    struct Row(Uuid, String);
+
+    fn fields() -> [SortField<Row>; 1] {
+        [SortField::expr("name", Expr::cust("name"), |r| {
+            r.1.clone().into()
+        })]
+    }
+
+    fn req(sort: Option<&str>, cursor: Option<&str>) -> PageRequest {
+        PageRequest {
+            sort: sort.map(str::to_string),
+            cursor: cursor.map(str::to_string),
+            limit: Some(1),
+            count: false,
+        }
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Validation { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cursor_serves_the_sort_it_was_made_for() {
+        let fields = fields();
+        let id = || Expr::cust("id");
+        let rows = || {
+            vec![
+                Row(Uuid::now_v7(), "a".into()),
+                Row(Uuid::now_v7(), "b".into()),
+            ]
+        };
+        let by_name = Keyset::new(&req(Some("-name"), None), &fields, id()).unwrap();
+        let cursor = by_name.finish(rows(), |r| r.0).next_cursor.unwrap();
+        assert!(Keyset::new(&req(Some("-name"), Some(&cursor)), &fields, id()).is_ok());
+        for other in [Some("name"), None] {
+            let e = Keyset::new(&req(other, Some(&cursor)), &fields, id())
+                .err()
+                .unwrap();
+            assert_eq!(field_of(e), "cursor");
+        }
+        let plain = Uuid::now_v7().to_string();
+        assert!(Keyset::new(&req(None, Some(&plain)), &fields, id()).is_ok());
+        let e = Keyset::new(&req(None, Some("garbage")), &fields, id())
+            .err()
+            .unwrap();
+        assert_eq!(field_of(e), "cursor");
+        let e = Keyset::new(&req(Some("colour"), None), &fields, id())
+            .err()
+            .unwrap();
+        assert_eq!(field_of(e), "sort");
+        // The last page has no cursor.
+        let last = Keyset::new(&req(None, None), &fields, id()).unwrap();
+        assert!(
+            last.finish(rows().split_off(1), |r| r.0)
+                .next_cursor
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn dates_and_date_times_are_read_as_instants() {
+        let at = |v: &str| instant_param("from", Some(v));
+        assert_eq!(
+            at("2026-03-31").unwrap().unwrap().to_rfc3339(),
+            "2026-03-31T00:00:00+00:00"
+        );
+        assert_eq!(
+            at("2026-03-31T14:30:00+02:00")
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2026-03-31T12:30:00+00:00"
+        );
+        assert!(at("31/03/2026").is_err());
+        assert!(at("3026-01-01").is_err());
+        assert!(instant_param("from", None).unwrap().is_none());
+    }
+}
