@@ -76,6 +76,23 @@ pub struct PageRequest {
     pub count: bool,
 }
 
+impl PageRequest {
+    /// The request of a list handler's `cursor`, `limit`, `sort` and `count` parameters.
+    pub fn new(
+        cursor: Option<String>,
+        limit: Option<u64>,
+        sort: Option<String>,
+        count: Option<bool>,
+    ) -> Self {
+        Self {
+            cursor,
+            limit,
+            sort,
+            count: count.unwrap_or(false),
+        }
+    }
+}
+
 /// A value a list is sorted by, as the cursor carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -69,6 +69,14 @@ async fn all_pages(s: &TestServer, path: &str, token: &str) -> Ids {
     }
 }
 
+/// Asserts that `path` lists `want` in this order, in one page and page by page (one row a
+/// page: every cursor crosses rows, equal sort values included).
+async fn in_order(s: &TestServer, path: &str, token: &str, want: &Vec<&String>) {
+    assert_eq!(ids(s, path, token).await, *want, "{path}");
+    let paged = all_pages(s, &with(path, "limit=1"), token).await;
+    assert_eq!(paged, *want, "{path}, one by one");
+}
+
 /// Creates a contact from `body` (a person named `last_name` when the body names nobody).
 async fn contact(s: &TestServer, token: &str, extra: Value) -> String {
     let mut body = json!({"kind": "person", "first_name": "Jan", "last_name": unique("P"),
@@ -314,11 +322,7 @@ async fn sorts_order_by_the_field_then_by_the_id() {
         ("sort=-name", vec![&x1, &x4, &x3, &x2]),
     ];
     for (sort, want) in &cases {
-        let path = with(CONTACTS, sort);
-        assert_eq!(&ids(&s, &path, tok).await, want, "{sort}");
-        // Page by page, equal values included, the order is the same.
-        let paged = all_pages(&s, &with(&path, "limit=1"), tok).await;
-        assert_eq!(&paged, want, "{sort}, one by one");
+        in_order(&s, &with(CONTACTS, sort), tok, want).await;
     }
 
     // Opportunities: the same rule on their own fields.
@@ -338,13 +342,7 @@ async fn sorts_order_by_the_field_then_by_the_id() {
         ("sort=updated_at", vec![&o2, &o3, &o1]),
         ("sort=-updated_at", vec![&o1, &o3, &o2]),
     ] {
-        let path = with(OPPS, sort);
-        assert_eq!(ids(&s, &path, tok).await, want, "{sort}");
-        assert_eq!(
-            all_pages(&s, &with(&path, "limit=2"), tok).await,
-            want,
-            "{sort}, two by two"
-        );
+        in_order(&s, &with(OPPS, sort), tok, &want).await;
     }
 
     // What the lists refuse, each naming what is wrong.
@@ -546,13 +544,7 @@ async fn tasks_list_across_the_opportunities_in_reach() {
         ("sort=-created_at".into(), vec![&t4, &t3, &t2, &t1]),
     ];
     for (query, want) in cases {
-        let path = with(TASKS, &query);
-        assert_eq!(ids(&s, &path, tok).await, want, "{query}");
-        assert_eq!(
-            all_pages(&s, &with(&path, "limit=1"), tok).await,
-            want,
-            "{query}, one by one"
-        );
+        in_order(&s, &with(TASKS, &query), tok, &want).await;
     }
     let page = s
         .get(&format!("{TASKS}?done=false&count=true&limit=1"), tok)
@@ -781,13 +773,7 @@ async fn vehicles_list_filters_and_sorts() {
         ("sort=make", vec![&v2, &v1, &v3]),
         ("sort=-created_at", vec![&v3, &v2, &v1]),
     ] {
-        let path = with(VEHICLES, query);
-        assert_eq!(ids(&s, &path, tok).await, want, "{query}");
-        assert_eq!(
-            all_pages(&s, &with(&path, "limit=1"), tok).await,
-            want,
-            "{query}, one by one"
-        );
+        in_order(&s, &with(VEHICLES, query), tok, &want).await;
     }
     let page = s
         .get(&format!("{VEHICLES}?make=Opel&count=true&limit=1"), tok)

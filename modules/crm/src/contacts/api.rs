@@ -113,12 +113,7 @@ impl ContactsApi {
             blocked: blocked.0,
             updated_since: instant_param("updated_since", updated_since.0.as_deref())?,
         };
-        let req = PageRequest {
-            cursor: cursor.0,
-            limit: limit.0,
-            sort: sort.0,
-            count: count.0.unwrap_or(false),
-        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app.authz.context(&auth.0, "contacts", Action::Read).await?;
         let today = app.clock.now().date_naive();
         if let Some(q) = q.0.as_deref().filter(|q| !q.trim().is_empty()) {

@@ -103,12 +103,7 @@ impl OpportunitiesApi {
             updated_before: instant("updated_before", updated_before)?,
             expired: expired.0,
         };
-        let req = PageRequest {
-            cursor: cursor.0,
-            limit: limit.0,
-            sort: sort.0,
-            count: count.0.unwrap_or(false),
-        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app
             .authz
             .context(&auth.0, "opportunities", Action::Read)

@@ -78,12 +78,7 @@ impl TasksApi {
             due_after: instant_param("due_after", due_after.0.as_deref())?,
             opportunity: opportunity_id.0,
         };
-        let req = PageRequest {
-            cursor: cursor.0,
-            limit: limit.0,
-            sort: sort.0,
-            count: count.0.unwrap_or(false),
-        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app
             .authz
             .context(&auth.0, "opportunities", Action::Read)

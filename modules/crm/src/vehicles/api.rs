@@ -69,12 +69,7 @@ impl VehiclesApi {
             make: make.0,
             establishment: establishment_id.0,
         };
-        let req = PageRequest {
-            cursor: cursor.0,
-            limit: limit.0,
-            sort: sort.0,
-            count: count.0.unwrap_or(false),
-        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app.authz.context(&auth.0, "vehicles", Action::Read).await?;
         Ok(Json(list::page(&app, &cx, &filter, &req).await?))
     }
