@@ -23,6 +23,7 @@ mod m0014_statuses;
 mod m0015_teams;
 mod m0016_prospect_status;
 mod m0018_money_and_trim;
+mod m0019_list_indexes;
 pub mod testing;
 mod util;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_teams::Migration),
             Box::new(m0016_prospect_status::Migration),
             Box::new(m0018_money_and_trim::Migration),
+            Box::new(m0019_list_indexes::Migration),
         ]
     }
 }

@@ -99,6 +99,7 @@ fn apis() -> impl OpenApi {
             forecourt_crm::LeadPageApi,
             forecourt_crm::DocumentsApi,
             forecourt_crm::ReportsApi,
+            forecourt_crm::TasksApi,
         ),
         forecourt_optins::OptinsApi,
         forecourt_opel::OpelApi,

@@ -1,5 +1,6 @@
 //! The host middleware: everything decided about a request before its handler runs (input
-//! text, body size, authentication, tenant status, licence gating, the write gate), and the
+//! text, body size, authentication, tenant status, licence gating, undocumented query
+//! parameters, the write gate), and the
 //! tenant facts it leaves in the request for handlers.
 
 use super::{
@@ -85,6 +86,8 @@ pub async fn host<E: Endpoint>(
         }
         req.extensions_mut().insert(auth);
     }
+    // One check for every operation: a query parameter it does not document is refused.
+    operations.check_query(req.method(), req.uri().path(), req.uri().query())?;
     // Read after authentication and gating, so a caller who may not post here cannot make the
     // node buffer an upload-sized body.
     let mut writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

@@ -25,6 +25,9 @@ pub use edge::{AnswerLanguage, MAX_HEADER_BYTES, MAX_URI_BYTES, RequestId, edge}
 pub use etag::{etag, if_match};
 pub use host::{host, tenant_info, tenant_suspended};
 pub use operations::{Access, Operations};
-pub use paging::{List, PAGE_DEFAULT, PAGE_MAX, Page, fetch_page, page_limit, parse_cursor};
+pub use paging::{
+    Key, Keyset, List, PAGE_DEFAULT, PAGE_MAX, Page, PageRequest, SortField, count_if_asked,
+    fetch_page, fetch_sorted, instant_param, page_limit, parse_cursor,
+};
 pub use problem::{error_to_response, learn_parameter_enums};
 pub use responses::{Created, NoContent};

@@ -1,5 +1,5 @@
 //! The API's operations as the host middleware sees them before routing: which ones take
-//! anonymous callers.
+//! anonymous callers, and which query parameters each one documents.
 
 use poem::http::Method;
 
@@ -18,6 +18,8 @@ struct Operation {
     /// `None` for a path parameter (`{id}`), which matches any one segment.
     segments: Vec<Option<String>>,
     public: bool,
+    /// The query parameters it documents: any other is refused before it runs.
+    query: Vec<String>,
 }
 
 /// What the host knows of a request's route before the router runs.
@@ -52,31 +54,88 @@ impl Operations {
                     method: op.method.clone(),
                     segments: segments.clone(),
                     public: op.security.is_empty() || op.security.iter().any(|r| r.is_empty()),
+                    query: op
+                        .params
+                        .iter()
+                        .filter(|p| p.in_type == poem_openapi::registry::MetaParamIn::Query)
+                        .map(|p| p.name.clone())
+                        .collect(),
                 })
             })
             .collect();
         Self { routes }
     }
 
-    /// How `method` on `path` may be called.
-    pub fn access(&self, method: &Method, path: &str) -> Access {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let mut access = Access::Unknown;
-        for op in self.routes.iter().filter(|op| op.method == method) {
-            let matches = op.segments.len() == parts.len()
+    /// The operations `method` on `path` may reach (several when a literal segment and a
+    /// path parameter both match it).
+    fn matching<'a>(
+        &'a self,
+        method: &'a Method,
+        path: &str,
+    ) -> impl Iterator<Item = &'a Operation> {
+        let parts: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        self.routes.iter().filter(move |op| {
+            op.method == method
+                && op.segments.len() == parts.len()
                 && op
                     .segments
                     .iter()
                     .zip(&parts)
-                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
-            if matches {
-                if op.public {
-                    return Access::Public;
-                }
-                access = Access::Principal;
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == p))
+        })
+    }
+
+    /// How `method` on `path` may be called.
+    pub fn access(&self, method: &Method, path: &str) -> Access {
+        let mut access = Access::Unknown;
+        for op in self.matching(method, path) {
+            if op.public {
+                return Access::Public;
             }
+            access = Access::Principal;
         }
         access
+    }
+
+    /// Refuses a query parameter that the operation `method` on `path` does not document
+    /// (422 naming it, with the ones it takes), so a misspelt filter or an unknown field is
+    /// never silently ignored by a list, nor by any operation added later. The route that
+    /// names the path most literally is the one the router takes; requests to no known
+    /// operation are left to the router (404, 405).
+    pub fn check_query(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> crate::Result<()> {
+        let Some(query) = query.filter(|q| !q.is_empty()) else {
+            return Ok(());
+        };
+        let Some(op) = self
+            .matching(method, path)
+            .max_by_key(|op| op.segments.iter().filter(|s| s.is_some()).count())
+        else {
+            return Ok(());
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+            let name = crate::input::percent_decode(&name.replace('+', " "));
+            if !op.query.contains(&name) {
+                let detail = match op.query.is_empty() {
+                    true => crate::msg!("this operation takes no query parameter"),
+                    false => crate::msg!(
+                        "not a parameter of this operation, which takes {accepted}",
+                        accepted = op.query.join(", ")
+                    ),
+                };
+                return Err(crate::Error::invalid(name, detail));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -105,6 +164,46 @@ mod tests {
             operation_id: None,
             code_samples: vec![],
         }
+    }
+
+    fn query_param(name: &str) -> poem_openapi::registry::MetaOperationParam {
+        poem_openapi::registry::MetaOperationParam {
+            name: name.into(),
+            schema: <String as poem_openapi::types::Type>::schema_ref(),
+            in_type: poem_openapi::registry::MetaParamIn::Query,
+            description: None,
+            required: false,
+            deprecated: false,
+            explode: true,
+            style: None,
+        }
+    }
+
+    #[test]
+    fn refuses_undocumented_query_parameters() {
+        let mut list = op(Method::GET, true);
+        list.params = vec![query_param("sort"), query_param("cursor")];
+        let ops = Operations::from_meta(&[MetaApi {
+            paths: vec![
+                MetaPath {
+                    path: "/api/v1/contacts".into(),
+                    operations: vec![list],
+                },
+                MetaPath {
+                    path: "/api/v1/contacts/{id}".into(),
+                    operations: vec![op(Method::GET, true)],
+                },
+            ],
+        }]);
+        let get = |path: &str, q: Option<&str>| ops.check_query(&Method::GET, path, q);
+        assert!(get("/api/v1/contacts", Some("sort=-created_at&cursor=x")).is_ok());
+        assert!(get("/api/v1/contacts", None).is_ok());
+        assert!(get("/nowhere", Some("x=1")).is_ok());
+        match get("/api/v1/contacts", Some("sort=name&colour=red")) {
+            Err(crate::Error::Validation { field, .. }) => assert_eq!(field, "colour"),
+            other => panic!("{other:?}"),
+        }
+        assert!(get("/api/v1/contacts/abc", Some("sort=name")).is_err());
     }
 
     #[test]

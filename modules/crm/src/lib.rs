@@ -3,7 +3,8 @@
 //! vehicles, the intake of partners' leads, and the expiry rule of open opportunities.
 //!
 //! One folder per resource: `contacts/`, `opportunities/`, `lead_page/`, `vehicles/`,
-//! `intake/`, `expiry/`, with `search/` above them (it reads all three, none reads it) and
+//! `intake/`, `expiry/`, `tasks/` (the tenant-wide tasks list), with `search/` above them (it
+//! reads all three, none reads it) and
 //! `report/` answering the lead-source report's port. Other modules reach the CRM only
 //! through core's ports, which it implements here and in `intake/` and `report/`.
 
@@ -38,6 +39,7 @@ pub mod lead_page;
 pub mod opportunities;
 pub mod report;
 pub mod search;
+pub mod tasks;
 pub mod vehicles;
 
 pub use contacts::api::ContactsApi;
@@ -50,6 +52,7 @@ pub use opportunities::{
 };
 pub use report::{api::ReportsApi, lead_sources::OpportunityReports};
 pub use search::api::SearchApi;
+pub use tasks::api::TasksApi;
 pub use vehicles::api::VehiclesApi;
 
 /// The `crm` module.
@@ -74,6 +77,7 @@ impl Module<App> for CrmModule {
             "/api/v1/vehicles",
             "/api/v1/settings/expiry",
             "/api/v1/reports/pipeline",
+            "/api/v1/tasks",
         ]
     }
     fn upload_paths(&self) -> &'static [&'static str] {

@@ -55,6 +55,7 @@ impl AdminApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 

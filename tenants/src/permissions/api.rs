@@ -42,6 +42,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items: items.into_iter().map(Into::into).collect(),
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -111,6 +112,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -137,6 +139,7 @@ impl PermissionsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 }

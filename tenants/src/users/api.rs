@@ -60,6 +60,7 @@ impl UsersApi {
         Ok(Json(List {
             items,
             next_cursor: page.next_cursor,
+            total: None,
         }))
     }
 
@@ -197,6 +198,7 @@ impl UsersApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 

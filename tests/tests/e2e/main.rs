@@ -18,6 +18,7 @@ mod gating;
 mod isolation;
 mod languages;
 mod lead_page;
+mod lists;
 mod multinode;
 mod onboarding;
 mod opel;

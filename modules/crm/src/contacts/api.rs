@@ -17,7 +17,7 @@ use forecourt_core::msg;
 use forecourt_core::{
     App, Result,
     access::Action,
-    http::{Created, JsonBody, List, NoContent, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, PageRequest, TenantAuth, instant_param},
     status_history::{StatusChange, StatusChangeView},
     tenancy::Cx,
 };
@@ -60,67 +60,99 @@ pub struct ContactsApi;
 impl ContactsApi {
     /// List or search contacts
     ///
-    /// Without `q`: the contacts within the caller's `contacts`/`read` scope, oldest first,
-    /// with cursor pagination. With `q`: accent- and case-insensitive prefix search on names,
-    /// company names, emails, phones in any format (`0470 12 34 56` finds `+32470123456`),
-    /// national and VAT numbers, best matches first (at most `limit`, no cursor). Either way
-    /// `assigned_team_id` keeps the contacts assigned to that team. Without `q`, `lifecycle`
-    /// and `prospect_status` narrow the list (with `q` they are refused: 422 naming them).
+    /// Without `q`: the contacts within the caller's `contacts`/`read` scope, in creation
+    /// order unless `sort` says otherwise, with cursor pagination; every filter given must
+    /// hold, an unknown parameter is refused (422 naming it). With `q`: accent- and
+    /// case-insensitive prefix search on names, company names, emails, phones in any format
+    /// (`0470 12 34 56` finds `+32470123456`), national and VAT numbers, best matches first
+    /// (at most `limit`, no cursor); only `assigned_team_id` narrows a search, the other
+    /// filters, `sort` and `count` are refused with it (422 naming them).
     #[oai(path = "/contacts", method = "get")]
-    // Each query parameter is an argument of the handler: poem-openapi documents them so.
+    // Each query parameter is an argument of the handler: poem-openapi documents them so (it
+    // has no query struct), and the handler gathers them into one filter at once.
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
+        /// Search words (see above); without it the list is filtered and sorted.
         q: Query<Option<String>>,
         /// Only the contacts assigned to this team.
         assigned_team_id: Query<Option<Uuid>>,
+        /// Only the contacts assigned to this user.
+        assigned_user_id: Query<Option<Uuid>>,
+        /// Only the contacts of this establishment.
+        establishment_id: Query<Option<Uuid>>,
+        /// Only the contacts kept to this company (not those shared by all companies).
+        company_id: Query<Option<Uuid>>,
         /// Only prospects or only customers.
         lifecycle: Query<Option<Lifecycle>>,
         /// Only the prospects in this prospect status (a key).
         prospect_status: Query<Option<String>>,
+        /// Only the members of this group (its exact name).
+        group: Query<Option<String>>,
+        /// Only blocked contacts (`true`) or only the others (`false`).
+        blocked: Query<Option<bool>>,
+        /// Only the contacts changed at or after this moment: an RFC 3339 date-time
+        /// (`2026-03-31T14:30:00Z`) or a date (`2026-03-31`, from its midnight UTC).
+        updated_since: Query<Option<String>>,
+        /// The order: `created_at`, `updated_at` or `name` (the name shown), `-` before it
+        /// for descending (`-updated_at`); equal values keep creation order. Default:
+        /// creation order.
+        sort: Query<Option<String>>,
+        /// `true` to receive the `total` of the filtered list (one more statement).
+        count: Query<Option<bool>>,
+        /// The `next_cursor` of the previous page (made for the same `sort`).
         cursor: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<ContactView>>> {
+        let filter = service::ContactFilter {
+            team: assigned_team_id.0,
+            user: assigned_user_id.0,
+            establishment: establishment_id.0,
+            company: company_id.0,
+            lifecycle: lifecycle.0.map(str_of),
+            prospect_status: prospect_status.0,
+            group: group.0,
+            blocked: blocked.0,
+            updated_since: instant_param("updated_since", updated_since.0.as_deref())?,
+        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app.authz.context(&auth.0, "contacts", Action::Read).await?;
         let today = app.clock.now().date_naive();
         if let Some(q) = q.0.as_deref().filter(|q| !q.trim().is_empty()) {
+            let f = &filter;
             for (field, given) in [
-                ("lifecycle", lifecycle.0.is_some()),
-                ("prospect_status", prospect_status.0.is_some()),
+                ("assigned_user_id", f.user.is_some()),
+                ("establishment_id", f.establishment.is_some()),
+                ("company_id", f.company.is_some()),
+                ("lifecycle", f.lifecycle.is_some()),
+                ("prospect_status", f.prospect_status.is_some()),
+                ("group", f.group.is_some()),
+                ("blocked", f.blocked.is_some()),
+                ("updated_since", f.updated_since.is_some()),
+                ("sort", req.sort.is_some()),
+                ("count", req.count),
             ] {
                 if given {
                     return Err(forecourt_core::Error::invalid(
                         field,
-                        msg!("a search (`q`) ranks every match: list without `q` to filter by it"),
+                        msg!("a search (`q`) ranks every match: list without `q` to use it"),
                     )
                     .into());
                 }
             }
-            let limit = forecourt_core::http::page_limit(limit.0);
-            let items = search_contacts_in(&app, &cx, q, limit, assigned_team_id.0).await?;
-            return Ok(Json(List {
-                items: items
+            let limit = forecourt_core::http::page_limit(req.limit);
+            let items = search_contacts_in(&app, &cx, q, limit, filter.team).await?;
+            return Ok(Json(List::all(
+                items
                     .into_iter()
                     .map(|f| view(f, today, json!({})))
                     .collect(),
-                next_cursor: None,
-            }));
+            )));
         }
-        let page = service::visible_page(
-            &app,
-            &app.db,
-            &cx,
-            cursor.0.as_deref(),
-            limit.0,
-            &service::ContactFilter {
-                team: assigned_team_id.0,
-                lifecycle: lifecycle.0.map(str_of),
-                prospect_status: prospect_status.0,
-            },
-        )
-        .await?;
+        let page = service::visible_page(&app, &app.db, &cx, &req, &filter).await?;
         Ok(Json(page.map(|f| view(f, today, json!({})))))
     }
 
@@ -261,6 +293,7 @@ impl ContactsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -288,6 +321,7 @@ impl ContactsApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 

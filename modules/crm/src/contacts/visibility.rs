@@ -3,19 +3,20 @@
 //! the contact's sharing (seed 003: shared across the tenant's companies, or kept to one).
 
 use crate::contacts::{
-    entities::contact,
+    entities::{contact, contact_group},
     read::{Full, Loaded, with_children},
 };
+use chrono::{DateTime, Utc};
 use forecourt_core::{
     App, Error, Result,
     access::Scope,
     context::TenantUser,
-    http::{Page, page_limit, parse_cursor},
+    http::{Keyset, Page, PageRequest, SortField, count_if_asked},
     tenancy::{Cx, TenantScoped, Tenanted},
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, Select,
+    DatabaseTransaction, QueryFilter, QuerySelect, QueryTrait, Select, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -159,56 +160,95 @@ pub async fn load_in_order(
     Ok(full)
 }
 
-/// The page after `cursor` of the contacts the caller of `cx` may see (assigned to `team`
-/// when given), oldest first, complete,
-/// in one statement. It pages as `forecourt_core::http::fetch_page` does (same cursor and
-/// limit), which cannot be used here: it answers bare rows, without the children's columns.
-/// What a contact list keeps, besides the caller's reach.
+/// What a contact list keeps, besides the caller's reach. Every field is a query parameter of
+/// `GET /contacts`; all given ones must hold.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
     /// Assigned to this team.
     pub team: Option<Uuid>,
+    /// Assigned to this user.
+    pub user: Option<Uuid>,
+    /// Of this establishment.
+    pub establishment: Option<Uuid>,
+    /// Kept to this company.
+    pub company: Option<Uuid>,
     /// `prospect` or `customer`.
     pub lifecycle: Option<String>,
     /// In this prospect status.
     pub prospect_status: Option<String>,
+    /// Member of this group.
+    pub group: Option<String>,
+    /// Blocked or not.
+    pub blocked: Option<bool>,
+    /// Changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
+impl ContactFilter {
+    /// `query` narrowed to the contacts this filter keeps.
+    fn apply(&self, t: &impl Tenanted, query: Select<contact::Entity>) -> Select<contact::Entity> {
+        use contact::Column as C;
+        let group = self.group.as_ref().map(|g| {
+            contact_group::Entity::scoped(t)
+                .select_only()
+                .column(contact_group::Column::ContactId)
+                .filter(contact_group::Column::Name.eq(g.as_str()))
+                .into_query()
+        });
+        query
+            .apply_if(self.team, |q, v| q.filter(C::AssignedTeamId.eq(v)))
+            .apply_if(self.user, |q, v| q.filter(C::AssignedUserId.eq(v)))
+            .apply_if(self.establishment, |q, v| {
+                q.filter(C::EstablishmentId.eq(v))
+            })
+            .apply_if(self.company, |q, v| q.filter(C::CompanyId.eq(v)))
+            .apply_if(self.lifecycle.clone(), |q, v| q.filter(C::Lifecycle.eq(v)))
+            .apply_if(self.prospect_status.clone(), |q, v| {
+                q.filter(C::ProspectStatus.eq(v))
+            })
+            .apply_if(group, |q, v| q.filter(C::Id.in_subquery(v)))
+            .apply_if(self.blocked, |q, v| q.filter(C::Blocked.eq(v)))
+            .apply_if(self.updated_since, |q, v| q.filter(C::UpdatedAt.gte(v)))
+    }
+}
+
+/// The orders a contact list offers besides creation order: creation, last change, and the
+/// name shown (`display_name`), each with the id as tie-break.
+fn sorts() -> [SortField<Full>; 3] {
+    use contact::Column as C;
+    [
+        SortField::column("created_at", C::CreatedAt, |f| f.contact.created_at.into()),
+        SortField::column("updated_at", C::UpdatedAt, |f| f.contact.updated_at.into()),
+        SortField::column("name", C::DisplayName, |f| {
+            f.contact.display_name.clone().into()
+        }),
+    ]
+}
+
+/// The page `req` asks of the contacts the caller of `cx` may see that `filter` keeps,
+/// complete (children included) in one statement, with their total when asked. It pages
+/// with the keyset of every list (`forecourt_core::http::Keyset`), around its own statement
+/// because the children come as extra columns.
 pub async fn visible_page(
     app: &App,
     conn: &impl Conn,
     cx: &Cx,
-    cursor: Option<&str>,
-    limit: Option<u64>,
+    req: &PageRequest,
     filter: &ContactFilter,
 ) -> Result<Page<Full>> {
-    let limit = page_limit(limit);
-    let mut query = scoped(cx).filter(visible_to(app, conn, cx).await?);
-    if let Some(t) = filter.team {
-        query = query.filter(contact::Column::AssignedTeamId.eq(t));
-    }
-    if let Some(l) = &filter.lifecycle {
-        query = query.filter(contact::Column::Lifecycle.eq(l.as_str()));
-    }
-    if let Some(s) = &filter.prospect_status {
-        query = query.filter(contact::Column::ProspectStatus.eq(s.as_str()));
-    }
-    if let Some(after) = parse_cursor(cursor)? {
-        query = query.filter(contact::Column::Id.gt(after));
-    }
-    let query = query.order_by_asc(contact::Column::Id).limit(limit + 1);
-    let mut rows: Vec<Full> = with_children(query, cx, conn.get_database_backend())
+    let sorts = sorts();
+    let keyset = Keyset::new(req, &sorts, Expr::col(contact::Column::Id.as_column_ref()))?;
+    let query = filter.apply(cx, scoped(cx).filter(visible_to(app, conn, cx).await?));
+    let total = count_if_asked(conn, req, query.clone()).await?;
+    let query = keyset.apply(query);
+    let rows: Vec<Full> = with_children(query, cx, conn.get_database_backend())
         .into_model::<Loaded>()
         .all(conn)
         .await?
         .into_iter()
         .map(|Loaded(f)| f)
         .collect();
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(last.contact.id.to_string()),
-        _ => None,
-    };
-    Ok(Page { rows, next_cursor })
+    let mut page = keyset.finish(rows, |f| f.contact.id);
+    page.total = total;
+    Ok(page)
 }

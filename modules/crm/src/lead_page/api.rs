@@ -46,6 +46,7 @@ fn all<T: Type + ParseFromJSON + ToJSON + Send + Sync>(items: Vec<T>) -> List<T>
     List {
         items,
         next_cursor: None,
+        total: None,
     }
 }
 

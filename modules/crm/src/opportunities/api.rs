@@ -2,7 +2,9 @@
 //! system-owned `expired` flag (seed 004).
 
 use crate::opportunities::{
-    links, reads, service, status,
+    links,
+    reads::{self, KindFilter},
+    service, status,
     views::{
         Assignment, CreatedOpportunity, LinkedContact, LinkedContactView, NewOpportunity,
         OpportunityPatch, OpportunityResponse, OpportunityView, StatusChange, Unlink,
@@ -11,7 +13,7 @@ use crate::opportunities::{
 use forecourt_core::{
     App,
     access::Action,
-    http::{Created, JsonBody, List, NoContent, TenantAuth},
+    http::{Created, JsonBody, List, NoContent, PageRequest, TenantAuth, instant_param},
     status_history::StatusChangeView,
 };
 use poem::web::Data;
@@ -39,33 +41,74 @@ impl OpportunitiesApi {
     /// List opportunities
     ///
     /// Within the caller's `opportunities`/`read` scope (own = assigned to them,
-    /// establishment = of their site; both also reach what is assigned to a team of theirs).
-    /// Filter with `status` and `assigned_team_id`.
+    /// establishment = of their site; both also reach what is assigned to a team of theirs),
+    /// in creation order unless `sort` says otherwise, with cursor pagination. Every filter
+    /// given must hold; an unknown parameter is refused (422 naming it).
     #[oai(path = "/opportunities", method = "get")]
+    // Each query parameter is an argument of the handler: poem-openapi documents them so (it
+    // has no query struct), and the handler gathers them into one filter at once.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
+        /// Only the opportunities in this status (a key, e.g. `new`).
         status: Query<Option<String>>,
+        /// Only the opportunities whose status is of this kind: `open`, `won` or `lost`.
+        kind: Query<Option<KindFilter>>,
+        /// Only the opportunities assigned to this user.
+        assigned_user_id: Query<Option<Uuid>>,
         /// Only the opportunities assigned to this team.
         assigned_team_id: Query<Option<Uuid>>,
+        /// Only the opportunities of this establishment.
+        establishment_id: Query<Option<Uuid>>,
+        /// Only the opportunities from this lead source.
+        source_id: Query<Option<Uuid>>,
+        /// Only the opportunities linked to this contact.
+        contact_id: Query<Option<Uuid>>,
+        /// Only those created at or after this moment: an RFC 3339 date-time
+        /// (`2026-03-31T14:30:00Z`) or a date (`2026-03-31`, its midnight UTC).
+        created_after: Query<Option<String>>,
+        /// Only those created before this moment (date-time or date, as `created_after`).
+        created_before: Query<Option<String>>,
+        /// Only those changed at or after this moment (date-time or date).
+        updated_after: Query<Option<String>>,
+        /// Only those changed before this moment (date-time or date).
+        updated_before: Query<Option<String>>,
+        /// Only expired ones (`true`) or only the others (`false`); for those who see the
+        /// flag (`opportunities.expired`, admins), 422 for anyone else.
+        expired: Query<Option<bool>>,
+        /// The order: `created_at` or `updated_at`, `-` before it for descending
+        /// (`-updated_at`); equal values keep creation order. Default: creation order.
+        sort: Query<Option<String>>,
+        /// `true` to receive the `total` of the filtered list (one more statement).
+        count: Query<Option<bool>>,
+        /// The `next_cursor` of the previous page (made for the same `sort`).
         cursor: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<OpportunityView>>> {
+        let instant = |field, v: Query<Option<String>>| instant_param(field, v.0.as_deref());
+        let filter = reads::OpportunityFilter {
+            status: status.0,
+            kind: kind.0,
+            user: assigned_user_id.0,
+            team: assigned_team_id.0,
+            establishment: establishment_id.0,
+            source: source_id.0,
+            contact: contact_id.0,
+            created_after: instant("created_after", created_after)?,
+            created_before: instant("created_before", created_before)?,
+            updated_after: instant("updated_after", updated_after)?,
+            updated_before: instant("updated_before", updated_before)?,
+            expired: expired.0,
+        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app
             .authz
             .context(&auth.0, "opportunities", Action::Read)
             .await?;
-        let page = reads::page(
-            &app,
-            &cx,
-            status.0,
-            assigned_team_id.0,
-            cursor.0.as_deref(),
-            limit.0,
-        )
-        .await?;
-        Ok(Json(page))
+        Ok(Json(reads::page(&app, &cx, &filter, &req).await?))
     }
 
     /// Create an opportunity
@@ -192,6 +235,7 @@ impl OpportunitiesApi {
         Ok(Json(List {
             items,
             next_cursor: None,
+            total: None,
         }))
     }
 
@@ -237,10 +281,7 @@ impl OpportunitiesApi {
         let view = reads::view(&app, &cx, o).await?;
         Ok(Created::at(
             format!("/api/v1/opportunities/{}", view.id),
-            List {
-                items: view.contacts,
-                next_cursor: None,
-            },
+            List::all(view.contacts),
         ))
     }
 
@@ -285,6 +326,7 @@ impl OpportunitiesApi {
         Ok(Json(List {
             items: reads::visible_views(&app, &cx, ids).await?,
             next_cursor: None,
+            total: None,
         }))
     }
 }

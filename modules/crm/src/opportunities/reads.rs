@@ -7,11 +7,14 @@ use crate::opportunities::{
     service::{in_reach, statuses},
     views::OpportunityView,
 };
+use chrono::{DateTime, Utc};
+use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     access::Action,
     context::TenantUser,
-    http::{List, fetch_page},
+    http::{List, PageRequest, SortField, fetch_sorted},
+    ports::statuses::StatusKind,
     tenancy::{Cx, TenantScoped},
 };
 use sea_orm::{
@@ -180,28 +183,129 @@ pub(crate) async fn views(
         .collect())
 }
 
-/// A page of the opportunities the caller of `cx` reaches, in `status` and assigned to `team`
-/// when given.
+/// Open, won or lost: the kind of an opportunity's status, whatever the tenant calls it.
+#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum KindFilter {
+    /// Still being worked on.
+    Open,
+    /// Closed, sold.
+    Won,
+    /// Closed, not sold.
+    Lost,
+}
+
+/// What an opportunity list keeps, besides the caller's reach. Every field is a query
+/// parameter of `GET /opportunities`; all given ones must hold.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OpportunityFilter {
+    /// In this status (a key).
+    pub status: Option<String>,
+    /// In a status of this kind.
+    pub kind: Option<KindFilter>,
+    /// Assigned to this user.
+    pub user: Option<Uuid>,
+    /// Assigned to this team.
+    pub team: Option<Uuid>,
+    /// Of this establishment.
+    pub establishment: Option<Uuid>,
+    /// From this lead source.
+    pub source: Option<Uuid>,
+    /// Linked to this contact.
+    pub contact: Option<Uuid>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Changed at or after.
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Changed before.
+    pub updated_before: Option<DateTime<Utc>>,
+    /// Expired or not (only for who sees the flag).
+    pub expired: Option<bool>,
+}
+
+impl OpportunityFilter {
+    /// `q` narrowed to what this filter keeps. `expired` needs the right to see the flag
+    /// (`opportunities.expired`): a caller without it cannot learn it through a filter (422).
+    async fn apply(
+        &self,
+        app: &App,
+        cx: &Cx,
+        q: Select<opportunity::Entity>,
+    ) -> Result<Select<opportunity::Entity>> {
+        use opportunity::Column as C;
+        if self.expired.is_some() && !shows_expired(app, cx).await? {
+            return Err(Error::invalid(
+                "expired",
+                msg!("only those who may see the expired flag can filter by it"),
+            ));
+        }
+        let kind = match self.kind {
+            None => None,
+            Some(kind) => {
+                let set = statuses(app, (&app.db).into(), cx).await?;
+                let keys = |k| set.keys_of(k);
+                // Open is every status that is not closed, as `StatusSet::kind` reads it.
+                Some(match kind {
+                    KindFilter::Open => C::Status
+                        .is_not_in([keys(StatusKind::Won), keys(StatusKind::Lost)].concat()),
+                    KindFilter::Won => C::Status.is_in(keys(StatusKind::Won)),
+                    KindFilter::Lost => C::Status.is_in(keys(StatusKind::Lost)),
+                })
+            }
+        };
+        let contact = self.contact.map(|c| {
+            opportunity_contact::Entity::scoped(cx)
+                .select_only()
+                .column(opportunity_contact::Column::OpportunityId)
+                .filter(opportunity_contact::Column::ContactId.eq(c))
+                .into_query()
+        });
+        Ok(
+            q.apply_if(self.status.clone(), |q, v| q.filter(C::Status.eq(v)))
+                .apply_if(kind, |q, v| q.filter(v))
+                .apply_if(self.user, |q, v| q.filter(C::AssignedUserId.eq(v)))
+                .apply_if(self.team, |q, v| q.filter(C::AssignedTeamId.eq(v)))
+                .apply_if(self.establishment, |q, v| {
+                    q.filter(C::EstablishmentId.eq(v))
+                })
+                .apply_if(self.source, |q, v| q.filter(C::SourceId.eq(v)))
+                .apply_if(contact, |q, v| q.filter(C::Id.in_subquery(v)))
+                .apply_if(self.created_after, |q, v| q.filter(C::CreatedAt.gte(v)))
+                .apply_if(self.created_before, |q, v| q.filter(C::CreatedAt.lt(v)))
+                .apply_if(self.updated_after, |q, v| q.filter(C::UpdatedAt.gte(v)))
+                .apply_if(self.updated_before, |q, v| q.filter(C::UpdatedAt.lt(v)))
+                .apply_if(self.expired, |q, v| q.filter(C::Expired.eq(v))),
+        )
+    }
+}
+
+/// The orders an opportunity list offers besides creation order, each with the id as
+/// tie-break.
+fn sorts() -> [SortField<opportunity::Model>; 2] {
+    use opportunity::Column as C;
+    [
+        SortField::column("created_at", C::CreatedAt, |o| o.created_at.into()),
+        SortField::column("updated_at", C::UpdatedAt, |o| o.updated_at.into()),
+    ]
+}
+
+/// The page `req` asks of the opportunities the caller of `cx` reaches that `filter` keeps.
 pub(crate) async fn page(
     app: &App,
     cx: &Cx,
-    status: Option<String>,
-    team: Option<Uuid>,
-    cursor: Option<&str>,
-    limit: Option<u64>,
+    filter: &OpportunityFilter,
+    req: &PageRequest,
 ) -> Result<List<OpportunityView>> {
-    let mut q = in_reach(cx);
-    if let Some(s) = status {
-        q = q.filter(opportunity::Column::Status.eq(s));
-    }
-    if let Some(t) = team {
-        q = q.filter(opportunity::Column::AssignedTeamId.eq(t));
-    }
-    let page = fetch_page(&app.db, q, opportunity::Column::Id, cursor, limit).await?;
+    let q = filter.apply(app, cx, in_reach(cx)).await?;
+    let page = fetch_sorted(&app.db, q, opportunity::Column::Id, &sorts(), req).await?;
+    let total = page.total;
     let items = views(app, cx, page.rows).await?;
     Ok(List {
         items,
         next_cursor: page.next_cursor,
+        total,
     })
 }
 

@@ -3,6 +3,7 @@
 use crate::{
     opportunities::{links, reads, views::OpportunityView},
     vehicles::{
+        list::{self, VehicleFilter},
         service,
         views::{VehicleBody, VehiclePatch, VehicleResponse, VehicleStatus, VehicleView},
     },
@@ -10,7 +11,7 @@ use crate::{
 use forecourt_core::{
     App,
     access::Action,
-    http::{Created, JsonBody, List, TenantAuth},
+    http::{Created, JsonBody, List, PageRequest, TenantAuth},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -36,20 +37,41 @@ pub struct VehiclesApi;
 impl VehiclesApi {
     /// List stock vehicles
     ///
-    /// Needs `vehicles`/`read`. Filter with `status`.
+    /// Needs `vehicles`/`read`. In creation order unless `sort` says otherwise, with cursor
+    /// pagination; every filter given must hold, an unknown parameter is refused (422
+    /// naming it).
     #[oai(path = "/vehicles", method = "get")]
+    // Each query parameter is an argument of the handler: poem-openapi documents them so (it
+    // has no query struct), and the handler gathers them into one filter at once.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         app: Data<&Arc<App>>,
         auth: TenantAuth,
+        /// Only the vehicles in this stock status.
         status: Query<Option<VehicleStatus>>,
+        /// Only the vehicles of this make (as written on them, e.g. `Opel`).
+        make: Query<Option<String>>,
+        /// Only the vehicles at this establishment.
+        establishment_id: Query<Option<Uuid>>,
+        /// The order: `created_at`, `updated_at`, `price` or `make`, `-` before it for
+        /// descending (`-price`); equal values keep creation order. Default: creation order.
+        sort: Query<Option<String>>,
+        /// `true` to receive the `total` of the filtered list (one more statement).
+        count: Query<Option<bool>>,
+        /// The `next_cursor` of the previous page (made for the same `sort`).
         cursor: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<List<VehicleView>>> {
+        let filter = VehicleFilter {
+            status: status.0,
+            make: make.0,
+            establishment: establishment_id.0,
+        };
+        let req = PageRequest::new(cursor.0, limit.0, sort.0, count.0);
         let cx = app.authz.context(&auth.0, "vehicles", Action::Read).await?;
-        Ok(Json(
-            service::page(&app, &cx, status.0, cursor.0.as_deref(), limit.0).await?,
-        ))
+        Ok(Json(list::page(&app, &cx, &filter, &req).await?))
     }
 
     /// Add a vehicle to stock
@@ -132,6 +154,7 @@ impl VehiclesApi {
         Ok(Json(List {
             items: reads::visible_views(&app, &cx, ids).await?,
             next_cursor: None,
+            total: None,
         }))
     }
 }

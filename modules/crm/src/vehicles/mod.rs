@@ -2,5 +2,6 @@
 
 pub mod api;
 pub mod entities;
+pub mod list;
 pub mod service;
 pub mod views;

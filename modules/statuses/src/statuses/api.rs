@@ -37,6 +37,7 @@ fn list_of(items: Vec<StatusView>) -> List<StatusView> {
     List {
         items,
         next_cursor: None,
+        total: None,
     }
 }
 
