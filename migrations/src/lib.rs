@@ -22,6 +22,7 @@ mod m0013_status_history;
 mod m0014_statuses;
 mod m0015_teams;
 mod m0016_prospect_status;
+mod m0017_idempotency;
 pub mod testing;
 mod util;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_statuses::Migration),
             Box::new(m0015_teams::Migration),
             Box::new(m0016_prospect_status::Migration),
+            Box::new(m0017_idempotency::Migration),
         ]
     }
 }
