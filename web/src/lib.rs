@@ -121,7 +121,7 @@ fn document(generated: &str) -> String {
     let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(generated) else {
         return generated.to_string();
     };
-    forecourt_core::http::idempotency::document(&mut doc);
+    forecourt_core::http::idempotency::document::document(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
 }
 
@@ -203,7 +203,7 @@ pub fn start_background(app: &Arc<App>) {
         app.clone(),
         Duration::from_secs(app.config.expiry_sweep_secs),
     );
-    forecourt_core::http::idempotency::spawn_purger(app.clone());
+    forecourt_core::http::idempotency::store::spawn_purger(app.clone());
     app.mail.spawn_worker(
         app.db.clone(),
         app.clock.clone(),

@@ -24,7 +24,7 @@ use std::sync::Arc;
 /// request anonymous; an anonymous request to an operation that needs a principal is answered
 /// 401 here, before a byte of its body is read, and one to no known operation goes to the
 /// router (404, 405) with its body unread. Last, a POST with an `Idempotency-Key` goes
-/// through [`super::idempotency`].
+/// through [`super::idempotency::run::call`].
 pub async fn host<E: Endpoint + 'static>(
     next: E,
     mut req: Request,
@@ -111,7 +111,7 @@ pub async fn host<E: Endpoint + 'static>(
         false => None,
     };
     // A POST with an `Idempotency-Key` runs at most once per key; any other goes straight on.
-    super::idempotency::call(&app, &operations, next, req).await
+    super::idempotency::run::call(&app, &operations, next, req).await
 }
 
 /// The 403 a suspended tenant's users get.
