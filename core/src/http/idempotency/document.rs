@@ -111,8 +111,12 @@ pub fn document(doc: &mut Value) {
                 "title": {"type": "string", "description": "Short human summary."},
                 "status": {"type": "integer", "description": "The HTTP status."},
                 "detail": {"type": "string", "description": "What exactly went wrong."},
-                "field": {"type": "string", "description": "The offending input, if any."},
-                "request_id": {"type": "string", "description": "The request's id."},
+                // Absent rather than null today; declared nullable as every optional
+                // response field is, so a client treats both alike.
+                "field": {"type": "string", "nullable": true,
+                          "description": "The offending input, if any."},
+                "request_id": {"type": "string", "nullable": true,
+                               "description": "The request's id."},
             },
         })
     });
