@@ -128,6 +128,57 @@ async fn a_retried_create_answers_the_first_answer_and_writes_once() {
     );
 }
 
+/// Uploads `bytes` as a document under the key `upload-1`.
+async fn upload(
+    s: &TestServer,
+    t: &Tenant,
+    path: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> forecourt_tests::Reply {
+    s.send_with(
+        Method::POST,
+        path,
+        &t.admin_token,
+        &[
+            ("content-type", content_type),
+            ("content-disposition", "attachment; filename=\"offer.pdf\""),
+            ("idempotency-key", "upload-1"),
+        ],
+        bytes.to_vec(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_refusal_before_any_work_releases_the_key() {
+    // A 415 (a type the upload does not take) is not kept: the client may correct the request
+    // and send it under the same key, and it runs.
+    let s = TestServer::start().await;
+    let t = s.tenant("go").await;
+    let contact = s.create_contact(&t.admin_token).await;
+    let opp = s
+        .post(
+            "/api/v1/opportunities",
+            &t.admin_token,
+            json!({"contacts": [{"contact_id": contact}]}),
+        )
+        .await
+        .ok(201)["opportunity"]
+        .str("id");
+    let path = format!("/api/v1/opportunities/{opp}/documents");
+    let refused = upload(&s, &t, &path, "application/x-msdownload", b"MZ\x90\0").await;
+    refused.assert_problem(415);
+    let stored = upload(&s, &t, &path, "application/pdf", b"%PDF-1.7\n%offer").await;
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    assert_eq!(stored.header("idempotent-replayed"), "");
+    let again = upload(&s, &t, &path, "application/pdf", b"%PDF-1.7\n%offer").await;
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(again.body, stored.body);
+    let listed = s.get(&path, &t.admin_token).await.ok(200).ids();
+    assert_eq!(listed, vec![stored.body.str("id")]);
+}
+
 #[tokio::test]
 async fn parallel_requests_with_one_key_write_once() {
     let s = TestServer::start().await;
