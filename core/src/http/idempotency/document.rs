@@ -104,7 +104,8 @@ pub fn document(doc: &mut Value) {
     schemas.entry("Problem").or_insert_with(|| {
         json!({
             "type": "object",
-            "description": "An RFC 9457 problem: every error answer is one.",
+            "description": "An RFC 9457 problem: every error answer is one. Some types add \
+                            members of their own (`used_by`, `allowed`...).",
             "required": ["type", "title", "status", "detail"],
             "properties": {
                 "type": {"type": "string", "description": "Stable snake_case identifier."},
@@ -117,6 +118,19 @@ pub fn document(doc: &mut Value) {
                           "description": "The offending input, if any."},
                 "request_id": {"type": "string", "nullable": true,
                                "description": "The request's id."},
+                "errors": {
+                    "type": "array", "nullable": true,
+                    "description": "On a 422, every invalid field (the first is also `field`).",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "type", "detail"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "type": {"type": "string"},
+                            "detail": {"type": "string"},
+                        },
+                    },
+                },
             },
         })
     });

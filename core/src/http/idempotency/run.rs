@@ -9,10 +9,12 @@ use crate::{
     App, Error, Result,
     context::{Authenticated, Principal},
     http::{
-        edge::RequestId,
+        edge::{AnswerLanguage, RequestId},
         operations::{Access, Operations},
         problem::error_to_response,
     },
+    i18n::Lang,
+    msg,
 };
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
@@ -43,25 +45,33 @@ pub async fn call<E: Endpoint + 'static>(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
+    // Chosen by the edge and the host before the handler runs, read when an answer is written.
+    let language = req
+        .extensions()
+        .get::<AnswerLanguage>()
+        .cloned()
+        .unwrap_or_default();
     match store::claim(&app.db, &keyed, app.clock.now()).await? {
         Claim::Replay(answer) => Ok(replay(answer)),
         Claim::Reused => Err(Error::Validation {
             kind: "idempotency_key_reused",
             field: HEADER.into(),
-            detail: "this idempotency key was already used for another request (another path \
-                     or body); send a new key for a new request"
-                .into(),
+            detail: msg!(
+                "this idempotency key was already used for another request (another path or \
+                 body); send a new key for a new request"
+            ),
         }
         .into()),
         Claim::Busy => {
             let busy = Error::Conflict {
                 kind: "request_in_progress",
-                detail: "a request with this idempotency key is still running; retry in a \
-                         second to get its answer"
-                    .into(),
+                detail: msg!(
+                    "a request with this idempotency key is still running; retry in a second \
+                     to get its answer"
+                ),
                 field: Some(HEADER.into()),
             };
-            let mut resp = error_to_response(busy.into(), &rid);
+            let mut resp = error_to_response(busy.into(), &rid, language.get());
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(1));
             Ok(resp)
@@ -74,7 +84,7 @@ pub async fn call<E: Endpoint + 'static>(
                 async move {
                     let run = async { next.call(req).await.map(IntoResponse::into_response) };
                     let outcome = renewing(&app, &keyed, owner, run).await;
-                    settle(&app, &keyed, owner, outcome, &rid).await
+                    settle(&app, &keyed, owner, outcome, &rid, language.get()).await
                 }
                 .in_current_span(),
             );
@@ -135,24 +145,31 @@ fn parse_key<'a>(mut values: impl Iterator<Item = &'a HeaderValue>) -> Result<Op
     let Some(value) = values.next() else {
         return Ok(None);
     };
-    let invalid = |detail: String| Error::invalid(HEADER, detail);
     if values.next().is_some() {
-        return Err(invalid(
-            "send one idempotency key per request, not several".into(),
+        return Err(Error::invalid(
+            HEADER,
+            msg!("send one idempotency key per request, not several"),
         ));
     }
     let bytes = value.as_bytes();
-    if bytes.is_empty() || bytes.len() > MAX_KEY_CHARS {
-        return Err(invalid(format!(
-            "an idempotency key has 1 to {MAX_KEY_CHARS} characters; this one has {}",
-            bytes.len()
-        )));
+    let length = bytes.len();
+    if length == 0 || length > MAX_KEY_CHARS {
+        return Err(Error::invalid(
+            HEADER,
+            msg!(
+                "an idempotency key has 1 to {max} characters; this one has {length}",
+                max = MAX_KEY_CHARS,
+                length
+            ),
+        ));
     }
     if !bytes.iter().all(|b| (0x20..=0x7e).contains(b)) {
-        return Err(invalid(
-            "an idempotency key holds printable ASCII characters only (no control or \
-             non-ASCII characters); a UUID is a good key"
-                .into(),
+        return Err(Error::invalid(
+            HEADER,
+            msg!(
+                "an idempotency key holds printable ASCII characters only (no control or \
+                 non-ASCII characters); a UUID is a good key"
+            ),
         ));
     }
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
@@ -227,11 +244,12 @@ async fn settle(
     owner: Uuid,
     outcome: poem::Result<Response>,
     rid: &str,
+    lang: Lang,
 ) -> poem::Result<Response> {
     let resp = match outcome {
         Ok(resp) => resp,
         // Rendered here, as the edge would, so that the kept bytes are those the client gets.
-        Err(e) if kept(e.status()) => error_to_response(e, rid),
+        Err(e) if kept(e.status()) => error_to_response(e, rid, lang),
         Err(e) => {
             release(app, k, owner).await;
             return Err(e);
