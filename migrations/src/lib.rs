@@ -22,6 +22,7 @@ mod m0013_status_history;
 mod m0014_statuses;
 mod m0015_teams;
 mod m0016_prospect_status;
+mod m0017_idempotency;
 mod m0018_money_and_trim;
 mod m0019_list_indexes;
 pub mod testing;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_statuses::Migration),
             Box::new(m0015_teams::Migration),
             Box::new(m0016_prospect_status::Migration),
+            Box::new(m0017_idempotency::Migration),
             Box::new(m0018_money_and_trim::Migration),
             Box::new(m0019_list_indexes::Migration),
         ]

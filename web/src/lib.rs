@@ -113,7 +113,17 @@ fn apis() -> impl OpenApi {
 
 /// The OpenAPI document, as served at `/api/v1/openapi.json`.
 pub fn openapi_json() -> String {
-    api().spec()
+    document(&api().spec())
+}
+
+/// poem-openapi's document with what the host adds to operations documented: the
+/// `Idempotency-Key` of every authenticated POST.
+fn document(generated: &str) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(generated) else {
+        return generated.to_string();
+    };
+    forecourt_core::http::idempotency::document::document(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
 }
 
 /// Connects, migrates, builds the registry and the shared state, and creates the configured
@@ -183,8 +193,8 @@ pub async fn build_app_with_clock(
     Ok(app)
 }
 
-/// Starts the node's background work: invalidation listener, permission version checks and
-/// the mail outbox worker.
+/// Starts the node's background work: invalidation listener, permission version checks,
+/// the purge of expired idempotency keys and the mail outbox worker.
 pub fn start_background(app: &Arc<App>) {
     app.cache.spawn_listener();
     app.principals.spawn_listener(&app.cache);
@@ -194,6 +204,7 @@ pub fn start_background(app: &Arc<App>) {
         app.clone(),
         Duration::from_secs(app.config.expiry_sweep_secs),
     );
+    forecourt_core::http::idempotency::store::spawn_purger(app.clone());
     app.mail.spawn_worker(
         app.db.clone(),
         app.clock.clone(),
@@ -204,8 +215,10 @@ pub fn start_background(app: &Arc<App>) {
 /// The HTTP application: routes, OpenAPI document, Swagger UI, and the host middleware.
 pub fn routes(app: Arc<App>) -> impl Endpoint {
     let api = api();
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let generated = api.spec();
+    let spec = document(&generated);
+    // Swagger UI embeds the document it shows: the same one as served.
+    let docs = poem::web::Html(api.swagger_ui_html().replacen(&generated, &spec, 1));
     let gate = app.clone();
     use forecourt_tenants::pages;
     let operations = Arc::new(operations());
@@ -215,8 +228,15 @@ pub fn routes(app: Arc<App>) -> impl Endpoint {
         .at("/reset-password", poem::get(pages::reset_password))
         .at("/assets/account.js", poem::get(pages::script))
         .at("/assets/account.css", poem::get(pages::style))
-        .at("/api/v1/openapi.json", spec)
-        .nest("/docs", docs)
+        .at(
+            "/api/v1/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/docs", poem::endpoint::make_sync(move |_| docs.clone()))
         .nest("/", api)
         .around(move |ep, req| host(ep, req, gate.clone(), operations.clone()))
         .around(edge)

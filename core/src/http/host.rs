@@ -14,7 +14,7 @@ use crate::{
     i18n::Lang,
 };
 use poem::{
-    Endpoint, IntoResponse, Request, Response,
+    Endpoint, Request, Response,
     http::{Method, header},
 };
 use std::sync::Arc;
@@ -24,8 +24,9 @@ use std::sync::Arc;
 /// limit), in that order, before any handler runs. Credentials that do not resolve leave the
 /// request anonymous; an anonymous request to an operation that needs a principal is answered
 /// 401 here, before a byte of its body is read, and one to no known operation goes to the
-/// router (404, 405) with its body unread.
-pub async fn host<E: Endpoint>(
+/// router (404, 405) with its body unread. Last, a POST with an `Idempotency-Key` goes
+/// through [`super::idempotency::run::call`].
+pub async fn host<E: Endpoint + 'static>(
     next: E,
     mut req: Request,
     app: Arc<App>,
@@ -112,7 +113,8 @@ pub async fn host<E: Endpoint>(
         true => app.write_gate.enter().await,
         false => None,
     };
-    next.call(req).await.map(IntoResponse::into_response)
+    // A POST with an `Idempotency-Key` runs at most once per key; any other goes straight on.
+    super::idempotency::run::call(&app, &operations, next, req).await
 }
 
 /// The 403 a suspended tenant's users get.

@@ -4,6 +4,7 @@
 //! ([`host`](mod@host)), the table of operations it consults ([`operations`]), the security
 //! schemes operations declare ([`auth`]), JSON bodies ([`body`]), lists in pages
 //! ([`paging`]), entity tags ([`etag`](mod@etag)) and shared answers ([`responses`]).
+//! [`idempotency`] runs a POST with an `Idempotency-Key` at most once per key.
 //!
 //! Every item is re-exported here, so `forecourt_core::http::X` names it; files of this
 //! folder import one another by their own path, never through these re-exports.
@@ -13,6 +14,7 @@ pub mod body;
 pub mod edge;
 pub mod etag;
 pub mod host;
+pub mod idempotency;
 pub mod operations;
 pub mod paging;
 pub mod problem;

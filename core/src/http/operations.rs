@@ -1,6 +1,7 @@
 //! The API's operations as the host middleware sees them before routing: which ones take
 //! anonymous callers, and which query parameters each one documents.
 
+use crate::msg;
 use poem::http::Method;
 
 /// The API's operations as the host sees them before routing: which ones a caller without
@@ -126,8 +127,8 @@ impl Operations {
             let name = crate::input::percent_decode(&name.replace('+', " "));
             if !op.query.contains(&name) {
                 let detail = match op.query.is_empty() {
-                    true => crate::msg!("this operation takes no query parameter"),
-                    false => crate::msg!(
+                    true => msg!("this operation takes no query parameter"),
+                    false => msg!(
                         "not a parameter of this operation, which takes {accepted}",
                         accepted = op.query.join(", ")
                     ),

@@ -15,6 +15,7 @@ mod defects_users;
 mod documents;
 mod errors;
 mod gating;
+mod idempotency;
 mod isolation;
 mod languages;
 mod lead_page;
