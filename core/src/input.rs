@@ -220,6 +220,10 @@ impl Walker<'_> {
                 return self.invalid(one_of(&values));
             }
         }
+        let alternatives: Vec<&MetaSchemaRef> = parts.iter().flat_map(|s| &s.any_of).collect();
+        if !alternatives.is_empty() && !value.is_null() && !self.fits_one(&alternatives, value) {
+            return self.invalid(expected_of_any(self.registry, &alternatives));
+        }
         match value {
             Value::String(text) => self.string(&parts, text, open),
             Value::Number(n) => self.number(&parts, n),
@@ -245,6 +249,19 @@ impl Walker<'_> {
             Value::Object(members) => self.object(&parts, members, open),
             Value::Null | Value::Bool(_) => {}
         }
+    }
+
+    /// Whether `value` is valid under one of the `anyOf` alternatives.
+    fn fits_one(&self, alternatives: &[&MetaSchemaRef], value: &Value) -> bool {
+        alternatives.iter().any(|alt| {
+            let mut trial = Walker {
+                registry: self.registry,
+                path: self.path.clone(),
+                found: Vec::new(),
+            };
+            trial.walk(Some(alt), value);
+            trial.found.is_empty()
+        })
     }
 
     fn string(&mut self, parts: &[&MetaSchema], text: &str, open: bool) {
@@ -378,6 +395,23 @@ pub fn expected(ty: &str, parts: &[&MetaSchema]) -> Msg {
         "boolean" => msg!("true or false"),
         "array" => msg!("a list (a JSON array)"),
         _ => msg!("an object with named fields"),
+    }
+}
+
+/// What a value of one of several schemas looks like: a date or an instant (the one
+/// `anyOf` the API writes, for deadlines), else the generic word.
+fn expected_of_any(registry: &Registry, alternatives: &[&MetaSchemaRef]) -> Msg {
+    let mut formats: Vec<&str> = alternatives
+        .iter()
+        .filter_map(|alt| resolve(registry, alt).and_then(|s| s.format).map(standard))
+        .collect();
+    formats.sort_unstable();
+    match formats.as_slice() {
+        ["date", "date-time"] => msg!(
+            "a date written YYYY-MM-DD or a date and time in RFC 3339 form, for example \
+             2026-12-31 or 2026-12-31T17:30:00+01:00"
+        ),
+        _ => msg!("not a valid value for this field"),
     }
 }
 

@@ -117,12 +117,14 @@ pub fn openapi_json() -> String {
 }
 
 /// poem-openapi's document with what the host adds to operations documented: the
-/// `Idempotency-Key` of every authenticated POST.
+/// `Idempotency-Key` of every authenticated POST, and the conventions of every operation
+/// (`operationId`, problem answers, standard formats: `core::http::conventions`).
 fn document(generated: &str) -> String {
     let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(generated) else {
         return generated.to_string();
     };
     forecourt_core::http::idempotency::document::document(&mut doc);
+    forecourt_core::http::conventions::document(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| generated.to_string())
 }
 

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod conventions;
 pub mod edge;
 pub mod etag;
 pub mod host;

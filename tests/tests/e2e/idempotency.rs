@@ -164,7 +164,7 @@ async fn a_refusal_before_any_work_releases_the_key() {
             json!({"contacts": [{"contact_id": contact}]}),
         )
         .await
-        .ok(201)["opportunity"]
+        .ok(201)
         .str("id");
     let path = format!("/api/v1/opportunities/{opp}/documents");
     let refused = upload(&s, &t, &path, "application/x-msdownload", b"MZ\x90\0").await;

@@ -93,7 +93,7 @@ async fn opp(s: &TestServer, token: &str, contact_id: &str, extra: Value) -> Str
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    s.post(OPPS, token, body).await.ok(201)["opportunity"].str("id")
+    s.post(OPPS, token, body).await.ok(201).str("id")
 }
 
 /// Creates a team of the tenant with `members` and returns its id.
