@@ -119,6 +119,19 @@ fn operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     }
 }
 
+/// Whether an operation of the document declares a security requirement that must be met
+/// (an empty requirement makes the credentials optional).
+pub fn takes_principal(op: &Value) -> bool {
+    op.get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|reqs| {
+            !reqs.is_empty()
+                && reqs
+                    .iter()
+                    .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+        })
+}
+
 /// `get` `/api/v1/contacts/{id}/status-history` → `get_contacts_by_id_status_history`.
 pub fn operation_id(method: &str, path: &str) -> String {
     let mut id = method.to_ascii_lowercase();

@@ -2,13 +2,15 @@
 //! never to the POSTs alone, hence a pass over the generated document.
 
 use super::{HEADER, MAX_KEY_CHARS, REPLAYED};
+use crate::http::conventions::{PROBLEM, takes_principal};
 use serde_json::{Value, json};
 
 /// Documents the key in an OpenAPI document: the `Idempotency-Key` header on every POST that
 /// takes a principal (the only ones it applies to), the `Idempotent-Replayed` answer header,
 /// and the 409 and 422 the key can cause.
 pub fn document(doc: &mut Value) {
-    let problem = json!({"$ref": "#/components/schemas/Problem"});
+    // The schema itself is written with the other conventions of the document.
+    let problem = json!({"$ref": format!("#/components/schemas/{PROBLEM}")});
     let parameter = json!({
         "name": HEADER,
         "in": "header",
@@ -95,58 +97,6 @@ pub fn document(doc: &mut Value) {
             });
         }
     }
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
-    schemas.entry("Problem").or_insert_with(|| {
-        json!({
-            "type": "object",
-            "description": "An RFC 9457 problem: every error answer is one. Some types add \
-                            members of their own (`used_by`, `allowed`...).",
-            "required": ["type", "title", "status", "detail"],
-            "properties": {
-                "type": {"type": "string", "description": "Stable snake_case identifier."},
-                "title": {"type": "string", "description": "Short human summary."},
-                "status": {"type": "integer", "description": "The HTTP status."},
-                "detail": {"type": "string", "description": "What exactly went wrong."},
-                // Absent rather than null today; declared nullable as every optional
-                // response field is, so a client treats both alike.
-                "field": {"type": "string", "nullable": true,
-                          "description": "The offending input, if any."},
-                "request_id": {"type": "string", "nullable": true,
-                               "description": "The request's id."},
-                "errors": {
-                    "type": "array", "nullable": true,
-                    "description": "On a 422, every invalid field (the first is also `field`).",
-                    "items": {
-                        "type": "object",
-                        "required": ["field", "type", "detail"],
-                        "properties": {
-                            "field": {"type": "string"},
-                            "type": {"type": "string"},
-                            "detail": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        })
-    });
-}
-
-/// Whether an operation of the document declares a security requirement that must be met
-/// (keys apply to authenticated callers only).
-fn takes_principal(op: &Value) -> bool {
-    op.get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|reqs| {
-            !reqs.is_empty()
-                && reqs
-                    .iter()
-                    .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
-        })
 }
 
 #[cfg(test)]
@@ -180,7 +130,6 @@ mod tests {
         assert!(post["responses"]["409"]["headers"]["Retry-After"].is_object());
         assert!(doc["paths"]["/api/v1/contacts"]["get"]["parameters"].is_null());
         assert!(doc["paths"]["/api/v1/auth/login"]["post"]["parameters"].is_null());
-        assert!(doc["components"]["schemas"]["Problem"].is_object());
         // Applying it twice adds nothing.
         let once = doc.clone();
         document(&mut doc);
