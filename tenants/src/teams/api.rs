@@ -80,7 +80,7 @@ impl TeamsApi {
     ) -> poem::Result<TeamResponse> {
         let cx = app.authz.context(&auth.0, "teams", Action::Read).await?;
         let (t, m) = service::get(&app, &cx, id.0).await?;
-        Ok(TeamResponse::of(TeamView::of(t, m), false))
+        Ok(TeamResponse::of(TeamView::of(t, m)))
     }
 
     /// Change a team
@@ -99,7 +99,7 @@ impl TeamsApi {
     ) -> poem::Result<TeamResponse> {
         let cx = app.authz.context(&auth.0, "teams", Action::Write).await?;
         let (t, m) = service::patch(&app, &cx, id.0, if_match.0.as_deref(), body.0).await?;
-        Ok(TeamResponse::of(TeamView::of(t, m), false))
+        Ok(TeamResponse::of(TeamView::of(t, m)))
     }
 
     /// Delete a team

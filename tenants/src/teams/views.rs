@@ -86,25 +86,18 @@ pub struct TeamPatch {
     pub member_ids: Option<Vec<Uuid>>,
 }
 
-/// A team with its `ETag`.
+/// A team with its `ETag` (a create answers `Created`, with its `Location`).
 #[derive(poem_openapi::ApiResponse)]
 pub enum TeamResponse {
     /// The team.
     #[oai(status = 200)]
     Ok(Json<TeamView>, #[oai(header = "ETag")] String),
-    /// The team, created.
-    #[oai(status = 201)]
-    Created(Json<TeamView>, #[oai(header = "ETag")] String),
 }
 
 impl TeamResponse {
-    /// The answer for `v`, 201 when it was just created.
-    pub(crate) fn of(v: TeamView, created: bool) -> Self {
+    /// The answer for `v`.
+    pub(crate) fn of(v: TeamView) -> Self {
         let tag = forecourt_core::http::etag(v.version);
-        if created {
-            TeamResponse::Created(Json(v), tag)
-        } else {
-            TeamResponse::Ok(Json(v), tag)
-        }
+        TeamResponse::Ok(Json(v), tag)
     }
 }
