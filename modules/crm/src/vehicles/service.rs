@@ -9,7 +9,6 @@ use forecourt_core::msg;
 use forecourt_core::{
     App, Error, Result,
     error::map_unique,
-    http::{List, fetch_page},
     tenancy::{Cx, TenantScoped, Tenanted},
     uow::{Activity, Uow},
 };
@@ -137,22 +136,6 @@ pub async fn with_vins(
             found.iter().find(|f| f.vin == v).map(|f| f.id)
         })
         .collect())
-}
-
-/// A page of the tenant's stock, in `status` when given.
-pub async fn page(
-    app: &App,
-    t: &impl Tenanted,
-    status: Option<VehicleStatus>,
-    cursor: Option<&str>,
-    limit: Option<u64>,
-) -> Result<List<VehicleView>> {
-    let mut q = vehicle::Entity::scoped(t);
-    if let Some(s) = status {
-        q = q.filter(vehicle::Column::Status.eq(s.key()));
-    }
-    let page = fetch_page(&app.db, q, vehicle::Column::Id, cursor, limit).await?;
-    Ok(page.map(VehicleView::from))
 }
 
 fn year(app: &App, y: i32) -> Result<i32> {
