@@ -56,9 +56,10 @@ pub enum Error {
         detail: Msg,
         used_by: std::collections::BTreeMap<String, u64>,
     },
-    /// 405: the path exists, not with this method.
+    /// 405: the path exists, not with this method; `allow` lists the methods it takes (the
+    /// answer's `Allow` header), when known.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: Option<String> },
     /// 412: `If-Match` did not match the current ETag.
     #[error("the resource was changed since it was read")]
     PreconditionFailed,
@@ -185,7 +186,7 @@ impl Error {
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
-            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -258,7 +259,7 @@ impl Error {
                     "count": used_by.values().sum::<u64>(),
                 })),
             ),
-            Error::MethodNotAllowed => (
+            Error::MethodNotAllowed { .. } => (
                 "method_not_allowed",
                 msg!("Method not allowed"),
                 msg!("this route does not accept this method"),

@@ -35,6 +35,18 @@ pub async fn host<E: Endpoint + 'static>(
     // Query parameters and path segments reach handlers (and the database) as text: one
     // check here covers every route, including the unauthenticated ones.
     crate::input::check_uri(req.uri())?;
+    // A path that exists with other methods: 405 naming them in `Allow`, before anything else.
+    if operations.access(req.method(), req.uri().path()) == Access::Unknown {
+        let allowed = operations.allowed(req.uri().path());
+        if !allowed.is_empty() && !allowed.contains(req.method()) {
+            let allow = allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::MethodNotAllowed { allow: Some(allow) }.into());
+        }
+    }
     let limit = if app.registry.is_upload(req.uri().path()) {
         app.config.max_upload_bytes
     } else {

@@ -90,6 +90,21 @@ impl Operations {
         })
     }
 
+    /// The methods the operations of `path` take, for the `Allow` of a 405 (`HEAD` wherever
+    /// `GET` is); empty for a path no operation has.
+    pub fn allowed(&self, path: &str) -> Vec<Method> {
+        let mut methods: Vec<Method> = Vec::new();
+        for op in &self.routes {
+            if self.matching(&op.method, path).next().is_some() && !methods.contains(&op.method) {
+                methods.push(op.method.clone());
+            }
+        }
+        if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
+            methods.push(Method::HEAD);
+        }
+        methods
+    }
+
     /// How `method` on `path` may be called.
     pub fn access(&self, method: &Method, path: &str) -> Access {
         let mut access = Access::Unknown;
@@ -245,5 +260,10 @@ mod tests {
             ops.access(&Method::POST, "/api/v1/opportunities/documents"),
             Access::Unknown
         );
+        assert_eq!(
+            ops.allowed("/api/v1/opportunities/x/documents"),
+            [Method::POST, Method::GET, Method::HEAD]
+        );
+        assert!(ops.allowed("/api/v1/nowhere").is_empty());
     }
 }

@@ -14,6 +14,10 @@ use std::{collections::HashMap, sync::OnceLock};
 /// errors) into problem+json in `lang`. Server errors are logged with their cause and answered
 /// blandly.
 pub fn error_to_response(err: poem::Error, request_id: &str, lang: Lang) -> Response {
+    let allow = match err.downcast_ref::<Error>() {
+        Some(Error::MethodNotAllowed { allow: Some(allow) }) => Some(allow.clone()),
+        _ => None,
+    };
     let (mut problem, retry) = match err.downcast_ref::<Error>() {
         Some(e) => {
             if e.status().is_server_error() {
@@ -28,7 +32,13 @@ pub fn error_to_response(err: poem::Error, request_id: &str, lang: Lang) -> Resp
         None => (foreign_error(&err).problem_in(lang), None),
     };
     problem.request_id = Some(request_id.to_string());
-    problem_response(problem, retry)
+    let mut response = problem_response(problem, retry);
+    if let Some(allow) = allow.and_then(|a| poem::http::HeaderValue::from_str(&a).ok()) {
+        response
+            .headers_mut()
+            .insert(poem::http::header::ALLOW, allow);
+    }
+    response
 }
 
 /// The enum types of the API's parameters and their values, by schema name, so that a
@@ -66,7 +76,7 @@ fn foreign_error(err: &poem::Error) -> Error {
     let status = err.status();
     match status {
         StatusCode::NOT_FOUND => Error::NotFound("resource"),
-        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed { allow: None },
         StatusCode::UNAUTHORIZED => Error::Unauthorized,
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType {

@@ -22,6 +22,32 @@ async fn unknown_route_and_wrong_method_are_problems() {
         )
         .await;
     wrong.assert_problem(405);
+    assert_eq!(wrong.header("allow"), "POST", "{wrong:?}");
+    // With an id in the path, and as a tenant's user: the methods of that path.
+    let t = s.tenant("go").await;
+    let contact = s.create_contact(&t.admin_token).await;
+    let put = s
+        .send(
+            Method::PUT,
+            &format!("/api/v1/contacts/{contact}"),
+            &t.admin_token,
+            &json!({}),
+        )
+        .await;
+    put.assert_problem(405);
+    let mut allow: Vec<&str> = put.header("allow").split(", ").collect();
+    allow.sort_unstable();
+    assert_eq!(allow, ["DELETE", "GET", "HEAD", "PATCH"], "{put:?}");
+    // HEAD on a GET route is no 405.
+    let head = s
+        .send(
+            Method::HEAD,
+            &format!("/api/v1/contacts/{contact}"),
+            &t.admin_token,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(head.status, 200, "{head:?}");
 }
 
 #[tokio::test]
