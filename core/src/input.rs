@@ -476,6 +476,11 @@ pub fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A name or value of a query string, decoded (`+` is a space there, unlike in a path).
+pub fn decode_query_component(raw: &str) -> String {
+    percent_decode(&raw.replace('+', " "))
+}
+
 /// Checks a request's path and query string: the decoded path, and every decoded query
 /// parameter name and value. A bad value is named by its parameter (a bad name as `query`,
 /// a bad path as `path`).
@@ -484,12 +489,11 @@ pub fn check_uri(uri: &poem::http::Uri) -> Result<()> {
     if let Some(query) = uri.query() {
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_decode(&s.replace('+', " "));
-            let name = decode(name);
+            let name = decode_query_component(name);
             if name.chars().any(|c| forbidden(c, false)) {
                 return check_text("query", &name, false);
             }
-            check_text(&name, &decode(value), false)?;
+            check_text(&name, &decode_query_component(value), false)?;
         }
     }
     Ok(())

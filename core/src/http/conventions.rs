@@ -43,15 +43,7 @@ fn operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     op.entry("operationId")
         .or_insert_with(|| Value::String(operation_id(method, path)));
     let body = op.contains_key("requestBody");
-    let secured = op
-        .get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|reqs| {
-            !reqs.is_empty()
-                && reqs
-                    .iter()
-                    .all(|r| r.as_object().is_some_and(|r| !r.is_empty()))
-        });
+    let secured = takes_principal(op.get("security"));
     let has_params = op
         .get("parameters")
         .and_then(Value::as_array)
@@ -121,15 +113,13 @@ fn operation(path: &str, method: &str, op: &mut Map<String, Value>) {
 
 /// Whether an operation of the document declares a security requirement that must be met
 /// (an empty requirement makes the credentials optional).
-pub fn takes_principal(op: &Value) -> bool {
-    op.get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|reqs| {
-            !reqs.is_empty()
-                && reqs
-                    .iter()
-                    .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
-        })
+pub fn takes_principal(security: Option<&Value>) -> bool {
+    security.and_then(Value::as_array).is_some_and(|reqs| {
+        !reqs.is_empty()
+            && reqs
+                .iter()
+                .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+    })
 }
 
 /// `get` `/api/v1/contacts/{id}/status-history` → `get_contacts_by_id_status_history`.

@@ -35,8 +35,10 @@ pub async fn host<E: Endpoint + 'static>(
     // Query parameters and path segments reach handlers (and the database) as text: one
     // check here covers every route, including the unauthenticated ones.
     crate::input::check_uri(req.uri())?;
+    // The route is looked up once; every decision below reads this answer.
+    let access = operations.access(req.method(), req.uri().path());
     // A path that exists with other methods: 405 naming them in `Allow`, before anything else.
-    if operations.access(req.method(), req.uri().path()) == Access::Unknown {
+    if access == Access::Unknown {
         let allowed = operations.allowed(req.uri().path());
         if !allowed.is_empty() && !allowed.contains(req.method()) {
             let allow = allowed
@@ -106,7 +108,7 @@ pub async fn host<E: Endpoint + 'static>(
     let mut writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if writes && anonymous {
         // Only the operations that take anonymous callers get their body read for them.
-        match operations.access(req.method(), req.uri().path()) {
+        match access {
             Access::Public => {}
             Access::Principal => return Err(Error::Unauthorized.into()),
             Access::Unknown => writes = false,
@@ -126,7 +128,7 @@ pub async fn host<E: Endpoint + 'static>(
         false => None,
     };
     // A POST with an `Idempotency-Key` runs at most once per key; any other goes straight on.
-    super::idempotency::run::call(&app, &operations, next, req).await
+    super::idempotency::run::call(&app, access, next, req).await
 }
 
 /// The 403 a suspended tenant's users get.

@@ -67,35 +67,35 @@ impl Operations {
         Self { routes }
     }
 
-    /// The operations `method` on `path` may reach (several when a literal segment and a
-    /// path parameter both match it).
-    fn matching<'a>(
-        &'a self,
-        method: &'a Method,
-        path: &str,
-    ) -> impl Iterator<Item = &'a Operation> {
-        let parts: Vec<String> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+    /// The operations whose path matches `path`, whatever their method (several when a
+    /// literal segment and a path parameter both match it).
+    fn on_path<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Operation> {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         self.routes.iter().filter(move |op| {
-            op.method == method
-                && op.segments.len() == parts.len()
+            op.segments.len() == parts.len()
                 && op
                     .segments
                     .iter()
                     .zip(&parts)
-                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == p))
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
         })
+    }
+
+    /// The operations `method` on `path` may reach.
+    fn matching<'a>(
+        &'a self,
+        method: &'a Method,
+        path: &'a str,
+    ) -> impl Iterator<Item = &'a Operation> {
+        self.on_path(path).filter(move |op| op.method == method)
     }
 
     /// The methods the operations of `path` take, for the `Allow` of a 405 (`HEAD` wherever
     /// `GET` is); empty for a path no operation has.
     pub fn allowed(&self, path: &str) -> Vec<Method> {
         let mut methods: Vec<Method> = Vec::new();
-        for op in &self.routes {
-            if self.matching(&op.method, path).next().is_some() && !methods.contains(&op.method) {
+        for op in self.on_path(path) {
+            if !methods.contains(&op.method) {
                 methods.push(op.method.clone());
             }
         }
@@ -139,7 +139,7 @@ impl Operations {
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let name = pair.split_once('=').map_or(pair, |(n, _)| n);
-            let name = crate::input::percent_decode(&name.replace('+', " "));
+            let name = crate::input::decode_query_component(name);
             if !op.query.contains(&name) {
                 let detail = match op.query.is_empty() {
                     true => msg!("this operation takes no query parameter"),

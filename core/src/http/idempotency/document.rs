@@ -50,7 +50,7 @@ pub fn document(doc: &mut Value) {
     for op in paths
         .values_mut()
         .filter_map(|p| p.get_mut("post"))
-        .filter(|op| takes_principal(op))
+        .filter(|op| takes_principal(op.get("security")))
     {
         let Some(op) = op.as_object_mut() else {
             continue;

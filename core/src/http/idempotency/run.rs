@@ -10,7 +10,7 @@ use crate::{
     context::{Authenticated, Principal},
     http::{
         edge::{AnswerLanguage, RequestId},
-        operations::{Access, Operations},
+        operations::Access,
         problem::error_to_response,
     },
     i18n::Lang,
@@ -33,11 +33,11 @@ const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, h
 /// the host once the caller is known and the body is in memory.
 pub async fn call<E: Endpoint + 'static>(
     app: &Arc<App>,
-    operations: &Operations,
+    access: Access,
     next: E,
     mut req: Request,
 ) -> poem::Result<Response> {
-    let Some(keyed) = keyed(operations, &mut req).await? else {
+    let Some(keyed) = keyed(access, &mut req).await? else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
     let rid = req
@@ -96,10 +96,8 @@ pub async fn call<E: Endpoint + 'static>(
 
 /// The key of `req` if it is an authenticated POST to a known operation that carries one (422
 /// for a malformed key), with the fingerprint of what it asks.
-async fn keyed(operations: &Operations, req: &mut Request) -> Result<Option<Keyed>> {
-    if req.method() != Method::POST
-        || operations.access(req.method(), req.uri().path()) == Access::Unknown
-    {
+async fn keyed(access: Access, req: &mut Request) -> Result<Option<Keyed>> {
+    if req.method() != Method::POST || access == Access::Unknown {
         return Ok(None);
     }
     let Some(auth) = req.extensions().get::<Authenticated>() else {
